@@ -1,0 +1,149 @@
+"""Typed, frozen settings loaded from ``params.yaml``.
+
+Every tunable number lives in ``params.yaml``; code reads it only through these models, so a
+typo in a key fails loudly (``extra="forbid"``) instead of silently falling back to a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PARAMS_PATH = PROJECT_ROOT / "params.yaml"
+
+
+class SettingsError(ValueError):
+    """params.yaml is malformed: unknown key, wrong type or out-of-range value."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PathSettings(_Frozen):
+    synthetic_dir: Path = Path("data/synthetic")
+    ingested_dir: Path = Path("data/interim/history")
+    round_ingested_dir: Path = Path("data/interim/round")
+    reference_dir: Path = Path("data/reference")
+
+    def resolve(self, path: Path) -> Path:
+        """Relative paths in params.yaml are relative to the project root, not the cwd."""
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+class TrackingSettings(_Frozen):
+    tracking_uri: str = "sqlite:///mlruns/mlflow.db"
+    artifact_location: str = "mlruns/artifacts"
+    experiment: str = "jumpup"
+
+
+AmountUnit = Literal["auto", "won", "thousand_won", "million_won"]
+
+
+class IngestSettings(_Frozen):
+    amount_unit: AmountUnit = "auto"
+    balance_tolerance: float = Field(0.05, gt=0, lt=1)
+    max_fiscal_year: int | None = None
+    min_fiscal_year: int = 1950
+    min_founded_year: int = 1800
+    implausible_median_revenue_won: float = Field(1e8, ge=0)
+    audit_score_min: float = 1
+    audit_score_max: float = 5
+
+    @model_validator(mode="after")
+    def _score_range(self) -> IngestSettings:
+        if self.audit_score_min >= self.audit_score_max:
+            raise ValueError(
+                f"audit_score_min must be below audit_score_max, got {self.audit_score_min} >= {self.audit_score_max}"
+            )
+        return self
+
+
+class SynthSettings(_Frozen):
+    firms: int = Field(2000, ge=1)
+    applicants: int = Field(300, ge=1)
+    years: int = Field(8, ge=4, le=40)
+    last_fiscal_year: int = 2024
+    log_revenue_mean: float = 24.67
+    log_revenue_sd: float = Field(1.22, gt=0)
+    industry_log_revenue_sd: float = Field(0.35, ge=0)
+    growth_firm_mean: float = 0.045
+    growth_firm_sd: float = Field(0.12, ge=0)
+    growth_shock_sd: float = Field(0.30, ge=0)
+    growth_shock_df: float = Field(4, gt=2)
+    growth_shock_ma: float = Field(0.25, ge=0, lt=1)
+    operating_margin_mean: float = 0.045
+    operating_margin_sd: float = Field(0.12, ge=0)
+    margin_noise_sd: float = Field(0.06, ge=0)
+    assets_to_revenue_log_mean: float = 0.39
+    assets_to_revenue_log_sd: float = Field(0.65, ge=0)
+    equity_ratio_alpha: float = Field(3.2, gt=0)
+    equity_ratio_beta: float = Field(1.7, gt=0)
+    revenue_per_employee_log_mean: float = 19.75
+    revenue_per_employee_log_sd: float = Field(0.75, ge=0)
+    wage_log_mean: float = 17.85
+    wage_log_sd: float = Field(0.2, ge=0)
+    rd_intensity_mean: float = Field(0.04, ge=0, lt=1)
+    export_share_mean: float = Field(0.25, ge=0, lt=1)
+    patent_rate_per_billion_rd: float = Field(0.6, ge=0)
+    investment_probability: float = Field(0.06, ge=0, le=1)
+    exit_base_hazard: float = Field(0.015, ge=0, lt=1)
+    distress_equity_ratio: float = Field(0.1, ge=0, lt=1)
+    audit_evaluators_per_firm: int = Field(3, ge=1)
+    audit_evaluator_pool: int = Field(40, ge=1)
+    recommended_share: float = Field(0.35, ge=0, le=1)
+    missing_employees_share: float = Field(0.15, ge=0, le=1)
+
+
+class Settings(_Frozen):
+    seed: int = 20250901
+    paths: PathSettings = PathSettings()
+    tracking: TrackingSettings = TrackingSettings()
+    ingest: IngestSettings = IngestSettings()
+    synth: SynthSettings = SynthSettings()
+
+
+def _describe_errors(error: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid settings"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"  unknown key '{key}' (check spelling; allowed keys are in jumpup/settings.py)")
+        else:
+            lines.append(f"  key '{key}': {item['msg']} (got {item.get('input')!r})")
+    return "\n".join(lines)
+
+
+def load_settings(path: Path | str | None = None, overrides: dict | None = None) -> Settings:
+    """Load params.yaml (default: the project's) into frozen settings.
+
+    ``overrides`` is a nested dict merged over the file, used by the CLI for flags such as --seed.
+    """
+    params_path = Path(path) if path is not None else DEFAULT_PARAMS_PATH
+    if not params_path.exists():
+        raise SettingsError(f"{params_path}: settings file not found")
+    try:
+        raw = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{params_path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{params_path}: expected a mapping at the top level, got {type(raw).__name__}")
+    merged = _deep_merge(raw, overrides or {})
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise SettingsError(_describe_errors(exc, str(params_path))) from None
+
+
+def _deep_merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,39 @@
+"""Embedded MLflow tracking: a SQLite store and artifact folder inside the project by default.
+
+No server is needed. ``MLFLOW_TRACKING_URI`` overrides the store, as MLflow users expect.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jumpup.settings import PROJECT_ROOT, TrackingSettings
+
+
+def tracking_uri(settings: TrackingSettings) -> str:
+    """The tracking URI in force: the environment's, else the project's SQLite file (made absolute)."""
+    override = os.environ.get("MLFLOW_TRACKING_URI")
+    if override:
+        return override
+    prefix = "sqlite:///"
+    if settings.tracking_uri.startswith(prefix):
+        path = Path(settings.tracking_uri[len(prefix) :])
+        path = path if path.is_absolute() else PROJECT_ROOT / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"{prefix}{path}"
+    return settings.tracking_uri
+
+
+def start_experiment(settings: TrackingSettings):
+    """Point MLflow at the store and make sure the experiment exists; returns the mlflow module."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(settings))
+    if mlflow.get_experiment_by_name(settings.experiment) is None:
+        artifacts = Path(settings.artifact_location)
+        artifacts = artifacts if artifacts.is_absolute() else PROJECT_ROOT / artifacts
+        artifacts.mkdir(parents=True, exist_ok=True)
+        mlflow.create_experiment(settings.experiment, artifact_location=artifacts.as_uri())
+    mlflow.set_experiment(settings.experiment)
+    return mlflow

@@ -1,0 +1,281 @@
+"""Row-level validation that loses nothing: every row is accepted or quarantined with a reason.
+
+Pure functions on DataFrames. Each raw table carries ``_row`` (the row number in its file); each
+problem found becomes an *issue* (file, row, column, value, rule, message). A row with at least one
+issue is quarantined once, under its first issue, with the rest listed; all others are accepted.
+The invariant ``rows read == accepted + quarantined`` is checked for every file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from jumpup.contracts import FileContract
+
+ROW = "_row"
+ISSUE_COLUMNS = ["file", "row", "column", "value", "rule", "message"]
+QUARANTINE_COLUMNS = [*ISSUE_COLUMNS, "other_problems"]
+NEGATIVE_MARKERS = ("△", "▲", "−")  # Korean statements print negatives as △1,234
+RULE_MESSAGES = {
+    "negative_value": "'{column}' must not be negative",
+    "future_fiscal_year": "fiscal year is after the latest allowed year",
+    "future_year": "'{column}' is in the future",
+    "implausible_year": "'{column}' is implausibly early",
+    "unknown_industry_code": "'{column}' is not a KSIC code (9th or 10th revision)",
+    "bad_firm_id": "firm_id must be one word without spaces",
+    "bad_month": "'{column}' must be a month 1-12",
+    "bad_flag": "'{column}' must be 0 or 1",
+    "unknown_investor_type": "investor_type must be VC, CVC or PE",
+    "unknown_investment_stage": "investment_stage is not a known stage",
+    "unknown_evaluator_role": "evaluator_role must be technology_expert, growth_expert or agency_examiner",
+    "unknown_rubric_item": "item is not in the audit rubric",
+    "score_out_of_range": "score is outside the rubric scale",
+    "missing_required": "required column '{column}' is empty",
+}
+
+
+def make_issues(file: str, rows, column: str | None, values, rule: str, message) -> pd.DataFrame:
+    """Build an issue table; ``values`` and ``message`` may be scalars or aligned sequences."""
+    rows = np.asarray(rows, dtype="int64")
+    n = len(rows)
+
+    def broadcast(value):
+        if isinstance(value, (pd.Series, np.ndarray, list)):
+            return [None if pd.isna(v) else str(v) for v in value]
+        return [value] * n
+
+    return pd.DataFrame(
+        {
+            "file": [file] * n,
+            "row": rows,
+            "column": [column] * n,
+            "value": broadcast(values),
+            "rule": [rule] * n,
+            "message": broadcast(message),
+        },
+        columns=ISSUE_COLUMNS,
+    )
+
+
+def no_issues() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "object") for c in ISSUE_COLUMNS})
+
+
+def parse_numbers(text: pd.Series) -> pd.Series:
+    """Parse amounts as Korean spreadsheets write them: '1,234', '(1,234)', '△1,234', '1234원'."""
+    cleaned = text.astype("string").str.replace(r"[,\s원₩]", "", regex=True)
+    negative_paren = cleaned.str.match(r"^\(.*\)$", na=False)
+    cleaned = cleaned.where(~negative_paren, "-" + cleaned.str.slice(1, -1))
+    for marker in NEGATIVE_MARKERS:
+        cleaned = cleaned.str.replace(marker, "-", regex=False)
+    return pd.to_numeric(cleaned, errors="coerce").astype("float64")
+
+
+@dataclass(frozen=True)
+class ParsedTable:
+    """A raw table converted to contract types, with the problems met while converting."""
+
+    frame: pd.DataFrame
+    issues: pd.DataFrame
+
+
+def parse_table(
+    raw: pd.DataFrame, contract: FileContract, file: str, unit_multipliers: dict[str, float]
+) -> ParsedTable:
+    """Convert text columns to contract types; unparseable values become issues, never NaN silently.
+
+    ``unit_multipliers`` maps amount columns to the factor that converts them to won.
+    """
+    frame = raw.copy()
+    issue_parts = [no_issues()]
+    for column in contract.required:
+        missing = frame[column].isna() if column in frame else pd.Series(True, index=frame.index)
+        if missing.any():
+            issue_parts.append(
+                make_issues(
+                    file,
+                    frame.loc[missing, ROW],
+                    column,
+                    None,
+                    "missing_required",
+                    f"required column '{column}' is empty",
+                )
+            )
+    for column in contract.numeric:
+        if column not in frame:
+            continue
+        text = frame[column]
+        numbers = parse_numbers(text)
+        bad = text.notna() & numbers.isna()
+        if bad.any():
+            issue_parts.append(
+                make_issues(file, frame.loc[bad, ROW], column, text[bad], "non_numeric", f"'{column}' must be a number")
+            )
+        if column in contract.integers:
+            fractional = numbers.notna() & (numbers % 1 != 0)
+            if fractional.any():
+                issue_parts.append(
+                    make_issues(
+                        file,
+                        frame.loc[fractional, ROW],
+                        column,
+                        text[fractional],
+                        "non_integer",
+                        f"'{column}' must be a whole number",
+                    )
+                )
+            frame[column] = numbers.where(~fractional).round().astype("Int64")
+        else:
+            frame[column] = numbers * unit_multipliers.get(column, 1)
+    for column in contract.dates:
+        if column not in frame:
+            continue
+        text = frame[column]
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        bad = text.notna() & parsed.isna()
+        if bad.any():
+            issue_parts.append(
+                make_issues(
+                    file,
+                    frame.loc[bad, ROW],
+                    column,
+                    text[bad],
+                    "bad_date",
+                    f"'{column}' must be a date such as 2025-03-31",
+                )
+            )
+        frame[column] = parsed.astype("datetime64[ns]")
+    for column in contract.text:
+        if column in frame:
+            frame[column] = frame[column].astype("str").where(frame[column].notna(), None).astype("object")
+    return ParsedTable(frame, pd.concat(issue_parts, ignore_index=True))
+
+
+def schema_issues(
+    frame: pd.DataFrame, schema: pa.DataFrameSchema, file: str, raw: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Run a pandera schema lazily and turn each failure case into an issue with its file row.
+
+    With ``raw`` (the text table the frame was parsed from), issues quote the value as written.
+    """
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        cases = cases[cases["index"].notna()]
+        if cases.empty:
+            return no_issues()
+        positions = cases["index"].astype("int64").to_numpy()
+        rows = frame[ROW].to_numpy()[frame.index.get_indexer(positions)]
+        checks = cases["check"].astype(str)
+        rules = checks.str.replace(r"\(.*$", "", regex=True)
+        rules = rules.where(~rules.isin(["not_nullable"]), "missing_required")
+        messages = [
+            RULE_MESSAGES.get(rule, "failed check {check}").format(column=col, check=chk)
+            for col, chk, rule in zip(cases["column"].astype(str), checks, rules, strict=True)
+        ]
+        return pd.DataFrame(
+            {
+                "file": file,
+                "row": rows,
+                "column": cases["column"].astype(str).to_numpy(),
+                "value": _quoted_values(cases, positions, raw),
+                "rule": rules.to_numpy(),
+                "message": messages,
+            },
+            columns=ISSUE_COLUMNS,
+        )
+    return no_issues()
+
+
+def _quoted_values(cases: pd.DataFrame, positions, raw: pd.DataFrame | None) -> list[str | None]:
+    values = []
+    for column, position, parsed in zip(cases["column"], positions, cases["failure_case"], strict=True):
+        if raw is not None and column in raw.columns:
+            original = raw.at[position, column]
+            values.append(None if pd.isna(original) else str(original))
+        else:
+            values.append(None if pd.isna(parsed) else str(parsed))
+    return values
+
+
+def duplicate_key_issues(frame: pd.DataFrame, key: list[str], file: str, compare: list[str]) -> pd.DataFrame:
+    """Repeated keys: exact repeats keep the first row; conflicting repeats are all quarantined.
+
+    Keeping one of two conflicting rows would be a guess about which statement is right.
+    """
+    complete = frame[key].notna().all(axis=1)
+    candidates = frame.loc[complete]
+    repeated = candidates.duplicated(key, keep=False)
+    if not repeated.any():
+        return no_issues()
+    group = candidates.loc[repeated]
+    width = group[compare].astype("string").fillna("\x00").agg("\x1f".join, axis=1)
+    distinct = width.groupby([group[k] for k in key]).transform("nunique")
+    first_row = group[ROW].groupby([group[k] for k in key]).transform("min")
+    key_text = group[key].astype(str).agg("/".join, axis=1)
+    exact_extra = (distinct == 1) & (group[ROW] != first_row)
+    conflicting = distinct > 1
+    parts = [no_issues()]
+    if exact_extra.any():
+        parts.append(
+            make_issues(
+                file,
+                group.loc[exact_extra, ROW],
+                "/".join(key),
+                key_text[exact_extra],
+                "duplicate_key",
+                "exact repeat of row " + first_row[exact_extra].astype(str) + "; the first copy is kept",
+            )
+        )
+    if conflicting.any():
+        rows_by_key = group[ROW].astype(str).groupby([group[k] for k in key]).transform(lambda s: ", ".join(s))
+        parts.append(
+            make_issues(
+                file,
+                group.loc[conflicting, ROW],
+                "/".join(key),
+                key_text[conflicting],
+                "duplicate_key",
+                "conflicting rows for the same key (rows " + rows_by_key[conflicting] + "); none is kept",
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def orphan_issues(
+    frame: pd.DataFrame, known_ids: pd.Index | set, file: str, parent: str, column: str = "firm_id"
+) -> pd.DataFrame:
+    """Rows that point to a firm (or application) that was not accepted."""
+    orphan = frame[column].notna() & ~frame[column].isin(known_ids)
+    if not orphan.any():
+        return no_issues()
+    return make_issues(
+        file,
+        frame.loc[orphan, ROW],
+        column,
+        frame.loc[orphan, column],
+        "orphan_row",
+        f"{column} has no accepted row in {parent}",
+    )
+
+
+def split_rows(frame: pd.DataFrame, issues: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accepted rows (no issue) and one quarantine record per rejected row (first issue, others listed)."""
+    if issues.empty:
+        return frame.drop(columns=[ROW]).reset_index(drop=True), pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    ordered = issues.reset_index(drop=True)
+    ordered["_order"] = np.arange(len(ordered))
+    ordered = ordered.sort_values(["row", "_order"], kind="stable")
+    description = ordered["rule"] + ":" + ordered["column"].fillna("")
+    others = description.groupby(ordered["row"]).agg(lambda s: "; ".join(s.iloc[1:]))
+    first = ordered.drop_duplicates("row", keep="first").set_index("row")
+    first["other_problems"] = others
+    quarantine = first.reset_index()[QUARANTINE_COLUMNS]
+    rejected = frame[ROW].isin(quarantine["row"])
+    accepted = frame.loc[~rejected].drop(columns=[ROW]).reset_index(drop=True)
+    return accepted, quarantine.reset_index(drop=True)

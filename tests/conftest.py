@@ -1,0 +1,45 @@
+"""Shared fixtures: real-data location (skips with a reason when absent) and the --run-slow flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+KOSDAQ_PANEL = SHARED_DATA / "kosdaq_panel"
+DART_BULK = SHARED_DATA / "dart_bulk"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False, help="run long benchmarks and scale tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow"):
+        return
+    skip_slow = pytest.mark.skip(reason="slow: run with --run-slow (make test-all)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
+
+
+@pytest.fixture(scope="session")
+def kosdaq_panel() -> Path:
+    if not (KOSDAQ_PANEL / "financials.csv").exists():
+        pytest.skip(f"real data absent: {KOSDAQ_PANEL} not found (see shared/data/README.md)")
+    return KOSDAQ_PANEL
+
+
+@pytest.fixture(scope="session")
+def dart_bulk() -> Path:
+    if not DART_BULK.is_dir() or not any(DART_BULK.glob("*.txt")):
+        pytest.skip(f"real data absent: {DART_BULK} has no DART bulk files (see shared/data/README.md)")
+    return DART_BULK
+
+
+@pytest.fixture(autouse=True)
+def _isolated_mlflow(tmp_path, monkeypatch):
+    """Every test writes MLflow runs to its own temporary store, never the project's."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")

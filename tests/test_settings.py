@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pydantic
+import pytest
+
+from jumpup.settings import DEFAULT_PARAMS_PATH, SettingsError, load_settings
+
+
+def test_project_params_load_into_frozen_settings():
+    settings = load_settings()
+    assert settings.synth.firms > 0
+    with pytest.raises(pydantic.ValidationError):
+        settings.synth.firms = 5  # frozen
+
+
+def test_unknown_top_level_key_is_named(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(DEFAULT_PARAMS_PATH.read_text() + "\nsede: 3\n")
+    with pytest.raises(SettingsError, match="unknown key 'sede'"):
+        load_settings(path)
+
+
+def test_unknown_nested_key_is_named_with_its_section(tmp_path):
+    path = tmp_path / "params.yaml"
+    text = DEFAULT_PARAMS_PATH.read_text().replace("  balance_tolerance: 0.05", "  balance_tolerence: 0.05")
+    path.write_text(text)
+    with pytest.raises(SettingsError, match=r"unknown key 'ingest\.balance_tolerence'"):
+        load_settings(path)
+
+
+def test_wrong_type_names_key_and_value(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(DEFAULT_PARAMS_PATH.read_text().replace("  firms: 2000", "  firms: many"))
+    with pytest.raises(SettingsError, match=r"key 'synth\.firms'.*'many'"):
+        load_settings(path)
+
+
+def test_out_of_range_value_is_rejected(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(DEFAULT_PARAMS_PATH.read_text().replace("balance_tolerance: 0.05", "balance_tolerance: 3"))
+    with pytest.raises(SettingsError, match="balance_tolerance"):
+        load_settings(path)
+
+
+def test_overrides_merge_into_nested_sections():
+    settings = load_settings(overrides={"synth": {"firms": 7}})
+    assert settings.synth.firms == 7
+    assert settings.synth.applicants == load_settings().synth.applicants
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(SettingsError, match="not found"):
+        load_settings(tmp_path / "nope.yaml")
