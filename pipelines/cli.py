@@ -128,6 +128,53 @@ def ingest(
     console.print(f"quarantine: {out / 'quarantine.csv'}")
 
 
+@import_app.command("dart-bulk")
+def import_dart_bulk(
+    source: Annotated[Path, typer.Argument(help="Folder of DART 재무정보 일괄다운로드 .txt files.")],
+    out: Annotated[Path, typer.Option("--out", help="Panel directory to write (firms.csv, financials.csv).")],
+    statements: Annotated[
+        str, typer.Option("--statements", help="separate, consolidated or prefer-consolidated.")
+    ] = "prefer-consolidated",
+) -> None:
+    """Import DART bulk-download statements into the panel format, quarantining unreadable lines."""
+    from jumpup.pipelines.dart_import import import_dart_bulk as run_import
+
+    if statements not in ("separate", "consolidated", "prefer-consolidated"):
+        _fail(f"--statements must be separate, consolidated or prefer-consolidated, got {statements!r}")
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"import {source}", total=1)
+            report = run_import(source, out, statements)  # type: ignore[arg-type]
+            progress.advance(task)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    table = Table(title=f"DART bulk import → {out}")
+    for column in ("file", "lines read", "usable", "quarantined"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    for f in report["files"]:
+        table.add_row(f["file"], f"{f['lines_read']:,}", f"{f['lines_usable']:,}", f"{f['lines_quarantined']:,}")
+    console.print(table)
+    console.print(
+        f"{report['firms']:,} firms, {report['firm_years']:,} firm-years with revenue, fiscal years "
+        f"{report['fiscal_years'][0]}–{report['fiscal_years'][1]}; "
+        f"{report['firm_years_filled_from_prior_year_columns']:,} firm-years filled from prior-year columns"
+    )
+    if report["quarantined_lines_by_rule"]:
+        console.print(
+            "quarantined lines: " + ", ".join(f"{k} {v}" for k, v in report["quarantined_lines_by_rule"].items())
+        )
+    if report["firms_not_krw"]:
+        console.print(f"[yellow]left out (amounts not in KRW):[/yellow] {', '.join(report['firms_not_krw'])}")
+    if report["firm_years_without_revenue"]:
+        console.print(
+            f"[yellow]{len(report['firm_years_without_revenue'])} firm-years have no line that maps to "
+            f"revenue[/yellow] (listed in import_report.json)"
+        )
+    for item in report["unreadable_files"]:
+        console.print(f"[red]unreadable file:[/red] {item['file']}: {item['reason']}")
+    console.print(f"report: {out / 'import_report.json'}; quarantine: {out / 'quarantine.csv'}")
+
+
 @app.command()
 def demo(
     out: Annotated[Path | None, typer.Option("--out", help="Where the synthetic inputs and outputs go.")] = None,

@@ -44,3 +44,31 @@ def test_demo_runs_and_says_where_outputs_are(tmp_path):
     assert summary["mlflow_tracking_uri"].startswith("sqlite:///")
     assert str(tmp_path) in summary["mlflow_tracking_uri"]  # the test store, not the project's
     assert "demo finished" in result.output
+
+
+def test_import_dart_bulk_command_reports_counts(tmp_path):
+    from tests.test_dart_import import HEADER, SEPARATE, line
+
+    src = tmp_path / "bulk"
+    src.mkdir()
+    (src / "2021_사업보고서_02_손익계산서_1.txt").write_bytes(
+        (
+            "\n".join(
+                [HEADER, line(SEPARATE, "000100", "가온", 2021, "ifrs-full_Revenue", "매출액", "1,000", "900", "")]
+            )
+            + "\n"
+        ).encode("cp949")
+    )
+    result = runner.invoke(app, ["import", "dart-bulk", str(src), "--out", str(tmp_path / "panel")])
+    assert result.exit_code == 0, result.output
+    assert "1 firms, 2 firm-years" in result.output.replace("\n", " ")
+    result = runner.invoke(app, ["ingest", str(tmp_path / "panel"), "--out", str(tmp_path / "ing")])
+    assert result.exit_code == 0, result.output
+
+
+def test_import_dart_bulk_rejects_unknown_statement_mode(tmp_path):
+    result = runner.invoke(
+        app, ["import", "dart-bulk", str(tmp_path), "--out", str(tmp_path / "o"), "--statements", "both"]
+    )
+    assert result.exit_code == 2
+    assert "--statements" in result.output
