@@ -99,12 +99,57 @@ class SynthSettings(_Frozen):
     missing_employees_share: float = Field(0.15, ge=0, le=1)
 
 
+class WinsorLimits(_Frozen):
+    growth: tuple[float, float] = (-0.95, 5.0)
+    margin: tuple[float, float] = (-2.0, 1.0)
+    return_on_balance: tuple[float, float] = (-2.0, 2.0)
+    turnover: tuple[float, float] = (0.0, 20.0)
+    intensity: tuple[float, float] = (0.0, 1.0)
+    per_employee_won: tuple[float, float] = (0.0, 1e11)
+    count: tuple[float, float] = (0.0, 1e4)
+    share: tuple[float, float] = (0.0, 1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WinsorLimits:
+        for name, (low, high) in self:
+            if low >= high:
+                raise ValueError(f"winsor.{name}: lower limit must be below upper, got [{low}, {high}]")
+        return self
+
+
+class FeatureSettings(_Frozen):
+    min_peer_group_size: int = Field(10, ge=1)
+    employee_gap_max_years: int = Field(3, ge=1)
+    industry_volatility_years: int = Field(5, ge=2)
+    industry_volatility_min_years: int = Field(3, ge=2)
+    winsor: WinsorLimits = WinsorLimits()
+
+
+SizeClass = Literal["small", "medium", "midsize_candidate", "midsize"]
+
+
+class SizeClassSettings(_Frozen):
+    candidate_growth_rate: float = 0.15
+    candidate_rd_intensity: float = 0.02
+    assets_cap_eok: float = Field(5000, gt=0)
+    average_years: int = Field(3, ge=1)
+
+
+class ProgramSettings(_Frozen):
+    eligible_size_classes: tuple[SizeClass, ...] = ("medium", "midsize_candidate")
+    min_age_years: int = Field(0, ge=0)
+    require_focus_field: bool = False
+
+
 class Settings(_Frozen):
     seed: int = 20250901
     paths: PathSettings = PathSettings()
     tracking: TrackingSettings = TrackingSettings()
     ingest: IngestSettings = IngestSettings()
     synth: SynthSettings = SynthSettings()
+    features: FeatureSettings = FeatureSettings()
+    size_class: SizeClassSettings = SizeClassSettings()
+    program: ProgramSettings = ProgramSettings()
 
 
 def _describe_errors(error: ValidationError, source: str) -> str:

@@ -176,6 +176,39 @@ def import_dart_bulk(
 
 
 @app.command()
+def features(
+    panel: Annotated[Path, typer.Option("--panel", help="Panel directory (firms, financials).")],
+    out: Annotated[Path, typer.Option("--out", help="Feature table to write (.parquet).")],
+    reference: Annotated[
+        Path | None, typer.Option("--reference", help="Saved reference population (default: fit on --panel).")
+    ] = None,
+    save_reference: Annotated[Path | None, typer.Option("--save-reference", help="Save the fitted reference.")] = None,
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Build indicators, size classes, focus fields and peer comparisons for every firm-year."""
+    from jumpup.pipelines import features_stage
+    from jumpup.pipelines.readers import InputFileError
+
+    settings = _settings(params)
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"features {panel}", total=1)
+            manifest = features_stage.run(panel, out, settings, reference, save_reference)
+            progress.advance(task)
+    except InputFileError as exc:
+        _fail(str(exc))
+    console.print(
+        f"wrote {manifest['firm_years']:,} firm-years to [bold]{out}[/bold] in {manifest['seconds']} s "
+        f"(schema, manifest and quarantine beside it); infinite values: {manifest['infinite_values']}"
+    )
+    quarantined = sum(manifest["rows_quarantined"].values())
+    if quarantined:
+        console.print(
+            f"[yellow]{quarantined} input rows quarantined[/yellow] (see {out.with_suffix('')}.quarantine.csv)"
+        )
+
+
+@app.command()
 def demo(
     out: Annotated[Path | None, typer.Option("--out", help="Where the synthetic inputs and outputs go.")] = None,
     firms: Annotated[int | None, typer.Option("--firms")] = None,

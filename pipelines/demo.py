@@ -1,6 +1,7 @@
 """``jumpup demo``: the one command a newcomer runs.
 
 Generates a synthetic history and application round, ingests both with quarantine accounting,
+builds features for both (the round against the history as reference population),
 records the run in the embedded MLflow store, and prints where every output is.
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
+from jumpup.pipelines import features_stage
 from jumpup.pipelines import synth as synth_stage
 from jumpup.pipelines.ingest import ingest_directory, write_outputs
 from jumpup.provenance import code_version, write_json
@@ -25,7 +27,7 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
     timings: dict[str, float] = {}
     reports: dict[str, dict] = {}
     with progress_factory() as progress:
-        steps = progress.add_task("demo", total=4)
+        steps = progress.add_task("demo", total=5)
         started = time.perf_counter()
         progress.update(
             steps, description=f"synth {settings.synth.firms:,} firms + {settings.synth.applicants:,} applicants"
@@ -41,6 +43,23 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
             reports[name] = write_outputs(result, out / "ingested" / name, started)
             timings[f"ingest_{name}"] = time.perf_counter() - started
             progress.advance(steps)
+
+        started = time.perf_counter()
+        progress.update(steps, description="features (reference = history)")
+        features_manifest = features_stage.run(
+            out / "synthetic" / "history",
+            out / "features" / "history_features.parquet",
+            settings,
+            save_reference=out / "features" / "feature_reference.pkl",
+        )
+        round_manifest = features_stage.run(
+            out / "synthetic" / "round",
+            out / "features" / "round_features.parquet",
+            settings,
+            reference=out / "features" / "feature_reference.pkl",
+        )
+        timings["features"] = time.perf_counter() - started
+        progress.advance(steps)
 
         progress.update(steps, description="record run in MLflow")
         mlflow = start_experiment(settings.tracking)
@@ -58,6 +77,7 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
                     mlflow.log_metric(f"{name}.{f['table']}.accepted", f["accepted"])
                     mlflow.log_metric(f"{name}.{f['table']}.quarantined", f["quarantined"])
             mlflow.log_metrics({f"seconds.{k}": round(v, 3) for k, v in timings.items()})
+            mlflow.log_metric("features.history.firm_years", features_manifest["firm_years"])
             run_id = run.info.run_id
         progress.advance(steps)
 
@@ -69,6 +89,11 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
         "synthetic_inputs": str(out / "synthetic"),
         "ingested": {name: str(out / "ingested" / name) for name in reports},
         "quarantine": {name: str(out / "ingested" / name / "quarantine.csv") for name in reports},
+        "features": {
+            "history": str(out / "features" / "history_features.parquet"),
+            "round": str(out / "features" / "round_features.parquet"),
+        },
+        "feature_rows": {"history": features_manifest["firm_years"], "round": round_manifest["firm_years"]},
         "mlflow_tracking_uri": tracking_uri(settings.tracking),
         "mlflow_run_id": run_id,
         "firms": manifest["firms"],
@@ -80,6 +105,7 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
     console.print(f"  synthetic inputs : {summary['synthetic_inputs']}")
     for name, path in summary["ingested"].items():
         console.print(f"  ingested {name:<8}: {path}  (quarantine: {summary['quarantine'][name]})")
+    console.print(f"  features         : {summary['features']['history']} (round: {summary['features']['round']})")
     console.print(f"  MLflow run       : {run_id} in {summary['mlflow_tracking_uri']}")
     console.print(f"  summary          : {out / 'demo_summary.json'}")
     return summary

@@ -341,6 +341,14 @@ def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool
     return IngestResult(tables, quarantine, reports, warnings, max_year, flag_table)
 
 
+def load_panel(directory: Path, settings: IngestSettings, round_mode: bool = False) -> IngestResult:
+    """Read any panel directory through the contract; commands use this for ``--panel DIR``.
+
+    Rejected rows never reach a model: callers get the accepted tables and the quarantine.
+    """
+    return ingest_directory(directory, settings, round_mode=round_mode)
+
+
 def write_outputs(result: IngestResult, out_dir: Path, started: float | None = None) -> dict:
     """Write typed Parquet tables, quarantine.csv and ingest_report.json; return the report."""
     out_dir = Path(out_dir)

@@ -255,6 +255,7 @@ def simulate_firms(
     certifications = np.char.add(
         certifications, np.where(mainbiz, np.where(venture | innobiz, ";mainbiz", "mainbiz"), "")
     )
+    certifications = np.where(certifications == "", "none", certifications)
 
     def pick(array: np.ndarray) -> np.ndarray:
         return array[firm_index, year_index]

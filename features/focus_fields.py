@@ -1,0 +1,75 @@
+"""Focus fields (중점분야): reclassify firms from KSIC code and product / business text.
+
+The program moves firms into promising fields by what they make, not only by their industry
+code, so text evidence outweighs the code: each distinct keyword found in ``main_products`` or
+``business_description`` scores 2, a KSIC prefix scores 1, and the best-scoring field wins (ties:
+the field listed first in the mapping). Every assignment carries its evidence.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from jumpup.reference import table_version
+
+TEXT_WEIGHT = 2
+CODE_WEIGHT = 1
+
+
+def load_focus_fields() -> tuple[list[dict], str]:
+    version = table_version("focus_fields")
+    mapping = yaml.safe_load(version.path.read_text(encoding="utf-8"))
+    return mapping["fields"], version.version
+
+
+def _keyword_pattern(keyword: str) -> str:
+    escaped = re.escape(keyword)
+    # Latin keywords match whole words (so 'AI' does not match 'TRAIN'); Korean ones match inside words.
+    return rf"(?<![A-Za-z]){escaped}(?![A-Za-z])" if re.fullmatch(r"[A-Za-z0-9 ]+", keyword) else escaped
+
+
+def classify_focus_fields(firms: pd.DataFrame) -> pd.DataFrame:
+    """One row per firm: focus_field (id or 'none'), its Korean name, score and evidence."""
+    fields, version = load_focus_fields()
+    text = pd.Series("", index=firms.index, dtype="object")
+    for column in ("main_products", "business_description"):
+        if column in firms:
+            text = text + " " + firms[column].fillna("").astype(str)
+    codes = firms["ksic_code"].fillna("").astype(str) if "ksic_code" in firms else pd.Series("", index=firms.index)
+    division_digits = firms["ksic_division"].fillna("").astype(str).str.slice(1, 3)
+    codes = codes.where(codes != "", division_digits)
+
+    scores = np.zeros((len(firms), len(fields)))
+    evidence = [[""] * len(fields) for _ in range(len(firms))]
+    for j, field in enumerate(fields):
+        pattern = "|".join(_keyword_pattern(k) for k in field["keywords"])
+        found = text.str.findall(pattern, flags=re.IGNORECASE)
+        prefixes = tuple(field["ksic_prefixes"])
+        code_hit = codes.map(lambda code, p=prefixes: next((x for x in p if code.startswith(x)), None))
+        for i, (words, prefix) in enumerate(zip(found, code_hit, strict=True)):
+            parts = []
+            if words:
+                scores[i, j] += TEXT_WEIGHT * len({w.lower() for w in words})
+                parts.append("keywords: " + ", ".join(dict.fromkeys(words)))
+            if isinstance(prefix, str):
+                scores[i, j] += CODE_WEIGHT
+                parts.append(f"KSIC {prefix}*")
+            evidence[i][j] = "; ".join(parts)
+    best = scores.argmax(axis=1)
+    best_score = scores.max(axis=1)
+    ids = np.array([f["id"] for f in fields], dtype=object)
+    names = np.array([f["ko"] for f in fields], dtype=object)
+    return pd.DataFrame(
+        {
+            "firm_id": firms["firm_id"].to_numpy(),
+            "focus_field": np.where(best_score > 0, ids[best], "none"),
+            "focus_field_ko": np.where(best_score > 0, names[best], "해당 없음"),
+            "focus_field_score": best_score.astype("int64"),
+            "focus_field_evidence": [evidence[i][best[i]] if best_score[i] > 0 else "" for i in range(len(firms))],
+            "focus_field_version": version,
+        }
+    )

@@ -1,0 +1,203 @@
+"""SME Act size classes (중소기업기본법) and Jump-Up program eligibility.
+
+Classes, by the firm's main industry and its average revenue over the last three fiscal years
+(fewer for a firm with fewer years, as the law allows for young firms):
+- ``small`` (소기업): average revenue at or below the small-firm cap;
+- ``medium`` (중기업): above it, up to the medium cap, and below the mid-size-candidate band;
+- ``midsize_candidate`` (중견후보): in the candidate band (at or above its floor, up to the medium
+  cap). The legal status also needs 3-year average growth >= 15% or R&D >= 2% of sales; where
+  the data shows neither holds, the firm stays ``medium``; where the data cannot tell, the band
+  alone decides. ``size_rule`` records which rule applied;
+- ``midsize`` (중견기업): above the medium cap, or total assets >= 5,000억 whatever the revenue.
+The threshold table is chosen by the fiscal year-end date, so a new legal revision is one file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from jumpup.features.ratios import lag, sort_panel
+from jumpup.reference import size_criteria, table_version
+from jumpup.settings import ProgramSettings, SizeClassSettings
+
+EOK = 100_000_000  # won per 억
+SIZE_CLASSES = ("small", "medium", "midsize_candidate", "midsize")
+SIZE_CLASS_KO = {"small": "소기업", "medium": "중기업", "midsize_candidate": "중견후보기업", "midsize": "중견기업"}
+
+
+def _division_ranges(spec: str) -> list[int]:
+    """'14' -> [14]; '01-03' -> [1, 2, 3]; '58-63' -> [58..63]."""
+    spec = str(spec).strip()
+    if "-" in spec:
+        low, high = (int(part) for part in spec.split("-"))
+        return list(range(low, high + 1))
+    return [int(spec)]
+
+
+def thresholds_by_division(on: dt.date) -> tuple[pd.DataFrame, str]:
+    """Per KSIC division number: small cap, medium cap and candidate floor (KRW 억), with the table version."""
+    table, version = size_criteria(on)
+    rows = []
+    for record in table.itertuples():
+        for number in _division_ranges(record.ksic10_divisions):
+            rows.append(
+                {
+                    "division_number": f"{number:02d}",
+                    "small_max_eok": float(record.small_max_avg_rev_eok),
+                    "medium_max_eok": float(record.medium_max_avg_rev_eok),
+                    "candidate_min_eok": float(record.chugyeon_candidate_min_rev_ge_eok),
+                    "size_table_row": int(record.row_no),
+                }
+            )
+    frame = pd.DataFrame(rows).drop_duplicates("division_number", keep="first")
+    return frame, version.version
+
+
+def _exceptions(on: dt.date) -> pd.DataFrame:
+    try:
+        version = table_version("sme_size_exceptions", on)
+    except LookupError:
+        return pd.DataFrame(columns=["ksic_code_prefix", "medium_max_avg_rev_eok", "chugyeon_candidate_min_rev_ge_eok"])
+    return pd.read_csv(version.path, dtype={"ksic_code_prefix": str})
+
+
+def average_revenue(financials: pd.DataFrame, years: int) -> pd.DataFrame:
+    """Mean revenue over t-(years-1)..t of the years present, and how many years it used."""
+    panel = sort_panel(financials)
+    stack = [panel["revenue"].astype("float64")]
+    for k in range(1, years):
+        stack.append(lag(panel, ["revenue"], k)["revenue"])
+    values = pd.concat(stack, axis=1)
+    revenue_3y_ago = lag(panel, ["revenue"], 3)["revenue"]
+    return pd.DataFrame(
+        {
+            "firm_id": panel["firm_id"],
+            "fiscal_year": panel["fiscal_year"].astype("int64"),
+            "average_revenue": values.mean(axis=1),
+            "average_revenue_years": values.notna().sum(axis=1).astype("int64"),
+            "growth_3y_annual": (panel["revenue"] / revenue_3y_ago.where(revenue_3y_ago > 0)) ** (1 / 3) - 1,
+        }
+    )
+
+
+def classify_size(
+    financials: pd.DataFrame,
+    firms: pd.DataFrame,
+    settings: SizeClassSettings,
+    year_end_month_day: tuple[int, int] = (12, 31),
+) -> pd.DataFrame:
+    """Size class per firm-year with the thresholds, the rule applied and the table version used."""
+    base = average_revenue(financials, settings.average_years)
+    panel = sort_panel(financials)
+    base["total_assets"] = panel["total_assets"].astype("float64").to_numpy() if "total_assets" in panel else np.nan
+    rd = panel["rd_expense"].astype("float64") if "rd_expense" in panel else pd.Series(np.nan, index=panel.index)
+    revenue = panel["revenue"].astype("float64")
+    base["rd_intensity"] = (rd / revenue.where(revenue > 0)).to_numpy(dtype="float64")
+    firm_info = firms.set_index("firm_id")
+    base["ksic_division"] = base["firm_id"].map(firm_info["ksic_division"])
+    codes = firm_info["ksic_code"] if "ksic_code" in firm_info else pd.Series(dtype="object")
+    base["ksic_code"] = base["firm_id"].map(codes)
+    base["division_number"] = base["ksic_division"].astype("string").str.slice(1, 3)
+
+    parts = []
+    for year, group in base.groupby("fiscal_year", sort=True):
+        on = dt.date(int(year), *year_end_month_day)
+        thresholds, version = thresholds_by_division(on)
+        merged = group.merge(thresholds, on="division_number", how="left")
+        merged.index = group.index
+        for exception in _exceptions(on).itertuples():
+            hit = merged["ksic_code"].astype("string").str.startswith(exception.ksic_code_prefix).fillna(False)
+            merged.loc[hit, "medium_max_eok"] = float(exception.medium_max_avg_rev_eok)
+            merged.loc[hit, "candidate_min_eok"] = float(exception.chugyeon_candidate_min_rev_ge_eok)
+        merged["size_table_version"] = version
+        parts.append(merged)
+    frame = pd.concat(parts).sort_index()
+    return _apply_rules(frame, settings)
+
+
+def _apply_rules(frame: pd.DataFrame, settings: SizeClassSettings) -> pd.DataFrame:
+    revenue_eok = frame["average_revenue"] / EOK
+    assets_eok = frame["total_assets"] / EOK
+    known = frame["medium_max_eok"].notna() & revenue_eok.notna()
+    over_assets = assets_eok >= settings.assets_cap_eok
+    above_cap = revenue_eok > frame["medium_max_eok"]
+    in_band = (revenue_eok >= frame["candidate_min_eok"]) & ~above_cap
+    small = revenue_eok <= frame["small_max_eok"]
+    growth_known = frame["growth_3y_annual"].notna()
+    rd_known = frame["rd_intensity"].notna()
+    growth_ok = frame["growth_3y_annual"] >= settings.candidate_growth_rate
+    rd_ok = frame["rd_intensity"] >= settings.candidate_rd_intensity
+    condition_met = growth_ok | rd_ok
+    # Failed only when the data shows both tests fail; one unknown test could still pass.
+    condition_failed = (growth_known & ~growth_ok) & (rd_known & ~rd_ok)
+    condition_unknown = ~condition_met & ~condition_failed
+
+    size_class = np.select(
+        [~known, over_assets, above_cap, in_band & condition_failed, in_band, small],
+        [None, "midsize", "midsize", "medium", "midsize_candidate", "small"],
+        default="medium",
+    )
+    rule = np.select(
+        [
+            ~known,
+            over_assets,
+            above_cap,
+            in_band & growth_ok & rd_ok,
+            in_band & growth_ok,
+            in_band & rd_ok,
+            in_band & condition_failed,
+            in_band & condition_unknown,
+            small,
+        ],
+        [
+            "unknown_industry_or_revenue",
+            "total_assets_cap",
+            "above_medium_cap",
+            "candidate_band+growth+rd",
+            "candidate_band+growth",
+            "candidate_band+rd",
+            "candidate_band_without_growth_or_rd",
+            "candidate_band_only(condition_not_determinable)",
+            "small_cap",
+        ],
+        default="medium_band",
+    )
+    out = frame.assign(size_class=size_class, size_rule=rule)
+    return out[
+        [
+            "firm_id",
+            "fiscal_year",
+            "average_revenue",
+            "average_revenue_years",
+            "growth_3y_annual",
+            "size_class",
+            "size_rule",
+            "small_max_eok",
+            "candidate_min_eok",
+            "medium_max_eok",
+            "size_table_row",
+            "size_table_version",
+        ]
+    ].reset_index(drop=True)
+
+
+def eligibility(
+    size: pd.DataFrame, firms: pd.DataFrame, focus_field: pd.Series | None, settings: ProgramSettings
+) -> pd.DataFrame:
+    """Program eligibility per firm-year: size class, minimum age and (optionally) a focus field."""
+    founded = size["firm_id"].map(firms.set_index("firm_id")["founded_year"]) if "founded_year" in firms else np.nan
+    age = size["fiscal_year"] - pd.to_numeric(founded, errors="coerce")
+    class_ok = size["size_class"].isin(settings.eligible_size_classes)
+    age_ok = (age >= settings.min_age_years) | (settings.min_age_years == 0)
+    field_ok = pd.Series(True, index=size.index)
+    if settings.require_focus_field and focus_field is not None:
+        field_ok = focus_field.reindex(size.index).fillna("none") != "none"
+    reasons = np.where(
+        ~class_ok,
+        "size_class_not_eligible",
+        np.where(~age_ok, "younger_than_minimum_age", np.where(~field_ok, "no_focus_field", "")),
+    )
+    return pd.DataFrame({"firm_age": age, "eligible": class_ok & age_ok & field_ok, "ineligible_reason": reasons})
