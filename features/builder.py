@@ -40,6 +40,7 @@ FIRM_COLUMNS = (
     "business_description",
     "region",
     "founded_year",
+    "listed_on",
 )
 FIRM_FAMILIES = ("management", "technology", "activity", "human")
 
@@ -67,6 +68,15 @@ def panel_rows(firms: pd.DataFrame, financials: pd.DataFrame) -> pd.DataFrame:
 
 def _scored(family: str) -> list[str]:
     return [i.name for i in INDICATORS if i.family == family and i.direction != 0]
+
+
+def years_listed(frame: pd.DataFrame, firms: pd.DataFrame) -> pd.Series:
+    """Fiscal years since listing; missing when unlisted at t (a later listing is not known at t)."""
+    if "listed_on" not in firms:
+        return pd.Series(np.nan, index=frame.index)
+    listed_year = pd.to_datetime(firms.set_index("firm_id")["listed_on"], errors="coerce").dt.year
+    years = frame["fiscal_year"] - frame["firm_id"].map(listed_year).astype("float64")
+    return years.where(years >= 0)
 
 
 class FeatureBuilder(TransformerMixin, BaseEstimator):
@@ -105,6 +115,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         frame["ksic_section"] = frame["ksic_division"].astype("string").str.slice(0, 1)
         eligible = eligibility(frame[["firm_id", "fiscal_year", "size_class"]], firms, frame["focus_field"], program)
         frame = pd.concat([frame, eligible], axis=1)
+        frame["years_listed"] = years_listed(frame, firms)
         raw = financials.set_index(["firm_id", "fiscal_year"])
         key = pd.MultiIndex.from_frame(frame[["firm_id", "fiscal_year"]])
         for column in ("revenue", "operating_income", "net_income", "administrative_issue", "total_assets"):
@@ -233,6 +244,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
             "focus_field_evidence",
             "focus_field_version",
             "firm_age",
+            "years_listed",
             "eligible",
             "ineligible_reason",
             "reference_year",

@@ -124,6 +124,8 @@ def firm_indicators(financials: pd.DataFrame, settings: FeatureSettings) -> pd.D
         "operating_income"
     ].abs().where(prior["operating_income"] != 0)
     out["cash_flow_margin"] = safe_ratio(f["operating_cash_flow"], f["revenue"])
+    out["asset_growth_1y"] = growth(f["total_assets"], prior["total_assets"])
+    out["equity_ratio"] = safe_ratio(f["total_equity"], f["total_assets"])
     out["negative_equity"] = (f["total_equity"] < 0).astype("float64").where(f["total_equity"].notna())
 
     out["rd_intensity"] = safe_ratio(f["rd_expense"], f["revenue"]).where(f["rd_expense"].notna())

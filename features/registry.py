@@ -134,6 +134,11 @@ INDICATORS: tuple[Indicator, ...] = (
         "margin",
         "missing when cash flow is absent",
     ),
+    Indicator("asset_growth_1y", "management", "총자산증가율", "total asset growth",
+              "total_assets_t / total_assets_(t-1) - 1", "ratio", 1, "growth", _GROWTH_MISSING),
+    Indicator("equity_ratio", "management", "자기자본비율", "equity ratio",
+              "total_equity / total_assets", "ratio", 1, "margin",
+              "missing when equity or assets are absent or assets are zero; negative under capital impairment"),
     Indicator(
         "negative_equity",
         "management",

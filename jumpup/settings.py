@@ -72,7 +72,9 @@ class SynthSettings(_Frozen):
     log_revenue_sd: float = Field(1.22, gt=0)
     industry_log_revenue_sd: float = Field(0.35, ge=0)
     growth_firm_mean: float = 0.045
-    growth_firm_sd: float = Field(0.12, ge=0)
+    growth_firm_sd: float = Field(0.15, ge=0)
+    growth_quality_weight: float = Field(0.8, ge=0, le=1)
+    growth_size_effect: float = Field(0.05, ge=0)
     growth_shock_sd: float = Field(0.30, ge=0)
     growth_shock_df: float = Field(4, gt=2)
     growth_shock_ma: float = Field(0.25, ge=0, lt=1)
@@ -141,6 +143,83 @@ class ProgramSettings(_Frozen):
     require_focus_field: bool = False
 
 
+TargetName = Literal["high_growth", "high_growth_employment", "size_upgrade", "distress"]
+
+
+class TargetSettings(_Frozen):
+    name: TargetName = "high_growth"
+    horizon: int = Field(3, ge=1, le=10)
+    growth_threshold: float = 0.20
+    min_start_employees: int = Field(10, ge=0)
+
+
+class ModelSettings(_Frozen):
+    n_estimators: int = Field(300, ge=1)
+    learning_rate: float = Field(0.03, gt=0, le=1)
+    num_leaves: int = Field(15, ge=2)
+    min_child_samples: int = Field(40, ge=1)
+    subsample: float = Field(0.8, gt=0, le=1)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    reg_lambda: float = Field(1.0, ge=0)
+    monotone: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
+    calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    calibration_share: float = Field(0.25, gt=0, lt=1)
+    inner_folds: int = Field(3, ge=2)
+    max_features: int = Field(25, ge=1)
+    tuning_grid: dict[str, tuple[float | int, ...]] = Field(default_factory=dict)
+
+
+class ScorecardSettings(_Frozen):
+    bins: int = Field(5, ge=2, le=20)
+    C: float = Field(0.5, gt=0)
+    max_features: int = Field(15, ge=1)
+
+
+class GradeScaleSettings(_Frozen):
+    labels: tuple[str, ...] = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C", "D")
+    probability_cutpoints: tuple[float, ...] = (0.60, 0.45, 0.34, 0.26, 0.20, 0.15, 0.11, 0.075, 0.045)
+    base_points: float = 600
+    base_odds: float = Field(0.25, gt=0)
+    pdo: float = Field(40, gt=0)
+    reference_grade: str = "BBB"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GradeScaleSettings:
+        if len(self.labels) < 7:
+            raise ValueError(f"a master scale needs at least 7 grades, got {len(self.labels)}")
+        if len(self.probability_cutpoints) != len(self.labels) - 1:
+            raise ValueError(
+                f"probability_cutpoints needs {len(self.labels) - 1} values for {len(self.labels)} grades, "
+                f"got {len(self.probability_cutpoints)}"
+            )
+        cuts = list(self.probability_cutpoints)
+        if cuts != sorted(cuts, reverse=True) or len(set(cuts)) != len(cuts) or not all(0 < c < 1 for c in cuts):
+            raise ValueError(f"probability_cutpoints must fall strictly inside (0, 1), high to low, got {cuts}")
+        if self.reference_grade not in self.labels:
+            raise ValueError(f"reference_grade {self.reference_grade!r} is not one of {list(self.labels)}")
+        return self
+
+
+class ReasonSettings(_Frozen):
+    top_k: int = Field(3, ge=1, le=10)
+
+
+class ValidationSettings(_Frozen):
+    bootstrap: int = Field(200, ge=10)
+    oot_years: int = Field(1, ge=1)
+    oos_share: float = Field(0.2, gt=0, lt=1)
+    psi_bins: int = Field(10, ge=2)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    reliability_bins: int = Field(10, ge=2)
+    cv_folds: int = Field(5, ge=2)
+
+
+class PromotionSettings(_Frozen):
+    max_auc_drop: float = Field(0.0, ge=0)
+    max_failed_grade_tests_share: float = Field(0.3, ge=0, le=1)
+    max_grade_share: float = Field(0.35, gt=0, le=1)
+
+
 class Settings(_Frozen):
     seed: int = 20250901
     paths: PathSettings = PathSettings()
@@ -150,6 +229,13 @@ class Settings(_Frozen):
     features: FeatureSettings = FeatureSettings()
     size_class: SizeClassSettings = SizeClassSettings()
     program: ProgramSettings = ProgramSettings()
+    targets: TargetSettings = TargetSettings()
+    model: ModelSettings = ModelSettings()
+    scorecard: ScorecardSettings = ScorecardSettings()
+    grade_scale: GradeScaleSettings = GradeScaleSettings()
+    reasons: ReasonSettings = ReasonSettings()
+    validation: ValidationSettings = ValidationSettings()
+    promotion: PromotionSettings = PromotionSettings()
 
 
 def _describe_errors(error: ValidationError, source: str) -> str:

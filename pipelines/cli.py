@@ -209,6 +209,141 @@ def features(
 
 
 @app.command()
+def train(
+    panel: Annotated[Path, typer.Option("--panel", help="Training panel directory.")],
+    horizon: Annotated[int | None, typer.Option("--horizon", help="Years ahead (default: params.yaml).")] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="high_growth, high_growth_employment, size_upgrade or distress.")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where the bundle and validation report go.")] = Path(
+        "data/models"
+    ),
+    register: Annotated[bool, typer.Option("--register/--no-register", help="Register in the MLflow registry.")] = True,
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Train the graded growth model, validate it and track the run in MLflow."""
+    from jumpup.pipelines.readers import InputFileError
+    from jumpup.pipelines.train import train_panel
+
+    overrides = {"targets": {k: v for k, v in {"horizon": horizon, "name": target}.items() if v is not None}}
+    settings = _settings(params, overrides)
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"train {settings.targets.name} h={settings.targets.horizon}", total=1)
+            summary = train_panel(panel, out, settings, register=register)
+            progress.advance(task)
+    except (InputFileError, ValueError) as exc:
+        _fail(str(exc))
+    m = summary["metrics"]
+    console.print(f"run id    : [bold]{summary['run_id']}[/bold]")
+    console.print(
+        f"model URI : [bold]{summary['model_uri']}[/bold]"
+        + (f" (alias {summary['alias']})" if summary["alias"] else "")
+    )
+    for split in ("train", "out_of_sample", "out_of_time"):
+        if f"{split}.auc" in m:
+            console.print(
+                f"{split:<14} AUC {m[split + '.auc']:.3f} "
+                f"[{m[split + '.auc_ci_low']:.3f}, {m[split + '.auc_ci_high']:.3f}]"
+                f"  scorecard {m[split + '.scorecard_auc']:.3f}  past growth {m[split + '.baseline_auc']:.3f}"
+                f"  grade inversions {m[split + '.grade_inversions']}"
+            )
+    console.print(f"validation report: {out / 'validation_report.html'}")
+
+
+@app.command()
+def score(
+    panel: Annotated[Path, typer.Option("--panel", help="Panel directory to score.")],
+    as_of: Annotated[int, typer.Option("--as-of", help="Fiscal year scored; later rows are ignored.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory for scores.csv.")],
+    model: Annotated[
+        str, typer.Option("--model", help="MLflow model URI or bundle.pkl path.")
+    ] = "models:/jumpup_growth@champion",
+    language: Annotated[str, typer.Option("--language", help="ko or en (reason wording).")] = "ko",
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Score every firm of a panel as of one fiscal year: probability, points, grade and reasons."""
+    from jumpup.pipelines.readers import InputFileError
+    from jumpup.pipelines.score import score_panel
+
+    settings = _settings(params)
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"score {panel} as of {as_of}", total=1)
+            manifest = score_panel(panel, as_of, model, out, settings, language)
+            progress.advance(task)
+    except InputFileError as exc:
+        _fail(str(exc))
+    console.print(
+        f"scored {manifest['firms_scored']:,} firms as of {as_of} → {out / 'scores.csv'} "
+        f"(model {manifest.get('model_version', manifest['model'])})"
+    )
+    console.print("grades: " + ", ".join(f"{k} {v}" for k, v in manifest["grades"].items()))
+
+
+@app.command()
+def promote(
+    version: Annotated[str | None, typer.Option("--version", help="Model version (default: the challenger).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Promote even when a gate fails (logged as forced).")] = False,
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Move the champion alias to a candidate that passes the promotion gates; log the decision."""
+    from jumpup.pipelines import promote as promotion
+
+    settings = _settings(params)
+    record = promotion.promote(version, settings, force=force)
+    for gate in record["gates"]:
+        mark = "[green]pass[/green]" if gate["passed"] else "[red]fail[/red]"
+        console.print(
+            f"{gate['gate']:<26} {mark}  "
+            + ", ".join(f"{k}={v}" for k, v in gate.items() if k not in ("gate", "passed"))
+        )
+    console.print(
+        f"decision: [bold]{record['decision']}[/bold]; champion is version {record['champion_after']} "
+        f"(log: {promotion.PROMOTION_LOG})"
+    )
+
+
+@app.command("cross-validate")
+def cross_validate(
+    panel: Annotated[Path, typer.Option("--panel", help="Panel directory.")],
+    origin: Annotated[int, typer.Option("--origin", help="Feature year; the outcome is origin + horizon.")],
+    horizon: Annotated[int | None, typer.Option("--horizon")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the result as JSON here.")] = None,
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Firm-grouped K-fold CV at one origin, tuning nested in each fold: LightGBM vs scorecard vs past growth."""
+    from jumpup.pipelines.train import cross_validate_panel
+    from jumpup.provenance import write_json
+
+    settings = _settings(params, {"targets": {"horizon": horizon}} if horizon else None)
+    with _progress() as progress:
+        task = progress.add_task(f"cross-validate origin {origin}", total=1)
+        result = cross_validate_panel(panel, origin, settings)
+        progress.advance(task)
+    table = Table(
+        title=f"{settings.validation.cv_folds}-fold firm-grouped CV, origin {origin}, "
+        f"{result['firms']} firms, event rate {result['event_rate']:.3f}"
+    )
+    for column in ("model", "AUC", "95% CI", "Gini", "KS"):
+        table.add_column(column)
+    for name, metrics in result["pooled"].items():
+        auc = metrics["auc"]
+        table.add_row(
+            name,
+            f"{auc['value']:.3f}",
+            f"[{auc['ci_low']:.3f}, {auc['ci_high']:.3f}]",
+            f"{metrics['gini']['value']:.3f}",
+            f"{metrics['ks']['value']:.3f}",
+        )
+    console.print(table)
+    for other, d in result["lightgbm_minus"].items():
+        console.print(f"LightGBM − {other}: {d['value']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
+    if out:
+        write_json(out, result)
+
+
+@app.command()
 def demo(
     out: Annotated[Path | None, typer.Option("--out", help="Where the synthetic inputs and outputs go.")] = None,
     firms: Annotated[int | None, typer.Option("--firms")] = None,

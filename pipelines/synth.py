@@ -136,8 +136,9 @@ def simulate_firms(
     )
     firm_growth = (
         s.growth_firm_mean
-        + s.growth_firm_sd * (0.6 * quality + 0.8 * rng.standard_normal(n_firms))
-        - 0.02 * (log_rev0 - s.log_revenue_mean)
+        + s.growth_firm_sd
+        * (s.growth_quality_weight * quality + np.sqrt(1 - s.growth_quality_weight**2) * rng.standard_normal(n_firms))
+        - s.growth_size_effect * (log_rev0 - s.log_revenue_mean)
     )
     innovations = s.growth_shock_sd * _t_shocks(next(streams), (n_firms, total_years + 1), s.growth_shock_df)
     industry_shock = 0.05 * next(streams).standard_normal((len(industries), total_years))[industry]

@@ -30,7 +30,7 @@ def test_unknown_nested_key_is_named_with_its_section(tmp_path):
 
 def test_wrong_type_names_key_and_value(tmp_path):
     path = tmp_path / "params.yaml"
-    path.write_text(DEFAULT_PARAMS_PATH.read_text().replace("  firms: 2000", "  firms: many"))
+    path.write_text(DEFAULT_PARAMS_PATH.read_text().replace("  firms: 4000", "  firms: many"))
     with pytest.raises(SettingsError, match=r"key 'synth\.firms'.*'many'"):
         load_settings(path)
 

@@ -1,0 +1,87 @@
+"""The graded growth model as one self-contained object: raw panel rows in, graded scores out.
+
+It carries the fitted FeatureBuilder (and so the reference population), the model features, the
+LightGBM classifier, its calibrator, the master scale and the reason settings. Scoring a round
+needs this object and the round's rows, nothing else; the MLflow pyfunc wraps exactly this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from jumpup.features.builder import FeatureBuilder
+from jumpup.features.registry import FAMILIES, INDICATORS, PEER_COMPARED
+from jumpup.models.gbm import GrowthGBM
+from jumpup.models.grading import MasterScale, reason_codes
+from jumpup.models.targets import SIZE_RANK
+
+CONTEXT_FEATURES = ("log_revenue", "firm_age", "years_listed", "size_class_rank")
+
+
+def model_feature_names() -> list[str]:
+    """Every numeric feature the models may use, in a fixed order."""
+    indicators = [i.name for i in INDICATORS]
+    peers = [f"peer_pct_{n}" for n in PEER_COMPARED]
+    scores = [f"family_score_{f}" for f in FAMILIES]
+    return [*CONTEXT_FEATURES, *indicators, *peers, *scores]
+
+
+def model_matrix(features: pd.DataFrame, names: list[str] | None = None) -> pd.DataFrame:
+    """The numeric matrix the models read, from the feature table."""
+    frame = features.copy()
+    revenue = frame["revenue"].astype("float64")
+    frame["log_revenue"] = np.log(revenue.where(revenue > 0))
+    frame["size_class_rank"] = frame["size_class"].map(SIZE_RANK).astype("float64")
+    columns = names or model_feature_names()
+    return frame[columns].astype("float64")
+
+
+@dataclass
+class GrowthModelBundle:
+    builder: FeatureBuilder
+    classifier: GrowthGBM
+    calibrator: object
+    scale: MasterScale
+    feature_names: list[str]
+    target: dict
+    top_k: int = 3
+    metadata: dict = field(default_factory=dict)
+
+    def probability(self, matrix: pd.DataFrame) -> np.ndarray:
+        raw = self.classifier.predict_proba(matrix)[:, 1]
+        return np.clip(self.calibrator.predict(raw), 0.0, 1.0)
+
+    def score_features(self, features: pd.DataFrame, language: str = "ko", with_reasons: bool = True) -> pd.DataFrame:
+        """Scores for rows of an already built feature table."""
+        matrix = model_matrix(features, self.feature_names)
+        probability = self.probability(matrix)
+        out = pd.DataFrame(
+            {
+                "firm_id": features["firm_id"].to_numpy(),
+                "as_of": features["fiscal_year"].to_numpy(),
+                "probability": np.round(probability, 6),
+                "score": np.round(self.scale.points(probability), 1),
+                "grade": self.scale.grades(probability),
+            }
+        )
+        if with_reasons:
+            reasons = reason_codes(self.classifier.contributions(matrix), self.scale.factor, self.top_k, language)
+            out = pd.concat([out, reasons.reset_index(drop=True)], axis=1)
+        return out
+
+    def score_rows(
+        self, rows: pd.DataFrame, as_of: int | None = None, language: str = "ko", with_reasons: bool = True
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Raw panel rows -> (scores for the as-of year, feature table). Only data up to as-of is used."""
+        if as_of is not None:
+            rows = rows[rows["fiscal_year"] <= as_of]
+        features = self.builder.transform(rows)
+        if as_of is not None:
+            features = features[features["fiscal_year"] == as_of].reset_index(drop=True)
+        else:
+            latest = features.groupby("firm_id")["fiscal_year"].transform("max")
+            features = features[features["fiscal_year"] == latest].reset_index(drop=True)
+        return self.score_features(features, language, with_reasons), features

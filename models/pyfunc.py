@@ -1,0 +1,45 @@
+"""The MLflow pyfunc around GrowthModelBundle: raw panel rows in, graded scores out.
+
+Features are built inside, against the reference population the bundle carries, so scoring
+needs only the model URI and the rows. ``params={"as_of": YEAR, "language": "ko"|"en",
+"reasons": True}`` select the year scored (only data up to it is read) and the reason wording.
+Scoring stays a pure function of (model, rows), so MLflow's ``spark_udf`` can run it unchanged.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import mlflow.pyfunc
+import pandas as pd
+
+from jumpup.contracts import FINANCIALS, FIRMS
+
+
+def contract_columns() -> list[str]:
+    """Every column of a raw panel row (financials joined with firm attributes)."""
+    return list(dict.fromkeys([*FINANCIALS.columns, *(c for c in FIRMS.columns if c != "firm_id")]))
+
+
+def complete_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Add absent optional contract columns as missing, so every panel fits the model signature."""
+    missing = [c for c in contract_columns() if c not in rows]
+    return rows.assign(**dict.fromkeys(missing)) if missing else rows
+
+
+class GrowthModelPyfunc(mlflow.pyfunc.PythonModel):
+    def load_context(self, context) -> None:
+        with open(context.artifacts["bundle"], "rb") as handle:
+            self.bundle = pickle.load(handle)
+
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        params = params or {}
+        as_of = params.get("as_of")
+        as_of = None if as_of in (None, 0, -1) else int(as_of)
+        scores, _ = self.bundle.score_rows(
+            model_input,
+            as_of=as_of,
+            language=params.get("language", "ko"),
+            with_reasons=bool(params.get("reasons", True)),
+        )
+        return scores

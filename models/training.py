@@ -1,0 +1,283 @@
+"""Training and validation as pure steps: feature table + targets in, fitted bundle + report out.
+
+Splits are by firm and by time. The newest labelled origin years are out-of-time; the rest is
+split by firm into training and out-of-sample firms; a further share of training firms is held
+apart to fit the probability calibration. Hyperparameters are tuned by firm-grouped inner folds
+on the training firms only, never on the evaluation splits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import _SigmoidCalibration
+from sklearn.isotonic import IsotonicRegression
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit
+
+from jumpup.features.builder import FeatureBuilder
+from jumpup.models.bundle import GrowthModelBundle, model_feature_names, model_matrix
+from jumpup.models.gbm import GrowthGBM, check_monotone, tune
+from jumpup.models.grading import MasterScale
+from jumpup.models.scorecard import WoEScorecard
+from jumpup.models.validation import bootstrap_intervals, discrimination, evaluate_split, psi
+from jumpup.settings import Settings
+
+
+@dataclass
+class Splits:
+    fit: np.ndarray
+    calibration: np.ndarray
+    oos: np.ndarray
+    oot: np.ndarray
+    oot_years: list[int]
+
+
+def labelled_table(features: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    table = features.merge(
+        targets[["firm_id", "fiscal_year", "target", "label_status"]],
+        on=["firm_id", "fiscal_year"],
+        how="inner",
+        validate="one_to_one",
+    )
+    return table[table["target"].notna()].sort_values(["fiscal_year", "firm_id"]).reset_index(drop=True)
+
+
+def make_splits(table: pd.DataFrame, settings: Settings, seed: int) -> Splits:
+    years = np.sort(table["fiscal_year"].unique())
+    oot_years = years[-settings.validation.oot_years :] if len(years) > settings.validation.oot_years else years[:0]
+    in_time = np.flatnonzero(~table["fiscal_year"].isin(oot_years).to_numpy())
+    oot = np.flatnonzero(table["fiscal_year"].isin(oot_years).to_numpy())
+    firms = table["firm_id"].to_numpy()
+    outer = GroupShuffleSplit(n_splits=1, test_size=settings.validation.oos_share, random_state=seed)
+    train_part, oos_part = next(outer.split(in_time, groups=firms[in_time]))
+    train, oos = in_time[train_part], in_time[oos_part]
+    inner = GroupShuffleSplit(n_splits=1, test_size=settings.model.calibration_share, random_state=seed + 1)
+    fit_part, calibration_part = next(inner.split(train, groups=firms[train]))
+    return Splits(train[fit_part], train[calibration_part], oos, oot, [int(y) for y in oot_years])
+
+
+def _base_params(settings: Settings) -> dict:
+    m = settings.model
+    return {
+        "n_estimators": m.n_estimators,
+        "learning_rate": m.learning_rate,
+        "num_leaves": m.num_leaves,
+        "min_child_samples": m.min_child_samples,
+        "subsample": m.subsample,
+        "colsample_bytree": m.colsample_bytree,
+        "reg_lambda": m.reg_lambda,
+        "monotone": dict(m.monotone),
+    }
+
+
+def select_features(X: pd.DataFrame, y: np.ndarray, settings: Settings) -> list[str]:
+    """Keep the ``model.max_features`` features of highest information value on this training data.
+
+    Run inside each training fold, so selection never sees evaluation rows. Constrained features
+    are kept when informative at all, so their checked direction stays in the model.
+    """
+    card = WoEScorecard(settings.scorecard.bins, settings.scorecard.C, max_features=1).fit(X, y)
+    ranked = sorted(card.information_value_, key=lambda n: (-card.information_value_[n], n))
+    chosen = ranked[: settings.model.max_features]
+    chosen += [n for n in settings.model.monotone if n in card.information_value_ and n not in chosen]
+    return [n for n in X.columns if n in chosen]
+
+
+def _constrained(params: dict, names: list[str]) -> dict:
+    return {**params, "monotone": {k: v for k, v in params["monotone"].items() if k in names}}
+
+
+def fit_calibrator(raw: np.ndarray, y: np.ndarray, method: str):
+    if method == "isotonic":
+        return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+    return _SigmoidCalibration().fit(raw, y)
+
+
+def past_growth_baseline(features: pd.DataFrame) -> np.ndarray:
+    """The naive forecast: past 3-year revenue CAGR, or 1-year growth where that is all there is."""
+    return features["revenue_cagr_3y"].fillna(features["revenue_growth_1y"]).fillna(0.0).to_numpy(dtype="float64")
+
+
+@dataclass
+class TrainingResult:
+    bundle: GrowthModelBundle
+    challenger: WoEScorecard
+    report: dict
+    predictions: pd.DataFrame
+
+
+def train_and_validate(
+    features: pd.DataFrame, targets: pd.DataFrame, builder: FeatureBuilder, settings: Settings, seed: int
+) -> TrainingResult:
+    """Fit LightGBM + calibration and the scorecard challenger; validate both with every test."""
+    table = labelled_table(features, targets)
+    if table["target"].nunique() < 2:
+        raise ValueError(f"the target '{settings.targets.name}' has a single class in the labelled data; cannot train")
+    splits = make_splits(table, settings, seed)
+    names = model_feature_names()
+    matrix = model_matrix(table, names)
+    y = table["target"].to_numpy(dtype=int)
+    groups = table["firm_id"].to_numpy()
+
+    selected = select_features(matrix.iloc[splits.fit], y[splits.fit], settings)
+    params, tuning = tune(
+        matrix.iloc[splits.fit][selected],
+        y[splits.fit],
+        groups[splits.fit],
+        _constrained(_base_params(settings), selected),
+        {k: list(v) for k, v in settings.model.tuning_grid.items()},
+        settings.model.inner_folds,
+        seed,
+    )
+    classifier = GrowthGBM(**params, random_state=seed).fit(matrix.iloc[splits.fit][selected], y[splits.fit])
+    raw_calibration = classifier.predict_proba(matrix.iloc[splits.calibration])[:, 1]
+    calibrator = fit_calibrator(raw_calibration, y[splits.calibration], settings.model.calibration)
+    scale = MasterScale.from_settings(settings.grade_scale)
+    bundle = GrowthModelBundle(
+        builder, classifier, calibrator, scale, selected, settings.targets.model_dump(), settings.reasons.top_k
+    )
+    challenger = WoEScorecard(settings.scorecard.bins, settings.scorecard.C, settings.scorecard.max_features).fit(
+        matrix.iloc[splits.fit], y[splits.fit]
+    )
+
+    probability = bundle.probability(matrix[selected])
+    challenger_probability = challenger.predict_proba(matrix)[:, 1]
+    baseline = past_growth_baseline(table)
+    grades = scale.grades(probability)
+    v = settings.validation
+    report: dict = {
+        "target": settings.targets.model_dump(),
+        "tuning": {"chosen": params, "grid": tuning},
+        "splits": {},
+        "comparison": {},
+        "psi": {},
+        "scale": scale.table().to_dict("records"),
+        "oot_years": splits.oot_years,
+    }
+    named = {"train": splits.fit, "out_of_sample": splits.oos, "out_of_time": splits.oot}
+    for name, index in named.items():
+        if len(index) == 0 or len(np.unique(y[index])) < 2:
+            report["splits"][name] = {"rows": len(index), "skipped": "fewer than two classes"}
+            continue
+        report["splits"][name] = evaluate_split(
+            y[index],
+            probability[index],
+            grades[index],
+            scale.labels,
+            groups[index],
+            v.bootstrap,
+            v.alpha,
+            v.reliability_bins,
+            seed,
+        )
+        report["comparison"][name] = {
+            "lightgbm": discrimination(y[index], probability[index]),
+            "scorecard": bootstrap_intervals(
+                y[index], challenger_probability[index], groups[index], v.bootstrap, v.alpha, seed
+            ),
+            "past_growth_baseline": bootstrap_intervals(
+                y[index], baseline[index], groups[index], v.bootstrap, v.alpha, seed
+            ),
+        }
+    for name in ("out_of_sample", "out_of_time"):
+        index = named[name]
+        if len(index):
+            report["psi"][name] = {
+                "score": psi(probability[splits.fit], probability[index], v.psi_bins, v.alpha),
+                "features": {
+                    f: psi(matrix[f].to_numpy()[splits.fit], matrix[f].to_numpy()[index], v.psi_bins, v.alpha)
+                    for f in names
+                },
+            }
+    report["monotone_constraints"] = check_monotone(classifier, matrix.iloc[splits.fit][selected], seed=seed)
+    report["selected_features"] = selected
+    report["rows"] = {
+        "labelled": len(table),
+        "fit": len(splits.fit),
+        "calibration": len(splits.calibration),
+        "out_of_sample": len(splits.oos),
+        "out_of_time": len(splits.oot),
+    }
+    split_name = np.full(len(table), "", dtype=object)
+    for name, index in {**named, "calibration": splits.calibration}.items():
+        split_name[index] = name
+    predictions = pd.DataFrame(
+        {
+            "firm_id": groups,
+            "fiscal_year": table["fiscal_year"].to_numpy(),
+            "split": split_name,
+            "target": y,
+            "probability": probability,
+            "grade": grades,
+            "challenger_probability": challenger_probability,
+            "baseline": baseline,
+        }
+    )
+    return TrainingResult(bundle, challenger, report, predictions)
+
+
+def cross_validate_origin(
+    features: pd.DataFrame, targets: pd.DataFrame, origin: int, settings: Settings, seed: int
+) -> dict:
+    """Firm-grouped K-fold CV at one origin year, tuning nested inside each training fold.
+
+    Out-of-fold predictions of LightGBM, the scorecard and the past-growth baseline are pooled;
+    AUCs get firm-bootstrap intervals, and the LightGBM - challenger difference a paired interval.
+    """
+    table = labelled_table(features[features["fiscal_year"] == origin], targets)
+    names = model_feature_names()
+    matrix = model_matrix(table, names)
+    y = table["target"].to_numpy(dtype=int)
+    groups = table["firm_id"].to_numpy()
+    oof = {"lightgbm": np.zeros(len(y)), "scorecard": np.zeros(len(y))}
+    folds, chosen = [], []
+    for train_index, test_index in GroupKFold(n_splits=settings.validation.cv_folds).split(matrix, y, groups):
+        selected = select_features(matrix.iloc[train_index], y[train_index], settings)
+        params, _ = tune(
+            matrix.iloc[train_index][selected],
+            y[train_index],
+            groups[train_index],
+            _constrained(_base_params(settings), selected),
+            {k: list(v) for k, v in settings.model.tuning_grid.items()},
+            settings.model.inner_folds,
+            seed,
+        )
+        chosen.append({k: v for k, v in params.items() if k in settings.model.tuning_grid})
+        model = GrowthGBM(**params, random_state=seed).fit(matrix.iloc[train_index][selected], y[train_index])
+        oof["lightgbm"][test_index] = model.predict_proba(matrix.iloc[test_index][selected])[:, 1]
+        card = WoEScorecard(settings.scorecard.bins, settings.scorecard.C, settings.scorecard.max_features)
+        oof["scorecard"][test_index] = card.fit(matrix.iloc[train_index], y[train_index]).predict_proba(
+            matrix.iloc[test_index]
+        )[:, 1]
+        folds.append({name: discrimination(y[test_index], oof[name][test_index])["auc"] for name in oof})
+    oof["past_growth_baseline"] = past_growth_baseline(table)
+    v = settings.validation
+    result = {
+        "origin": origin,
+        "horizon": settings.targets.horizon,
+        "firms": len(y),
+        "event_rate": float(y.mean()),
+        "folds": folds,
+        "chosen_params": chosen,
+        "pooled": {name: bootstrap_intervals(y, p, groups, v.bootstrap, v.alpha, seed) for name, p in oof.items()},
+    }
+    rng = np.random.default_rng(seed)
+    differences = {"scorecard": [], "past_growth_baseline": []}
+    for _ in range(v.bootstrap):
+        index = rng.integers(0, len(y), len(y))
+        if len(np.unique(y[index])) < 2:
+            continue
+        base = discrimination(y[index], oof["lightgbm"][index])["auc"]
+        for other in differences:
+            differences[other].append(base - discrimination(y[index], oof[other][index])["auc"])
+    result["lightgbm_minus"] = {
+        other: {
+            "value": result["pooled"]["lightgbm"]["auc"]["value"] - result["pooled"][other]["auc"]["value"],
+            "ci_low": float(np.quantile(d, v.alpha / 2)),
+            "ci_high": float(np.quantile(d, 1 - v.alpha / 2)),
+        }
+        for other, d in differences.items()
+    }
+    return result

@@ -1,0 +1,101 @@
+"""``jumpup promote``: move the ``champion`` alias to a candidate only if it passes the gates.
+
+Gates (``params.yaml`` → ``promotion``): out-of-time AUC not worse than the champion's by more
+than ``max_auc_drop``; the share of grades failing the Jeffreys test on the out-of-time split at
+most ``max_failed_grade_tests_share``; no grade holding more than ``max_grade_share`` of firms.
+MLflow keeps no history of aliases, so every decision — promoted or refused — is appended to
+``registry/promotion_log.jsonl`` in the project, which says which model was champion when.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from jumpup.pipelines.train import REGISTERED_MODEL
+from jumpup.provenance import code_version
+from jumpup.settings import PROJECT_ROOT, PromotionSettings, Settings
+from jumpup.tracking import start_experiment
+
+PROMOTION_LOG = PROJECT_ROOT / "registry" / "promotion_log.jsonl"
+
+
+def gate_results(
+    candidate: dict[str, float], champion: dict[str, float] | None, gates: PromotionSettings
+) -> list[dict]:
+    """Each gate with its figures and whether it passed; pure, so it can be tested alone."""
+    split = "out_of_time"
+    results = []
+    auc = candidate.get(f"{split}.auc")
+    if champion is not None:
+        reference = champion.get(f"{split}.auc")
+        results.append(
+            {
+                "gate": "discrimination_not_worse",
+                "candidate": auc,
+                "champion": reference,
+                "passed": auc is not None and reference is not None and auc >= reference - gates.max_auc_drop,
+            }
+        )
+    failed = candidate.get(f"{split}.failed_grade_tests_share")
+    results.append(
+        {
+            "gate": "calibration_tests",
+            "candidate": failed,
+            "limit": gates.max_failed_grade_tests_share,
+            "passed": failed is not None and failed <= gates.max_failed_grade_tests_share,
+        }
+    )
+    share = candidate.get(f"{split}.max_grade_share")
+    results.append(
+        {
+            "gate": "grade_concentration",
+            "candidate": share,
+            "limit": gates.max_grade_share,
+            "passed": share is not None and share <= gates.max_grade_share,
+        }
+    )
+    return results
+
+
+def promote(version: str | None, settings: Settings, log_path: Path = PROMOTION_LOG, force: bool = False) -> dict:
+    """Promote ``version`` (default: the ``challenger``) if it passes; always append to the log."""
+    mlflow = start_experiment(settings.tracking)
+    client = mlflow.MlflowClient()
+    candidate = (
+        client.get_model_version_by_alias(REGISTERED_MODEL, "challenger")
+        if version is None
+        else client.get_model_version(REGISTERED_MODEL, str(version))
+    )
+    try:
+        champion = client.get_model_version_by_alias(REGISTERED_MODEL, "champion")
+    except Exception:  # no champion yet
+        champion = None
+    candidate_metrics = client.get_run(candidate.run_id).data.metrics
+    champion_metrics = client.get_run(champion.run_id).data.metrics if champion is not None else None
+    gates = gate_results(candidate_metrics, champion_metrics, settings.promotion)
+    passed = all(g["passed"] for g in gates)
+    promoted = passed or force
+    if promoted:
+        client.set_registered_model_alias(REGISTERED_MODEL, "champion", candidate.version)
+        try:
+            if client.get_model_version_by_alias(REGISTERED_MODEL, "challenger").version == candidate.version:
+                client.delete_registered_model_alias(REGISTERED_MODEL, "challenger")
+        except Exception:  # no challenger alias to clear
+            pass
+    record = {
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "model": REGISTERED_MODEL,
+        "candidate_version": candidate.version,
+        "candidate_run_id": candidate.run_id,
+        "previous_champion_version": champion.version if champion is not None else None,
+        "decision": "promoted" if passed else ("forced" if force else "refused"),
+        "champion_after": candidate.version if promoted else (champion.version if champion is not None else None),
+        "gates": gates,
+        "code_version": code_version(),
+    }
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    return record

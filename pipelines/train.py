@@ -1,0 +1,194 @@
+"""Stage ``train``: panel -> features -> targets -> graded model, validated and tracked in MLflow.
+
+Writes ``<out>/bundle.pkl`` (the self-contained model), ``predictions.parquet`` (every labelled
+row with its split), ``validation_report.json`` / ``.html`` and ``metrics.json`` (the DVC metrics
+file), logs params, metrics, the report, the feature list with its hash and the pyfunc model to
+MLflow, and registers the model: the first version becomes ``champion``, later ones
+``challenger`` until ``jumpup promote`` moves the champion alias.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from jumpup.features.builder import FeatureBuilder, panel_rows
+from jumpup.models.pyfunc import GrowthModelPyfunc, complete_rows
+from jumpup.models.report_html import render_validation_html
+from jumpup.models.targets import TARGET_KO, make_targets
+from jumpup.models.training import cross_validate_origin, train_and_validate
+from jumpup.pipelines.ingest import load_panel
+from jumpup.provenance import code_version, frame_sha256, write_json
+from jumpup.settings import PROJECT_ROOT, Settings, load_settings
+from jumpup.tracking import start_experiment
+
+REGISTERED_MODEL = "jumpup_growth"
+PIP_REQUIREMENTS = [f"-r {PROJECT_ROOT / 'requirements.lock'}"]
+
+
+def headline_metrics(report: dict) -> dict[str, float]:
+    """Flat metrics for MLflow and DVC; also what promotion gates read."""
+    metrics: dict[str, float] = {}
+    for name, split in report["splits"].items():
+        if "discrimination" not in split:
+            continue
+        for key, value in split["discrimination"].items():
+            metrics[f"{name}.{key}"] = round(value["value"], 6)
+            metrics[f"{name}.{key}_ci_low"] = round(value["ci_low"], 6)
+            metrics[f"{name}.{key}_ci_high"] = round(value["ci_high"], 6)
+        metrics[f"{name}.brier"] = round(split["calibration"]["brier"], 6)
+        metrics[f"{name}.ece"] = round(split["calibration"]["ece"], 6)
+        metrics[f"{name}.hhi"] = round(split["concentration"]["hhi"], 6)
+        metrics[f"{name}.max_grade_share"] = round(split["concentration"]["max_share"], 6)
+        metrics[f"{name}.failed_grade_tests"] = split["failed_grade_tests"]
+        metrics[f"{name}.failed_grade_tests_share"] = round(
+            split["failed_grade_tests"] / max(split["monotonicity"]["grades_populated"], 1), 6
+        )
+        metrics[f"{name}.grade_inversions"] = split["monotonicity"]["inversions"]
+    for name, comparison in report["comparison"].items():
+        metrics[f"{name}.scorecard_auc"] = round(comparison["scorecard"]["auc"]["value"], 6)
+        metrics[f"{name}.baseline_auc"] = round(comparison["past_growth_baseline"]["auc"]["value"], 6)
+    metrics["monotone_violations"] = sum(m["violating_rows"] for m in report["monotone_constraints"].values())
+    return metrics
+
+
+def _flat_params(settings: Settings) -> dict[str, str]:
+    flat = {}
+    for section in ("targets", "model", "scorecard", "grade_scale", "validation", "features", "size_class"):
+        for key, value in getattr(settings, section).model_dump().items():
+            flat[f"{section}.{key}"] = json.dumps(value, default=str)[:500]
+    flat["seed"] = str(settings.seed)
+    return flat
+
+
+def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bool = True) -> dict:
+    """Train on a panel directory; returns run id, model URI, version, alias and headline metrics."""
+    started = time.perf_counter()
+    result = load_panel(Path(panel_dir), settings.ingest)
+    firms, financials = result.tables["firms"], result.tables["financials"]
+    rows = panel_rows(firms, financials)
+    builder = FeatureBuilder(settings.features, settings.size_class, settings.program).fit(rows)
+    features = builder.transform(rows)
+    targets = make_targets(financials, features[["firm_id", "fiscal_year", "size_class"]], settings.targets)
+    training = train_and_validate(features, targets, builder, settings, settings.seed)
+    data_hash = frame_sha256(rows.sort_values(["firm_id", "fiscal_year"]).reset_index(drop=True))
+    feature_hash = hashlib.sha256("\n".join(training.bundle.feature_names).encode()).hexdigest()
+    training.bundle.metadata = {
+        "data_sha256": data_hash,
+        "code_version": code_version(),
+        "feature_sha256": feature_hash,
+        "panel": str(panel_dir),
+        "trained_rows": training.report["rows"],
+    }
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bundle_path = out_dir / "bundle.pkl"
+    with open(bundle_path, "wb") as handle:
+        pickle.dump(training.bundle, handle)
+    training.predictions.to_parquet(out_dir / "predictions.parquet", index=False)
+    metrics = headline_metrics(training.report)
+    write_json(out_dir / "metrics.json", metrics)
+    write_json(out_dir / "validation_report.json", training.report)
+    write_json(out_dir / "features.json", {"features": training.bundle.feature_names, "sha256": feature_hash})
+
+    mlflow = start_experiment(settings.tracking)
+    from mlflow.models import infer_signature
+
+    with mlflow.start_run(run_name=f"train-{settings.targets.name}-h{settings.targets.horizon}") as run:
+        mlflow.set_tags(
+            {
+                "stage": "train",
+                "code_version": code_version(),
+                "data_sha256": data_hash,
+                "target": settings.targets.name,
+                "panel": str(panel_dir),
+            }
+        )
+        mlflow.log_params(_flat_params(settings))
+        mlflow.log_metrics(metrics)
+        meta = {
+            "run_id": run.info.run_id,
+            "run_name": run.info.run_name,
+            "code_version": code_version(),
+            "data_sha256": data_hash,
+            "model_version": "unregistered",
+            "target_ko": TARGET_KO[settings.targets.name],
+        }
+        example = complete_rows(rows[rows["firm_id"].isin(rows["firm_id"].unique()[:5])]).reset_index(drop=True)
+        # Numbers other than the year are declared float: any amount may be missing in a real round.
+        numeric = [c for c in example if c != "fiscal_year" and pd.api.types.is_numeric_dtype(example[c])]
+        example = example.astype(dict.fromkeys(numeric, "float64"))
+        output = training.bundle.score_rows(example)[0]
+        signature = infer_signature(example, output, params={"as_of": 0, "language": "ko", "reasons": True})
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=GrowthModelPyfunc(),
+            artifacts={"bundle": str(bundle_path)},
+            signature=signature,
+            pip_requirements=PIP_REQUIREMENTS,
+            registered_model_name=REGISTERED_MODEL if register else None,
+        )
+        version = getattr(info, "registered_model_version", None)
+        alias = None
+        if register and version is not None:
+            alias = assign_initial_alias(mlflow, REGISTERED_MODEL, str(version))
+            meta["model_version"] = f"{REGISTERED_MODEL} v{version} ({alias})"
+        html = render_validation_html(training.report, meta)
+        (out_dir / "validation_report.html").write_text(html, encoding="utf-8")
+        for name in ("validation_report.json", "validation_report.html", "features.json", "metrics.json"):
+            mlflow.log_artifact(str(out_dir / name), artifact_path="validation")
+        run_id = run.info.run_id
+    summary = {
+        "run_id": run_id,
+        "model_uri": f"models:/{REGISTERED_MODEL}/{version}" if version is not None else f"runs:/{run_id}/model",
+        "registered_model": REGISTERED_MODEL if register else None,
+        "version": int(version) if version is not None else None,
+        "alias": alias,
+        "metrics": metrics,
+        "data_sha256": data_hash,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    write_json(out_dir / "train_run.json", {k: v for k, v in summary.items() if k != "seconds"})
+    return summary
+
+
+def assign_initial_alias(mlflow_module, name: str, version: str) -> str:
+    """The first registered version becomes champion; every later one is the challenger."""
+    client = mlflow_module.MlflowClient()
+    try:
+        client.get_model_version_by_alias(name, "champion")
+    except Exception:  # no champion yet: MLflow raises when an alias is unset
+        client.set_registered_model_alias(name, "champion", version)
+        return "champion"
+    client.set_registered_model_alias(name, "challenger", version)
+    return "challenger"
+
+
+def cross_validate_panel(panel_dir: Path, origin: int, settings: Settings) -> dict:
+    """Firm-grouped CV at one origin (features as of ``origin``, outcome ``origin + horizon``)."""
+    result = load_panel(Path(panel_dir), settings.ingest)
+    firms, financials = result.tables["firms"], result.tables["financials"]
+    rows = panel_rows(firms, financials[financials["fiscal_year"] <= origin])  # nothing after the origin
+    builder = FeatureBuilder(settings.features, settings.size_class, settings.program).fit(rows)
+    features = builder.transform(rows)
+    targets = make_targets(financials, None, settings.targets)
+    return cross_validate_origin(features, targets, origin, settings, settings.seed)
+
+
+def main() -> None:
+    """DVC entry point: train on the synthetic history."""
+    settings = load_settings()
+    root = settings.paths.resolve(Path("data"))
+    summary = train_panel(root / "synthetic" / "history", root / "models", settings)
+    print(json.dumps({k: summary[k] for k in ("run_id", "model_uri", "alias")}))
+
+
+if __name__ == "__main__":
+    pd.options.mode.copy_on_write = True
+    main()
