@@ -11,6 +11,7 @@ from __future__ import annotations
 import pickle
 
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 
 from jumpup.contracts import FINANCIALS, FIRMS
@@ -22,9 +23,22 @@ def contract_columns() -> list[str]:
 
 
 def complete_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Add absent optional contract columns as missing, so every panel fits the model signature."""
-    missing = [c for c in contract_columns() if c not in rows]
-    return rows.assign(**dict.fromkeys(missing)) if missing else rows
+    """Give rows every contract column with the signature's types: numbers as float64 (any may be
+    missing), the fiscal year as int64, dates as datetime64, text as objects; absent columns missing."""
+    rows = rows.copy()
+    numeric = {*FINANCIALS.numeric, *FIRMS.numeric} - {"fiscal_year"}
+    dates = {*FINANCIALS.dates, *FIRMS.dates}
+    for column in contract_columns():
+        if column == "fiscal_year":
+            rows[column] = rows[column].astype("int64")
+        elif column in numeric:
+            rows[column] = pd.to_numeric(rows[column], errors="coerce").astype("float64") if column in rows else np.nan
+        elif column in dates:
+            rows[column] = pd.to_datetime(rows[column], errors="coerce") if column in rows else pd.NaT
+            rows[column] = rows[column].astype("datetime64[ns]")
+        elif column not in rows:
+            rows[column] = None
+    return rows
 
 
 class GrowthModelPyfunc(mlflow.pyfunc.PythonModel):

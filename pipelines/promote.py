@@ -87,11 +87,11 @@ def promote(version: str | None, settings: Settings, log_path: Path = PROMOTION_
     record = {
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "model": REGISTERED_MODEL,
-        "candidate_version": candidate.version,
+        "candidate_version": str(candidate.version),
         "candidate_run_id": candidate.run_id,
-        "previous_champion_version": champion.version if champion is not None else None,
+        "previous_champion_version": str(champion.version) if champion is not None else None,
         "decision": "promoted" if passed else ("forced" if force else "refused"),
-        "champion_after": candidate.version if promoted else (champion.version if champion is not None else None),
+        "champion_after": str(candidate.version) if promoted else (str(champion.version) if champion else None),
         "gates": gates,
         "code_version": code_version(),
     }

@@ -43,7 +43,7 @@ def load_scorer(model: str, settings: Settings):
         client = mlflow.MlflowClient()
         name, _, ref = model.removeprefix("models:/").partition("@")
         if ref:
-            description["model_version"] = client.get_model_version_by_alias(name, ref).version
+            description["model_version"] = str(client.get_model_version_by_alias(name, ref).version)
         else:
             description["model_version"] = model.rsplit("/", 1)[-1]
     return (

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from jumpup.features.builder import FeatureBuilder, panel_rows
-from jumpup.models.pyfunc import GrowthModelPyfunc, complete_rows
+from jumpup.models.pyfunc import GrowthModelPyfunc, complete_rows, contract_columns
 from jumpup.models.report_html import render_validation_html
 from jumpup.models.targets import TARGET_KO, make_targets
 from jumpup.models.training import cross_validate_origin, train_and_validate
@@ -121,9 +121,7 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
             "target_ko": TARGET_KO[settings.targets.name],
         }
         example = complete_rows(rows[rows["firm_id"].isin(rows["firm_id"].unique()[:5])]).reset_index(drop=True)
-        # Numbers other than the year are declared float: any amount may be missing in a real round.
-        numeric = [c for c in example if c != "fiscal_year" and pd.api.types.is_numeric_dtype(example[c])]
-        example = example.astype(dict.fromkeys(numeric, "float64"))
+        example = example[[c for c in contract_columns() if c in example]]
         output = training.bundle.score_rows(example)[0]
         signature = infer_signature(example, output, params={"as_of": 0, "language": "ko", "reasons": True})
         info = mlflow.pyfunc.log_model(
