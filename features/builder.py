@@ -245,6 +245,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
             "focus_field_version",
             "firm_age",
             "years_listed",
+            "administrative_issue",
             "eligible",
             "ineligible_reason",
             "reference_year",

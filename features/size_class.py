@@ -189,7 +189,7 @@ def eligibility(
 ) -> pd.DataFrame:
     """Program eligibility per firm-year: size class, minimum age and (optionally) a focus field."""
     founded = size["firm_id"].map(firms.set_index("firm_id")["founded_year"]) if "founded_year" in firms else np.nan
-    age = size["fiscal_year"] - pd.to_numeric(founded, errors="coerce")
+    age = (size["fiscal_year"] - pd.to_numeric(founded, errors="coerce")).astype("float64")
     class_ok = size["size_class"].isin(settings.eligible_size_classes)
     age_ok = (age >= settings.min_age_years) | (settings.min_age_years == 0)
     field_ok = pd.Series(True, index=size.index)

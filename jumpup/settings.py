@@ -220,6 +220,34 @@ class PromotionSettings(_Frozen):
     max_grade_share: float = Field(0.35, gt=0, le=1)
 
 
+class Step1Settings(_Frozen):
+    ai_weight: float = Field(0.6, ge=0, le=1)
+    audit_weight: float = Field(0.4, ge=0, le=1)
+    audit_points_at_0: float = 480
+    audit_points_at_100: float = 720
+    recommendation_mode: Literal["bonus", "direct_pass", "none"] = "bonus"
+    recommendation_bonus_points: float = Field(15, ge=0)
+    recommendation_min_stage: str = "series_b"
+    recommendation_investor_types: tuple[str, ...] = ("VC", "CVC", "PE")
+    recommendation_share_range: tuple[float, float] = (0.3, 0.5)
+    require_audit: bool = True
+    hard_flags: tuple[Literal["distress", "negative_equity", "missing_latest_statements", "no_complete_audit"], ...] = (
+        "distress", "negative_equity", "missing_latest_statements", "no_complete_audit",
+    )
+    whatif_audit_weights: tuple[float, ...] = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
+    leniency_z: float = Field(2.0, gt=0)
+    leniency_min_deviation: float = Field(0.5, ge=0)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Step1Settings:
+        if abs(self.ai_weight + self.audit_weight - 1) > 1e-9:
+            raise ValueError(f"ai_weight + audit_weight must be 1, got {self.ai_weight} + {self.audit_weight}")
+        low, high = self.recommendation_share_range
+        if not 0 <= low <= high <= 1:
+            raise ValueError(f"recommendation_share_range must satisfy 0 <= low <= high <= 1, got {[low, high]}")
+        return self
+
+
 class Settings(_Frozen):
     seed: int = 20250901
     paths: PathSettings = PathSettings()
@@ -236,6 +264,7 @@ class Settings(_Frozen):
     reasons: ReasonSettings = ReasonSettings()
     validation: ValidationSettings = ValidationSettings()
     promotion: PromotionSettings = PromotionSettings()
+    step1: Step1Settings = Step1Settings()
 
 
 def _describe_errors(error: ValidationError, source: str) -> str:

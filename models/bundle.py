@@ -18,6 +18,11 @@ from jumpup.models.gbm import GrowthGBM
 from jumpup.models.grading import MasterScale, reason_codes
 from jumpup.models.targets import SIZE_RANK
 
+# Facts that travel with every score, for STEP 1 eligibility, hard flags and the reports.
+SCORE_CONTEXT = (
+    "revenue", "ksic_division", "size_class", "size_rule", "focus_field", "focus_field_ko", "eligible",
+    "ineligible_reason", "firm_age", "negative_equity", "administrative_issue", "peer_level", "peer_group_size",
+)
 CONTEXT_FEATURES = ("log_revenue", "firm_age", "years_listed", "size_class_rank")
 
 
@@ -67,6 +72,8 @@ class GrowthModelBundle:
                 "grade": self.scale.grades(probability),
             }
         )
+        context = features[[c for c in SCORE_CONTEXT if c in features]].reset_index(drop=True)
+        out = pd.concat([out, context], axis=1)
         if with_reasons:
             reasons = reason_codes(self.classifier.contributions(matrix), self.scale.factor, self.top_k, language)
             out = pd.concat([out, reasons.reset_index(drop=True)], axis=1)

@@ -344,6 +344,40 @@ def cross_validate(
 
 
 @app.command()
+def step1(
+    scores: Annotated[Path, typer.Option("--scores", help="scores.csv from `jumpup score`.")],
+    round_dir: Annotated[Path, typer.Option("--round", help="Application round directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """STEP 1 decisions against the reference grade, audit-quality report, what-if table and STEP 2 dossiers."""
+    from jumpup.pipelines import step1 as step1_stage
+    from jumpup.pipelines.readers import InputFileError
+
+    settings = _settings(params)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("STEP 1", total=1)
+            report = step1_stage.run(scores, round_dir, out, settings)
+            progress.advance(task)
+    except (InputFileError, ValueError) as exc:
+        _fail(str(exc))
+    counts = report["counts"]
+    console.print(f"{counts['passed']:,} of {counts['applicants']:,} applicants pass STEP 1 at reference grade "
+                  f"{settings.grade_scale.reference_grade} → {out / 'step1_decisions.csv'}")
+    share = report["recommendation_share"]
+    console.print(f"recommended among passed: {share['recommended_passed']} ({share['share']:.0%}; planned "
+                  f"{share['range'][0]:.0%}-{share['range'][1]:.0%}: {share['status']})")
+    icc = report["icc_total"]
+    console.print(
+        f"inter-rater agreement ICC(1) {icc['icc1']:.2f}, ICC(1,k) {icc['icc1k']:.2f} over {icc['firms']} firms"
+    )
+    for warning in report["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(f"what-if: {out / 'whatif.csv'} and whatif.png; dossiers: {out / 'dossiers'} ({report['dossiers']})")
+
+
+@app.command()
 def demo(
     out: Annotated[Path | None, typer.Option("--out", help="Where the synthetic inputs and outputs go.")] = None,
     firms: Annotated[int | None, typer.Option("--firms")] = None,

@@ -1,0 +1,174 @@
+"""Field-audit (현장실사) scores: per-firm scores from the rubric, and the quality of the panel's scoring.
+
+A firm's audit score is the rubric-weighted mean of its items, scaled to 0-100, averaged over
+evaluators who scored every item. Incomplete evaluators and firms with fewer evaluators than the
+rubric requires are flagged, never silently averaged. Panel quality: each evaluator's leniency
+(the evaluator effect of an additive firm-item + evaluator model, centred on the median evaluator,
+with a z-score) and inter-rater
+agreement as ICC(1) — evaluators differ from firm to firm, so the one-way model applies — for
+single ratings and for the mean of k ratings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def item_weights(rubric: dict) -> pd.Series:
+    """Each item's weight in the total: group weight x item weight within its group (sums to 1)."""
+    weights = {
+        name: rubric["groups"][item["group"]]["weight"] * item["weight"] for name, item in rubric["items"].items()
+    }
+    series = pd.Series(weights, dtype="float64")
+    return series / series.sum()
+
+
+def evaluator_scores(audits: pd.DataFrame, rubric: dict) -> pd.DataFrame:
+    """One row per firm and evaluator: weighted score 0-100 and whether every item was scored."""
+    weights = item_weights(rubric)
+    low, high = rubric["scale"]["min"], rubric["scale"]["max"]
+    frame = audits.assign(
+        weight=audits["item"].map(weights), scaled=(audits["score"].astype("float64") - low) / (high - low) * 100
+    )
+    grouped = frame.groupby(["firm_id", "evaluator_id"], sort=True)
+    out = grouped.apply(
+        lambda g: pd.Series(
+            {
+                "evaluator_role": g["evaluator_role"].iloc[0],
+                "items_scored": g["item"].nunique(),
+                "weighted_score": float((g["scaled"] * g["weight"]).sum() / g["weight"].sum()),
+            }
+        ),
+        include_groups=False,
+    ).reset_index()
+    out["complete"] = out["items_scored"] == len(weights)
+    return out
+
+
+def firm_audit_summary(audits: pd.DataFrame, applicants: pd.Series, rubric: dict) -> pd.DataFrame:
+    """Per applicant: audit score (complete evaluators only), evaluator counts, item and role means, flags."""
+    required = int(rubric.get("min_evaluators", 1))
+    per_evaluator = (
+        evaluator_scores(audits, rubric)
+        if len(audits)
+        else pd.DataFrame(
+            columns=["firm_id", "evaluator_id", "evaluator_role", "items_scored", "weighted_score", "complete"]
+        )
+    )
+    complete = per_evaluator[per_evaluator["complete"].astype(bool)]
+    summary = pd.DataFrame({"firm_id": pd.unique(applicants)})
+    counts = per_evaluator.groupby("firm_id").size()
+    complete_counts = complete.groupby("firm_id").size()
+    summary["evaluators"] = summary["firm_id"].map(counts).fillna(0).astype(int)
+    summary["complete_evaluators"] = summary["firm_id"].map(complete_counts).fillna(0).astype(int)
+    score = complete.groupby("firm_id")["weighted_score"].mean()
+    enough = summary["complete_evaluators"] >= required
+    summary["audit_score"] = summary["firm_id"].map(score).where(enough)
+    summary["audit_score_spread"] = summary["firm_id"].map(complete.groupby("firm_id")["weighted_score"].std())
+    summary["audit_flag"] = np.select(
+        [
+            summary["evaluators"] == 0,
+            summary["complete_evaluators"] < required,
+            summary["complete_evaluators"] < summary["evaluators"],
+        ],
+        ["no_audit", f"fewer_than_{required}_complete_evaluators", "incomplete_evaluator_excluded"],
+        default="",
+    )
+    if len(audits):
+        item_means = audits.pivot_table(index="firm_id", columns="item", values="score", aggfunc="mean")
+        item_means.columns = [f"audit_item_{c}" for c in item_means.columns]
+        role_means = complete.pivot_table(
+            index="firm_id", columns="evaluator_role", values="weighted_score", aggfunc="mean"
+        )
+        role_means.columns = [f"audit_role_{c}" for c in role_means.columns]
+        summary = summary.merge(item_means, left_on="firm_id", right_index=True, how="left")
+        summary = summary.merge(role_means, left_on="firm_id", right_index=True, how="left")
+    return summary
+
+
+def icc_one_way(ratings: pd.DataFrame) -> dict:
+    """ICC(1) and ICC(1,k) from a firm x rating table (one-way random effects, unbalanced allowed)."""
+    groups = [row.dropna().to_numpy() for _, row in ratings.iterrows()]
+    groups = [g for g in groups if len(g) >= 2]
+    if len(groups) < 2:
+        return {"icc1": float("nan"), "icc1k": float("nan"), "firms": len(groups)}
+    n_total = sum(len(g) for g in groups)
+    grand = np.concatenate(groups).mean()
+    a = len(groups)
+    ms_between = sum(len(g) * (g.mean() - grand) ** 2 for g in groups) / (a - 1)
+    ms_within = sum(((g - g.mean()) ** 2).sum() for g in groups) / (n_total - a)
+    k0 = (n_total - sum(len(g) ** 2 for g in groups) / n_total) / (a - 1)
+    icc1 = (
+        (ms_between - ms_within) / (ms_between + (k0 - 1) * ms_within)
+        if ms_between + (k0 - 1) * ms_within
+        else float("nan")
+    )
+    icc1k = (ms_between - ms_within) / ms_between if ms_between else float("nan")
+    return {"icc1": float(icc1), "icc1k": float(icc1k), "firms": a, "mean_raters": float(n_total / a)}
+
+
+def evaluator_effects(frame: pd.DataFrame, iterations: int = 50) -> pd.Series:
+    """Evaluator effects from the additive model score = firm-item effect + evaluator effect.
+
+    Fitted by alternating means (evaluators differ from firm to firm, so plain deviations from the
+    other evaluators would blame the fair members of a panel for one lenient colleague). Effects are
+    centred on the median evaluator, the panel's norm. Adds ``_firm_item_effect`` and ``_residual``
+    columns to ``frame`` in place.
+    """
+    key = [frame["firm_id"], frame["item"]]
+    effect = pd.Series(0.0, index=pd.unique(frame["evaluator_id"]))
+    for _ in range(iterations):
+        firm_item = (frame["score"] - frame["evaluator_id"].map(effect)).groupby(key).transform("mean")
+        updated = (frame["score"] - firm_item).groupby(frame["evaluator_id"]).mean()
+        updated = updated - updated.median()
+        if np.allclose(updated.reindex(effect.index), effect, atol=1e-10):
+            effect = updated
+            break
+        effect = updated
+    frame["_firm_item_effect"] = firm_item
+    frame["_residual"] = frame["score"] - firm_item - frame["evaluator_id"].map(effect)
+    return effect
+
+
+def audit_quality(audits: pd.DataFrame, rubric: dict, leniency_z: float, min_deviation: float = 0.0) -> dict:
+    """Evaluator leniency/severity and inter-rater agreement for one round."""
+    if audits.empty:
+        return {"evaluators": [], "icc_total": icc_one_way(pd.DataFrame()), "icc_by_item": {}}
+    frame = audits.copy()
+    frame["score"] = frame["score"].astype("float64")
+    effect = evaluator_effects(frame)
+    frame["deviation"] = frame["score"] - frame["_firm_item_effect"]
+    per = (
+        frame.groupby(["evaluator_id", "evaluator_role"])
+        .agg(
+            scores=("score", "size"),
+            firms=("firm_id", "nunique"),
+            mean_score=("score", "mean"),
+            residual_sd=("_residual", "std"),
+        )
+        .reset_index()
+    )
+    per["mean_deviation"] = per["evaluator_id"].map(effect)
+    standard_error = per["residual_sd"] / np.sqrt(per["scores"].clip(lower=1))
+    per["leniency_z"] = (per["mean_deviation"] / standard_error).replace([np.inf, -np.inf], np.nan)
+    # Flag only deviations that are both significant and large enough to matter on the scale.
+    material = per["mean_deviation"].abs() >= min_deviation
+    per["assessment"] = np.select(
+        [(per["leniency_z"] > leniency_z) & material, (per["leniency_z"] < -leniency_z) & material],
+        ["lenient", "severe"],
+        default="in line",
+    )
+    totals = evaluator_scores(audits, rubric).pivot_table(
+        index="firm_id", columns="evaluator_id", values="weighted_score"
+    )
+    by_item = {
+        item: icc_one_way(part.pivot_table(index="firm_id", columns="evaluator_id", values="score"))
+        for item, part in frame.groupby("item")
+    }
+    return {
+        "evaluators": per.round(4).to_dict("records"),
+        "icc_total": icc_one_way(totals),
+        "icc_by_item": by_item,
+        "flagged_evaluators": per.loc[per["assessment"] != "in line", "evaluator_id"].tolist(),
+    }
