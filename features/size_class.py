@@ -105,7 +105,15 @@ def classify_size(
     parts = []
     for year, group in base.groupby("fiscal_year", sort=True):
         on = dt.date(int(year), *year_end_month_day)
-        thresholds, version = thresholds_by_division(on)
+        try:
+            thresholds, version = thresholds_by_division(on)
+        except LookupError:
+            # No legal table for this date (before the oldest or after the newest revision held):
+            # the class is unknown and says why, rather than borrowing another period's thresholds.
+            merged = group.assign(small_max_eok=np.nan, medium_max_eok=np.nan, candidate_min_eok=np.nan,
+                                  size_table_row=np.nan, size_table_version=f"none valid on {on}")
+            parts.append(merged)
+            continue
         merged = group.merge(thresholds, on="division_number", how="left")
         merged.index = group.index
         for exception in _exceptions(on).itertuples():
@@ -135,6 +143,7 @@ def _apply_rules(frame: pd.DataFrame, settings: SizeClassSettings) -> pd.DataFra
     condition_failed = (growth_known & ~growth_ok) & (rd_known & ~rd_ok)
     condition_unknown = ~condition_met & ~condition_failed
 
+    no_table = frame["size_table_version"].astype(str).str.startswith("none valid")
     size_class = np.select(
         [~known, over_assets, above_cap, in_band & condition_failed, in_band, small],
         [None, "midsize", "midsize", "medium", "midsize_candidate", "small"],
@@ -142,6 +151,7 @@ def _apply_rules(frame: pd.DataFrame, settings: SizeClassSettings) -> pd.DataFra
     )
     rule = np.select(
         [
+            no_table,
             ~known,
             over_assets,
             above_cap,
@@ -153,6 +163,7 @@ def _apply_rules(frame: pd.DataFrame, settings: SizeClassSettings) -> pd.DataFra
             small,
         ],
         [
+            "no_size_table_for_this_date",
             "unknown_industry_or_revenue",
             "total_assets_cap",
             "above_medium_cap",

@@ -248,6 +248,25 @@ class Step1Settings(_Frozen):
         return self
 
 
+class GrowthPathSettings(_Frozen):
+    horizon: int = Field(3, ge=1, le=10)
+    neighbours: int = Field(60, ge=5)
+    min_peers: int = Field(30, ge=5)
+    quantiles: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
+    high_growth_rate: float = 0.20
+    weights: dict[str, float] = Field(default_factory=lambda: {"log_revenue": 2.0, "revenue_growth_1y": 1.0})
+    method: Literal["peers", "pooled", "blend", "auto"] = "auto"
+    recalibration_min_rows: int = Field(200, ge=10)
+    pooled_estimators: int = Field(150, ge=10)
+
+    @model_validator(mode="after")
+    def _quantiles(self) -> GrowthPathSettings:
+        q = list(self.quantiles)
+        if q != sorted(q) or not all(0 < v < 1 for v in q) or not {0.1, 0.25, 0.5, 0.75, 0.9} <= set(q):
+            raise ValueError(f"quantiles must be increasing in (0, 1) and include 0.1, 0.25, 0.5, 0.75, 0.9, got {q}")
+        return self
+
+
 class Settings(_Frozen):
     seed: int = 20250901
     paths: PathSettings = PathSettings()
@@ -265,6 +284,7 @@ class Settings(_Frozen):
     validation: ValidationSettings = ValidationSettings()
     promotion: PromotionSettings = PromotionSettings()
     step1: Step1Settings = Step1Settings()
+    growth_paths: GrowthPathSettings = GrowthPathSettings()
 
 
 def _describe_errors(error: ValidationError, source: str) -> str:

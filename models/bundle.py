@@ -20,8 +20,19 @@ from jumpup.models.targets import SIZE_RANK
 
 # Facts that travel with every score, for STEP 1 eligibility, hard flags and the reports.
 SCORE_CONTEXT = (
-    "revenue", "ksic_division", "size_class", "size_rule", "focus_field", "focus_field_ko", "eligible",
-    "ineligible_reason", "firm_age", "negative_equity", "administrative_issue", "peer_level", "peer_group_size",
+    "revenue",
+    "ksic_division",
+    "size_class",
+    "size_rule",
+    "focus_field",
+    "focus_field_ko",
+    "eligible",
+    "ineligible_reason",
+    "firm_age",
+    "negative_equity",
+    "administrative_issue",
+    "peer_level",
+    "peer_group_size",
 )
 CONTEXT_FEATURES = ("log_revenue", "firm_age", "years_listed", "size_class_rank")
 

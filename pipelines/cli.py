@@ -363,11 +363,15 @@ def step1(
     except (InputFileError, ValueError) as exc:
         _fail(str(exc))
     counts = report["counts"]
-    console.print(f"{counts['passed']:,} of {counts['applicants']:,} applicants pass STEP 1 at reference grade "
-                  f"{settings.grade_scale.reference_grade} → {out / 'step1_decisions.csv'}")
+    console.print(
+        f"{counts['passed']:,} of {counts['applicants']:,} applicants pass STEP 1 at reference grade "
+        f"{settings.grade_scale.reference_grade} → {out / 'step1_decisions.csv'}"
+    )
     share = report["recommendation_share"]
-    console.print(f"recommended among passed: {share['recommended_passed']} ({share['share']:.0%}; planned "
-                  f"{share['range'][0]:.0%}-{share['range'][1]:.0%}: {share['status']})")
+    console.print(
+        f"recommended among passed: {share['recommended_passed']} ({share['share']:.0%}; planned "
+        f"{share['range'][0]:.0%}-{share['range'][1]:.0%}: {share['status']})"
+    )
     icc = report["icc_total"]
     console.print(
         f"inter-rater agreement ICC(1) {icc['icc1']:.2f}, ICC(1,k) {icc['icc1k']:.2f} over {icc['firms']} firms"
@@ -375,6 +379,67 @@ def step1(
     for warning in report["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(f"what-if: {out / 'whatif.csv'} and whatif.png; dossiers: {out / 'dossiers'} ({report['dossiers']})")
+
+
+@app.command("growth-path")
+def growth_path(
+    panel: Annotated[Path, typer.Option("--panel", help="Panel directory.")],
+    as_of: Annotated[int, typer.Option("--as-of", help="Origin fiscal year; later rows are ignored.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write (peers and manifest beside it).")],
+    horizon: Annotated[int | None, typer.Option("--horizon", help="Years ahead (default: params.yaml).")] = None,
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Peer-group growth paths: revenue quantiles for t+1..t+h and the probabilities of high growth,
+    reaching the next size class and decline."""
+    from jumpup.pipelines.growth import write_growth_paths
+    from jumpup.pipelines.readers import InputFileError
+
+    settings = _settings(params, {"growth_paths": {"horizon": horizon}} if horizon else None)
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"growth paths as of {as_of}", total=1)
+            manifest = write_growth_paths(panel, as_of, out, settings)
+            progress.advance(task)
+    except InputFileError as exc:
+        _fail(str(exc))
+    console.print(
+        f"{manifest['firms']:,} firms × {settings.growth_paths.horizon} years → {out} "
+        f"(nearest peers: {out.with_suffix('.peers.csv')}) in {manifest['seconds']} s"
+    )
+
+
+@app.command("backtest-growth")
+def backtest_growth(
+    panel: Annotated[Path, typer.Option("--panel", help="Panel directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Metrics JSON (DVC metrics format).")] = Path(
+        "data/growth/metrics.json"
+    ),
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Rolling-origin backtest of the growth paths against two baselines; results to MLflow and DVC."""
+    from jumpup.pipelines.growth import backtest
+
+    settings = _settings(params)
+    with _progress() as progress:
+        task = progress.add_task(f"backtest {panel}", total=1)
+        summary = backtest(panel, settings, out)
+        progress.advance(task)
+    table = Table(
+        title=f"growth-path backtest: origins {summary['origins'][0]}–{summary['origins'][-1]}, "
+        f"horizons 1–{summary['horizon']}, {summary['rows']:,} forecasts"
+    )
+    for column in ("method", "80% coverage", "50% coverage", "pinball (log revenue)", "vs pooled history"):
+        table.add_column(column)
+    for row in summary["methods"]:
+        table.add_row(
+            row["method"],
+            f"{row['coverage_80']:.3f} [{row['coverage_80_ci_low']:.3f}, {row['coverage_80_ci_high']:.3f}]",
+            f"{row['coverage_50']:.3f}",
+            f"{row['pinball']:.4f} [{row['pinball_ci_low']:.4f}, {row['pinball_ci_high']:.4f}]",
+            f"{row['pinball_vs_pooled_history']:+.1%}",
+        )
+    console.print(table)
+    console.print(f"MLflow run {summary.get('run_id')}; metrics {out}")
 
 
 @app.command()

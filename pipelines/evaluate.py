@@ -29,9 +29,17 @@ def evaluate(model_dir: Path, out_dir: Path, settings: Settings) -> dict:
         part = predictions[predictions["split"] == split]
         if part.empty or part["target"].nunique() < 2:
             continue
-        result = evaluate_split(part["target"].to_numpy(), part["probability"].to_numpy(), part["grade"].to_numpy(),
-                                bundle.scale.labels, part["firm_id"].to_numpy(), v.bootstrap, v.alpha,
-                                v.reliability_bins, settings.seed)
+        result = evaluate_split(
+            part["target"].to_numpy(),
+            part["probability"].to_numpy(),
+            part["grade"].to_numpy(),
+            bundle.scale.labels,
+            part["firm_id"].to_numpy(),
+            v.bootstrap,
+            v.alpha,
+            v.reliability_bins,
+            settings.seed,
+        )
         for key, value in result["discrimination"].items():
             metrics[f"{split}.{key}"] = round(value["value"], 6)
         metrics[f"{split}.brier"] = round(result["calibration"]["brier"], 6)

@@ -84,7 +84,11 @@ def test_industry_exception_row():
 def test_table_is_chosen_by_date_and_a_gap_is_a_clear_error():
     assert table_version("sme_size_criteria", pd.Timestamp("2021-12-31").date()).version == "2015-01-01"
     with pytest.raises(LookupError, match="no version of 'sme_size_criteria' is valid on 2025-12-31"):
-        classify("C26", [100, 100, 100], year=2025)
+        table_version("sme_size_criteria", pd.Timestamp("2025-12-31").date())
+    # a year no table covers gets no class, with the reason, instead of another period's thresholds
+    unknown = classify("C26", [100, 100, 100], year=2025)
+    assert pd.isna(unknown["size_class"]) and unknown["size_rule"] == "no_size_table_for_this_date"
+    assert unknown["size_table_version"] == "none valid on 2025-12-31"
 
 
 def test_eligibility_size_and_minimum_age():

@@ -1,0 +1,228 @@
+"""Peer-group growth paths (AI 성장경로분석, "Biz Path").
+
+For a firm at fiscal year t, its peers are firm-years s of the history whose outcome k years
+later is already known at t (s + k <= t), in the same KSIC division (widening to the section,
+then to all firms, when fewer than ``min_peers`` candidates exist; the level is recorded), and
+nearest in standardised financial structure (weights in ``params.yaml``) — found with a k-d tree
+per industry group, not a Python loop over firms.
+
+The peers' realised k-year log revenue growth gives the firm's predictive distribution. Raw peer
+quantiles are recalibrated (quantile recalibration, Kuleshov et al. 2018): on earlier origins,
+the position u = F_peers(realised) of each outcome in its own peer distribution is collected, and
+the calibrated tau-quantile is the peer quantile at level G^-1(tau), G being the empirical CDF of
+those u. Probabilities get the same map. A pooled LightGBM quantile model, conformalised on the
+same earlier origins (CQR), is the comparison; ``blend`` averages the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.neighbors import NearestNeighbors
+
+from jumpup.features.ratios import sort_panel
+from jumpup.settings import GrowthPathSettings
+
+MATCH_LEVELS = ("division", "section", "all")
+
+
+def outcome_table(financials: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """Per firm-year s: log revenue growth to s+k, employee growth, margin and revenue at s+k, k = 1..h."""
+    panel = sort_panel(financials)
+    base = panel[["firm_id", "fiscal_year"]].copy()
+    revenue = panel["revenue"].astype("float64")
+    employees = panel["employees"].astype("float64") if "employees" in panel else pd.Series(np.nan, index=panel.index)
+    margin = (
+        (panel["operating_income"].astype("float64") / revenue.where(revenue > 0))
+        if "operating_income" in panel
+        else pd.Series(np.nan, index=panel.index)
+    )
+    values = pd.DataFrame(
+        {
+            "firm_id": panel["firm_id"],
+            "fiscal_year": panel["fiscal_year"],
+            "revenue": revenue,
+            "employees": employees,
+            "margin": margin,
+        }
+    )
+    for k in range(1, horizon + 1):
+        later = values.assign(fiscal_year=values["fiscal_year"] - k)
+        merged = base.merge(later, on=["firm_id", "fiscal_year"], how="left", suffixes=("", "_later"))
+        with np.errstate(divide="ignore", invalid="ignore"):  # a zero later value gives -inf, replaced below
+            base[f"log_growth_{k}"] = np.log(merged["revenue"].to_numpy() / revenue.where(revenue > 0).to_numpy())
+            base[f"employee_log_growth_{k}"] = np.log(
+                merged["employees"].to_numpy() / employees.where(employees > 0).to_numpy()
+            )
+        base[f"margin_{k}"] = merged["margin"].to_numpy()
+        base[f"revenue_{k}"] = merged["revenue"].to_numpy()
+    return base.replace([np.inf, -np.inf], np.nan)
+
+
+def weighted_matrix(frame: pd.DataFrame, centre: pd.Series, scale: pd.Series, weights: dict[str, float]) -> np.ndarray:
+    """Robust-standardised, weighted matching matrix; a missing value sits at the pool median (0)."""
+    names = list(weights)
+    z = (frame[names].astype("float64") - centre[names]) / scale[names]
+    return (z.fillna(0.0).clip(-5, 5) * np.sqrt(pd.Series(weights)[names])).to_numpy()
+
+
+@dataclass
+class PeerDraws:
+    """For each query row: the neighbours' outcomes for one horizon, and how they were found."""
+
+    outcomes: np.ndarray  # (n_query, n_neighbours), NaN-padded
+    peer_ids: np.ndarray  # (n_query, n_neighbours) of 'firm_id:year'
+    level: np.ndarray
+    pool_size: np.ndarray
+
+
+def find_peers(pool: pd.DataFrame, queries: pd.DataFrame, outcome: str, settings: GrowthPathSettings) -> PeerDraws:
+    """Nearest peers of each query among pool rows with a known ``outcome``, by industry level."""
+    pool = pool[pool[outcome].notna()].reset_index(drop=True)
+    k = settings.neighbours
+    n = len(queries)
+    outcomes = np.full((n, k), np.nan)
+    peer_ids = np.full((n, k), "", dtype=object)
+    level = np.full(n, "none", dtype=object)
+    pool_size = np.zeros(n, dtype=np.int64)
+    if pool.empty:
+        return PeerDraws(outcomes, peer_ids, level, pool_size)
+    names = list(settings.weights)
+    centre = pool[names].median()
+    spread = (pool[names].quantile(0.75) - pool[names].quantile(0.25)).replace(0, np.nan).fillna(1.0)
+    pool_matrix = weighted_matrix(pool, centre, spread, settings.weights)
+    query_matrix = weighted_matrix(queries, centre, spread, settings.weights)
+    labels = (pool["firm_id"].astype(str) + ":" + pool["fiscal_year"].astype(str)).to_numpy()
+    values = pool[outcome].to_numpy(dtype="float64")
+    keys = {
+        "division": pool["ksic_division"].astype(str).to_numpy(),
+        "section": pool["ksic_division"].astype(str).str.slice(0, 1).to_numpy(),
+        "all": np.zeros(len(pool), dtype=object).astype(str),
+    }
+    query_keys = {
+        "division": queries["ksic_division"].astype(str).to_numpy(),
+        "section": queries["ksic_division"].astype(str).str.slice(0, 1).to_numpy(),
+        "all": np.zeros(n, dtype=object).astype(str),
+    }
+    counts = {name: pd.Series(keys[name]).value_counts() for name in MATCH_LEVELS}
+    decided = np.zeros(n, dtype=bool)
+    for name in MATCH_LEVELS:
+        available = pd.Series(query_keys[name]).map(counts[name]).fillna(0).to_numpy()
+        take = ~decided & ((available >= settings.min_peers) | (name == "all"))
+        decided |= take
+        for group in np.unique(query_keys[name][take]):
+            rows = np.flatnonzero(take & (query_keys[name] == group))
+            members = np.flatnonzero(keys[name] == group)
+            if len(members) == 0:
+                continue
+            m = min(k, len(members))
+            index = NearestNeighbors(n_neighbors=m, algorithm="kd_tree").fit(pool_matrix[members])
+            _, neighbours = index.kneighbors(query_matrix[rows])
+            chosen = members[neighbours]
+            outcomes[rows, :m] = values[chosen]
+            peer_ids[rows, :m] = labels[chosen]
+            level[rows] = name
+            pool_size[rows] = len(members)
+    return PeerDraws(outcomes, peer_ids, level, pool_size)
+
+
+def position_in(draws: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Mid-rank position of each value in its row of peer draws (the PIT value u)."""
+    valid = ~np.isnan(draws)
+    n = valid.sum(axis=1)
+    below = (valid & (draws < value[:, None])).sum(axis=1)
+    equal = (valid & (draws == value[:, None])).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (below + 0.5 * equal) / n, np.nan)
+
+
+@dataclass
+class Recalibration:
+    """Empirical CDF G of PIT values from earlier origins; identity when too few."""
+
+    pit: np.ndarray
+
+    def level(self, tau: float) -> float:
+        return float(np.quantile(self.pit, tau)) if len(self.pit) else tau
+
+    def cdf(self, u: np.ndarray) -> np.ndarray:
+        if not len(self.pit):
+            return u
+        ordered = np.sort(self.pit)
+        return np.searchsorted(ordered, u, side="right") / len(ordered)
+
+
+def peer_quantiles(draws: np.ndarray, quantiles: tuple[float, ...], recalibration: Recalibration) -> np.ndarray:
+    levels = [min(max(recalibration.level(q), 0.0), 1.0) for q in quantiles]
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanquantile(draws, levels, axis=1).T
+
+
+def probability_above(draws: np.ndarray, threshold: np.ndarray | float, recalibration: Recalibration) -> np.ndarray:
+    """Calibrated P(outcome > threshold) from peer draws."""
+    threshold = np.broadcast_to(np.asarray(threshold, dtype="float64"), (draws.shape[0],))
+    valid = ~np.isnan(draws)
+    n = valid.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw = np.where(n > 0, (valid & (draws <= threshold[:, None])).sum(axis=1) / n, np.nan)
+    return 1 - recalibration.cdf(raw)
+
+
+def pooled_quantile_models(
+    pool: pd.DataFrame, outcome: str, features: list[str], quantiles, estimators: int, seed: int
+) -> dict[float, lgb.LGBMRegressor]:
+    data = pool[pool[outcome].notna()]
+    models = {}
+    for q in quantiles:
+        model = lgb.LGBMRegressor(
+            objective="quantile",
+            alpha=q,
+            n_estimators=estimators,
+            learning_rate=0.05,
+            num_leaves=15,
+            min_child_samples=30,
+            random_state=seed,
+            deterministic=True,
+            force_row_wise=True,
+            n_jobs=1,
+            verbose=-1,
+        )
+        models[q] = model.fit(data[features].to_numpy(dtype="float64"), data[outcome].to_numpy(dtype="float64"))
+    return models
+
+
+def conformal_widths(predicted: np.ndarray, actual: np.ndarray, quantiles, pairs=((0.1, 0.9), (0.25, 0.75))) -> dict:
+    """CQR: how far each symmetric interval must widen to cover its nominal share on calibration rows."""
+    index = {q: i for i, q in enumerate(quantiles)}
+    widths = {}
+    for low, high in pairs:
+        scores = np.maximum(predicted[:, index[low]] - actual, actual - predicted[:, index[high]])
+        scores = scores[~np.isnan(scores)]
+        level = min(1.0, (high - low) * (1 + 1 / max(len(scores), 1)))
+        widths[(low, high)] = float(np.quantile(scores, level)) if len(scores) else 0.0
+    return widths
+
+
+def apply_widths(predicted: np.ndarray, widths: dict, quantiles) -> np.ndarray:
+    out = predicted.copy()
+    index = {q: i for i, q in enumerate(quantiles)}
+    for (low, high), width in widths.items():
+        out[:, index[low]] -= width
+        out[:, index[high]] += width
+    return np.sort(out, axis=1)  # no crossing quantiles
+
+
+def pinball(actual: np.ndarray, predicted: np.ndarray, quantiles) -> np.ndarray:
+    """Mean pinball loss over the quantile levels, per row."""
+    losses = []
+    for i, q in enumerate(quantiles):
+        diff = actual - predicted[:, i]
+        losses.append(np.maximum(q * diff, (q - 1) * diff))
+    return np.mean(losses, axis=0)

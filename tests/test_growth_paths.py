@@ -1,0 +1,129 @@
+"""Growth paths: peers only from the known past, recalibration, outputs, backtest, real panels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jumpup.models.growth_paths import (
+    Recalibration,
+    find_peers,
+    peer_quantiles,
+    pinball,
+    position_in,
+    probability_above,
+)
+from jumpup.pipelines import growth, synth
+from jumpup.pipelines.dart_import import import_dart_bulk
+from jumpup.settings import GrowthPathSettings, load_settings
+
+SETTINGS = load_settings(
+    overrides={
+        "ingest": {"max_fiscal_year": 2024},
+        "validation": {"bootstrap": 30},
+        "growth_paths": {"neighbours": 25, "min_peers": 10, "pooled_estimators": 40},
+    }
+)
+
+
+def test_peers_come_from_the_pool_and_widen_when_the_industry_is_thin():
+    rng = np.random.default_rng(0)
+    pool = pd.DataFrame(
+        {
+            "firm_id": [f"p{i}" for i in range(60)],
+            "fiscal_year": 2018,
+            "ksic_division": ["C26"] * 40 + ["J58"] * 10 + ["J62"] * 10,
+            "log_revenue": rng.normal(24, 1, 60),
+            "revenue_growth_1y": rng.normal(0, 0.2, 60),
+            "y": rng.normal(0, 0.3, 60),
+        }
+    )
+    queries = pool.head(3).assign(ksic_division=["C26", "J58", "Z99"]).reset_index(drop=True)
+    settings = GrowthPathSettings(neighbours=20, min_peers=15, weights={"log_revenue": 1.0, "revenue_growth_1y": 1.0})
+    draws = find_peers(pool, queries, "y", settings)
+    assert draws.level.tolist() == ["division", "section", "all"]  # J58 has 10 < 15; section J has 20
+    assert (draws.pool_size == [40, 20, 60]).all()
+    assert all(p.split(":")[0].startswith("p") for p in draws.peer_ids[0] if p)
+    assert draws.peer_ids[0][0] == "p0:2018"  # a row's nearest neighbour in the pool is itself here
+
+
+def test_recalibration_widens_an_overconfident_peer_distribution():
+    rng = np.random.default_rng(1)
+    draws = rng.normal(0, 0.5, size=(4000, 60))  # peers say sd 0.5
+    actual = rng.normal(0, 1.0, size=4000)  # truth has sd 1.0
+    raw = peer_quantiles(draws, (0.1, 0.5, 0.9), Recalibration(np.empty(0)))
+    coverage_raw = np.mean((raw[:, 0] <= actual) & (actual <= raw[:, 2]))
+    recal = Recalibration(position_in(draws[:2000], actual[:2000]))
+    fixed = peer_quantiles(draws[2000:], (0.1, 0.5, 0.9), recal)
+    coverage = np.mean((fixed[:, 0] <= actual[2000:]) & (actual[2000:] <= fixed[:, 2]))
+    assert coverage_raw < 0.6 and 0.7 < coverage < 0.86
+    assert 0.35 < probability_above(draws[2000:], 0.0, recal).mean() < 0.65
+
+
+def test_pinball_is_zero_at_the_truth_and_grows_with_error():
+    q = (0.1, 0.5, 0.9)
+    assert pinball(np.array([1.0]), np.array([[1.0, 1.0, 1.0]]), q)[0] == 0
+    assert (
+        pinball(np.array([1.0]), np.array([[0.0, 0.0, 0.0]]), q)[0]
+        > pinball(np.array([1.0]), np.array([[0.5, 0.5, 0.5]]), q)[0]
+    )
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory):
+    root = tmp_path_factory.mktemp("growth")
+    settings = load_settings(overrides={"synth": {"firms": 700, "applicants": 20}})
+    synth.run(settings, root, seed=4)
+    return root / "history"
+
+
+def test_growth_path_output_rows_quantiles_probabilities_and_point_in_time(panel, tmp_path):
+    paths, peers, _ = growth.growth_paths(panel, 2021, SETTINGS)
+    firms = paths["firm_id"].nunique()
+    assert len(paths) == firms * SETTINGS.growth_paths.horizon and set(paths["year"]) == {2022, 2023, 2024}
+    quantiles = paths[["revenue_q10", "revenue_q25", "revenue_q50", "revenue_q75", "revenue_q90"]].to_numpy()
+    assert (np.diff(quantiles, axis=1) >= 0).all()
+    for column in ("p_high_growth", "p_decline"):
+        assert paths[column].between(0, 1).all()
+    assert set(paths["peer_level"]) <= {"division", "section", "all"} and (paths["peer_count"] > 0).all()
+    assert peers["nearest_peers"].str.len().gt(0).all()
+    # peers at horizon k come only from years <= as_of - k
+    years = peers.assign(
+        year=peers["nearest_peers"].str.split(";").map(lambda ids: max(int(i.split(":")[1]) for i in ids))
+    )
+    assert (years["year"] <= 2021 - years["horizon"]).all()
+    # data after the origin is never read
+    shifted = tmp_path / "p"
+    shifted.mkdir()
+    (shifted / "firms.csv").write_bytes((panel / "firms.csv").read_bytes())
+    fin = pd.read_csv(panel / "financials.csv", dtype={"firm_id": str})
+    fin.loc[fin["fiscal_year"] > 2021, "revenue"] *= 7
+    fin.to_csv(shifted / "financials.csv", index=False)
+    pd.testing.assert_frame_equal(paths, growth.growth_paths(shifted, 2021, SETTINGS)[0])
+
+
+def test_backtest_reports_every_method_and_both_baselines(panel, tmp_path):
+    summary = growth.backtest(panel, SETTINGS, tmp_path / "metrics.json", log_mlflow=False)
+    methods = {row["method"]: row for row in summary["methods"]}
+    assert set(methods) == {"peers", "pooled", "blend", "auto", "baseline_pooled_history", "baseline_industry_median"}
+    for row in methods.values():
+        assert 0.5 < row["coverage_80"] < 0.98 and row["coverage_50"] < row["coverage_80"]
+        assert row["coverage_80_ci_low"] <= row["coverage_80"] <= row["coverage_80_ci_high"]
+    assert (tmp_path / "metrics.json").exists() and (tmp_path / "growth_backtest.json").exists()
+
+
+def test_real_dart_panel_backtest_meets_coverage_and_beats_both_baselines(dart_bulk, tmp_path):
+    import_dart_bulk(dart_bulk, tmp_path / "dart")
+    settings = load_settings(overrides={"ingest": {"max_fiscal_year": 2024}, "validation": {"bootstrap": 50}})
+    methods = {r["method"]: r for r in growth.backtest(tmp_path / "dart", settings, log_mlflow=False)["methods"]}
+    blend = methods["blend"]
+    assert 0.75 <= blend["coverage_80"] <= 0.85
+    assert blend["pinball"] < methods["baseline_pooled_history"]["pinball"]
+    assert blend["pinball"] < methods["baseline_industry_median"]["pinball"]
+
+
+def test_real_kosdaq_high_growth_probability_has_signal(kosdaq_panel):
+    settings = load_settings(overrides={"ingest": {"max_fiscal_year": 2021}, "validation": {"bootstrap": 50}})
+    result = growth.high_growth_auc(kosdaq_panel, 2018, settings)
+    assert result["firms"] > 1000 and result["auc"]["ci_low"] > 0.5
