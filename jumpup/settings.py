@@ -258,6 +258,8 @@ class GrowthPathSettings(_Frozen):
     method: Literal["peers", "pooled", "blend", "auto"] = "auto"
     recalibration_min_rows: int = Field(200, ge=10)
     pooled_estimators: int = Field(150, ge=10)
+    pooled_max_rows: int = Field(50000, ge=100)
+    round_calibration_origins: int = Field(3, ge=1)
 
     @model_validator(mode="after")
     def _quantiles(self) -> GrowthPathSettings:

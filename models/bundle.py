@@ -65,6 +65,8 @@ class GrowthModelBundle:
     target: dict
     top_k: int = 3
     metadata: dict = field(default_factory=dict)
+    # Training firm-years with their realised outcomes: the peer pool for growth paths.
+    history: pd.DataFrame | None = None
 
     def probability(self, matrix: pd.DataFrame) -> np.ndarray:
         raw = self.classifier.predict_proba(matrix)[:, 1]

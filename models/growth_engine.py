@@ -70,8 +70,13 @@ def run_rolling(
     final_origin: int | None = None,
     final_queries: pd.DataFrame | None = None,
     seed: int = 0,
+    calibration_origins: int | None = None,
 ) -> tuple[list[OriginResult], dict]:
-    """Evaluate every origin with known outcomes; optionally forecast ``final_queries`` at ``final_origin``."""
+    """Evaluate every origin with known outcomes; optionally forecast ``final_queries`` at ``final_origin``.
+
+    ``calibration_origins`` keeps only that many of the latest origins usable for the final forecast,
+    which bounds the cost of forecasting a round (the backtest uses every origin).
+    """
     quantiles = tuple(settings.quantiles)
     # The pooled model reads every indicator the history has; peers are matched on the weighted few.
     from jumpup.models.bundle import model_feature_names
@@ -84,6 +89,9 @@ def run_rolling(
         outcome = f"log_growth_{k}"
         past: list[OriginResult] = []
         origins = list(range(first_year + k, last_year - k + 1))
+        if final_origin is not None and calibration_origins is not None:
+            usable = [t for t in origins if t <= final_origin - k]
+            origins = usable[-calibration_origins:]
         targets = [(t, history[(history["fiscal_year"] == t) & history[outcome].notna()], False) for t in origins]
         if final_origin is not None and final_queries is not None:
             targets.append((final_origin, final_queries, True))
@@ -97,7 +105,9 @@ def run_rolling(
             pit = np.concatenate([r.pit for r in known]) if known else np.empty(0)
             recalibration = Recalibration(pit if len(pit) >= settings.recalibration_min_rows else np.empty(0))
             peers_q = peer_quantiles(draws.outcomes, quantiles, recalibration)
-            models = pooled_quantile_models(pool, outcome, features, quantiles, settings.pooled_estimators, seed)
+            models = pooled_quantile_models(
+                pool, outcome, features, quantiles, settings.pooled_estimators, seed, settings.pooled_max_rows
+            )
             raw_pooled = np.column_stack(
                 [models[q].predict(queries[features].to_numpy(dtype="float64")) for q in quantiles]
             )

@@ -176,9 +176,17 @@ def probability_above(draws: np.ndarray, threshold: np.ndarray | float, recalibr
 
 
 def pooled_quantile_models(
-    pool: pd.DataFrame, outcome: str, features: list[str], quantiles, estimators: int, seed: int
+    pool: pd.DataFrame,
+    outcome: str,
+    features: list[str],
+    quantiles,
+    estimators: int,
+    seed: int,
+    max_rows: int | None = None,
 ) -> dict[float, lgb.LGBMRegressor]:
     data = pool[pool[outcome].notna()]
+    if max_rows is not None and len(data) > max_rows:  # a fixed-seed sample bounds the cost on large pools
+        data = data.sample(n=max_rows, random_state=seed)
     models = {}
     for q in quantiles:
         model = lgb.LGBMRegressor(

@@ -442,6 +442,48 @@ def backtest_growth(
     console.print(f"MLflow run {summary.get('run_id')}; metrics {out}")
 
 
+@app.command("round")
+def score_round(
+    round_dir: Annotated[Path, typer.Argument(help="Application round directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    model: Annotated[
+        str, typer.Option("--model", help="MLflow model URI or bundle.pkl path.")
+    ] = "models:/jumpup_growth@champion",
+    reports_on: Annotated[bool, typer.Option("--reports/--no-reports", help="Write per-firm reports.")] = True,
+    language: Annotated[str, typer.Option("--language", help="ko or en.")] = "ko",
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Score a whole application round: ingest, features, grades, growth paths, STEP 1 and reports."""
+    from jumpup.pipelines.readers import InputFileError
+    from jumpup.pipelines.round import STAGES, run_round
+
+    settings = _settings(params)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("round", total=len(STAGES))
+
+            def advance(stage: str) -> None:
+                progress.update(task, description=stage)
+                if stage != "ingest":
+                    progress.advance(task)
+
+            manifest = run_round(round_dir, out, settings, model, reports_on, language, advance)
+            progress.update(task, completed=len(STAGES), description="done")
+    except (InputFileError, ValueError) as exc:
+        _fail(str(exc))
+    counts = manifest["counts"]
+    console.print(
+        f"{counts['applicants']:,} applicants, {counts['passed']:,} pass STEP 1 "
+        f"(model {manifest['model']['model_version']}); outputs in [bold]{out}[/bold]"
+    )
+    for stage, seconds in manifest["timings_seconds"].items():
+        console.print(f"  {stage:<13} {seconds:7.1f} s")
+    for warning in manifest["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    if reports_on:
+        console.print(f"reports: {out / 'reports' / 'index.html'}")
+
+
 @app.command()
 def demo(
     out: Annotated[Path | None, typer.Option("--out", help="Where the synthetic inputs and outputs go.")] = None,

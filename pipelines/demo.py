@@ -1,8 +1,9 @@
 """``jumpup demo``: the one command a newcomer runs.
 
 Generates a synthetic history and application round, ingests both with quarantine accounting,
-builds features for both (the round against the history as reference population),
-records the run in the embedded MLflow store, and prints where every output is.
+builds features, trains and registers the graded model in the embedded MLflow store, then scores
+the round end to end (`jumpup round`: grades, growth paths, STEP 1 decisions, reports) and prints
+where every output is.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from rich.progress import Progress
 from jumpup.pipelines import features_stage
 from jumpup.pipelines import synth as synth_stage
 from jumpup.pipelines.ingest import ingest_directory, write_outputs
+from jumpup.pipelines.round import run_round
+from jumpup.pipelines.train import train_panel
 from jumpup.provenance import code_version, write_json
 from jumpup.settings import PROJECT_ROOT, Settings
 from jumpup.tracking import start_experiment, tracking_uri
@@ -27,7 +30,7 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
     timings: dict[str, float] = {}
     reports: dict[str, dict] = {}
     with progress_factory() as progress:
-        steps = progress.add_task("demo", total=5)
+        steps = progress.add_task("demo", total=7)
         started = time.perf_counter()
         progress.update(
             steps, description=f"synth {settings.synth.firms:,} firms + {settings.synth.applicants:,} applicants"
@@ -59,6 +62,24 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
             reference=out / "features" / "feature_reference.pkl",
         )
         timings["features"] = time.perf_counter() - started
+        progress.advance(steps)
+
+        started = time.perf_counter()
+        progress.update(steps, description="train the graded model (MLflow)")
+        trained = train_panel(out / "synthetic" / "history", out / "model", settings)
+        timings["train"] = time.perf_counter() - started
+        progress.advance(steps)
+
+        started = time.perf_counter()
+        progress.update(steps, description="score the round: grades, growth paths, STEP 1, reports")
+        round_result = run_round(
+            out / "synthetic" / "round",
+            out / "round",
+            settings,
+            trained["model_uri"],
+            log_path=out / "step1_decision_log.jsonl",
+        )
+        timings["round"] = time.perf_counter() - started
         progress.advance(steps)
 
         progress.update(steps, description="record run in MLflow")
@@ -94,6 +115,11 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
             "round": str(out / "features" / "round_features.parquet"),
         },
         "feature_rows": {"history": features_manifest["firm_years"], "round": round_manifest["firm_years"]},
+        "model_uri": trained["model_uri"],
+        "validation_report": str(out / "model" / "validation_report.html"),
+        "round": str(out / "round"),
+        "reports": str(out / "round" / "reports" / "index.html"),
+        "round_counts": round_result["counts"],
         "mlflow_tracking_uri": tracking_uri(settings.tracking),
         "mlflow_run_id": run_id,
         "firms": manifest["firms"],
@@ -106,6 +132,12 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
     for name, path in summary["ingested"].items():
         console.print(f"  ingested {name:<8}: {path}  (quarantine: {summary['quarantine'][name]})")
     console.print(f"  features         : {summary['features']['history']} (round: {summary['features']['round']})")
+    console.print(f"  model            : {summary['model_uri']} (validation: {summary['validation_report']})")
+    counts = summary["round_counts"]
+    console.print(
+        f"  round            : {summary['round']} — {counts['applicants']} applicants, {counts['passed']} pass STEP 1"
+    )
+    console.print(f"  reports          : {summary['reports']}")
     console.print(f"  MLflow run       : {run_id} in {summary['mlflow_tracking_uri']}")
     console.print(f"  summary          : {out / 'demo_summary.json'}")
     return summary

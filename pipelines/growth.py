@@ -46,7 +46,14 @@ def growth_paths(panel_dir: Path, as_of: int, settings: Settings) -> tuple[pd.Da
     g = settings.growth_paths
     history, info = _history(panel_dir, settings, up_to=as_of)
     queries = history[history["fiscal_year"] == as_of].reset_index(drop=True)
-    _, forecasts = run_rolling(history, g, final_origin=as_of, final_queries=queries, seed=settings.seed)
+    _, forecasts = run_rolling(
+        history,
+        g,
+        final_origin=as_of,
+        final_queries=queries,
+        seed=settings.seed,
+        calibration_origins=g.round_calibration_origins,
+    )
     rows, peers = [], []
     quantiles = tuple(g.quantiles)
     for k, forecast in sorted(forecasts.items()):

@@ -1,0 +1,297 @@
+"""Grade reports evaluators read: one page per firm, a round summary, an index, an Excel workbook.
+
+Static HTML with charts embedded as images (they open in a browser with no server and print on
+A4), Korean by default. Peer information appears only as aggregates of at least
+``MIN_PEER_AGGREGATE`` firms — never another applicant's name or figures.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from jinja2 import Environment
+from matplotlib import font_manager
+
+from jumpup.features.registry import FAMILIES
+from jumpup.features.size_class import EOK, SIZE_CLASS_KO
+
+TEMPLATES = Path(__file__).parent / "templates"
+MIN_PEER_AGGREGATE = 5
+PEER_LEVEL_KO = {"division": "산업 중분류 기준", "section": "산업 대분류 기준", "all": "전체 기업 기준"}
+TEXT = {
+    "ko": {
+        "title": "기업 성장성 평가 보고서",
+        "model": "모형",
+        "data": "데이터",
+        "code": "코드",
+        "as_of": "기준 사업연도",
+        "points": "점",
+        "probability": "3년 고성장 확률",
+        "size_class": "기업 규모",
+        "focus_field": "중점분야",
+        "eligibility": "지원 자격",
+        "yes": "충족",
+        "no": "미충족",
+        "families": "6대 지표군 점수 (유사그룹 중앙값 대비)",
+        "peer_note": "유사그룹: 동일 산업·규모 기업 %s개 (%s)의 중앙값. 개별 기업 정보는 표시하지 않습니다.",
+        "growth_path": "성장경로 예측 (매출액)",
+        "no_growth": "성장경로 예측을 산출할 수 없습니다.",
+        "reasons": "등급 사유",
+        "up": "상향 요인",
+        "down": "하향 요인",
+        "audit": "현장실사 결과",
+        "item": "평가항목",
+        "mean": "평균 (1–5)",
+        "no_audit": "현장실사 점수가 없습니다.",
+        "step1": "STEP 1 판정 근거",
+        "grade_meaning": "{grade} 등급: 유사 재무구조 기업의 3년 고성장 확률 {low:.0%}–{high:.0%} 구간",
+        "growth_text": "{year}년 매출 중앙값 {median:,.0f}억 원 (80% 구간 {low:,.0f}–{high:,.0f}억 원). "
+        "연 20% 초과 고성장 확률 {p_high:.0%}, 다음 규모 구간 진입 확률 {p_next}, 매출 감소 확률 {p_decline:.0%}. "
+        "유사기업 {peers}개의 실제 성장경로에 근거.",
+    },
+    "en": {
+        "title": "Growth grade report",
+        "model": "model",
+        "data": "data",
+        "code": "code",
+        "as_of": "fiscal year",
+        "points": "points",
+        "probability": "3-year high-growth probability",
+        "size_class": "size class",
+        "focus_field": "focus field",
+        "eligibility": "eligibility",
+        "yes": "met",
+        "no": "not met",
+        "families": "Six indicator families against the peer median",
+        "peer_note": "Peers: median of %s firms of the same industry and size (%s level). No single firm is shown.",
+        "growth_path": "Growth path (revenue)",
+        "no_growth": "No growth path could be computed.",
+        "reasons": "Reasons",
+        "up": "Raising the grade",
+        "down": "Lowering the grade",
+        "audit": "Field audit",
+        "item": "item",
+        "mean": "mean (1–5)",
+        "no_audit": "No field-audit scores.",
+        "step1": "STEP 1 decision",
+        "grade_meaning": "Grade {grade}: 3-year high-growth probability {low:.0%}–{high:.0%}",
+        "growth_text": "{year} revenue median {median:,.0f} 억 won (80% band {low:,.0f}–{high:,.0f}). High growth "
+        "{p_high:.0%}, next size class {p_next}, decline {p_decline:.0%}; from {peers} similar firms.",
+    },
+}
+
+
+CJK_FONT_NAMES = ("Noto Sans CJK", "Noto Sans KR", "NanumGothic", "Malgun Gothic", "UnDotum")
+
+
+def _find_cjk_font() -> str | None:
+    for font in font_manager.fontManager.ttflist:
+        if any(name in font.name for name in CJK_FONT_NAMES):
+            return font.name
+    return None
+
+
+def _korean_font() -> None:
+    """Use a CJK font for chart labels (Hangul needs one; Noto CJK on Debian), rescanning once
+    in case it was installed after matplotlib cached its font list."""
+    name = _find_cjk_font()
+    if name is None and not getattr(_korean_font, "rescanned", False):
+        _korean_font.rescanned = True
+        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
+        name = _find_cjk_font()
+    if name:
+        plt.rcParams["font.family"] = name
+    plt.rcParams["axes.unicode_minus"] = False
+
+
+def _png(figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def family_chart(row: pd.Series, language: str) -> str:
+    _korean_font()
+    labels = [FAMILIES[f]["ko" if language == "ko" else "en"] for f in FAMILIES]
+    values = [row.get(f"family_score_{f}", np.nan) for f in FAMILIES]
+    medians = [row.get(f"peer_median_family_score_{f}", np.nan) for f in FAMILIES]
+    figure, axis = plt.subplots(figsize=(7.2, 2.6))
+    y = np.arange(len(labels))
+    axis.barh(y, np.nan_to_num(values), color="#4a78b5", height=0.55)
+    axis.scatter(
+        medians,
+        y,
+        marker="|",
+        s=300,
+        color="#d9534f",
+        zorder=3,
+        label="유사그룹 중앙값" if language == "ko" else "peer median",
+    )
+    axis.set_yticks(y, labels)
+    axis.set_xlim(0, 100)
+    axis.invert_yaxis()
+    axis.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    return _png(figure)
+
+
+def fan_chart(history: pd.DataFrame, path: pd.DataFrame, thresholds: dict[str, float], language: str) -> str:
+    """Revenue history and predicted quantile bands (억 won), with size-class thresholds drawn in."""
+    _korean_font()
+    figure, axis = plt.subplots(figsize=(7.2, 2.9))
+    axis.plot(
+        history["fiscal_year"],
+        history["revenue"] / EOK,
+        color="#222",
+        marker="o",
+        label="실적" if language == "ko" else "actual",
+    )
+    last = history.iloc[-1]
+    years = [last["fiscal_year"], *path["year"]]
+
+    def band(column):
+        return [last["revenue"] / EOK, *(path[column] / EOK)]
+
+    axis.fill_between(years, band("revenue_q10"), band("revenue_q90"), color="#4a78b5", alpha=0.18, label="80%")
+    axis.fill_between(years, band("revenue_q25"), band("revenue_q75"), color="#4a78b5", alpha=0.35, label="50%")
+    axis.plot(
+        years, band("revenue_q50"), color="#1f4e8c", linestyle="--", label="중앙값" if language == "ko" else "median"
+    )
+    top = max(band("revenue_q90")) * 1.05
+    for name, value in thresholds.items():
+        if value and value < top * 1.5:
+            axis.axhline(value, color="#999", linewidth=0.8, linestyle=":")
+            axis.text(years[0], value, f" {name}", fontsize=7, color="#555", va="bottom")
+    axis.set_ylabel("억 원" if language == "ko" else "KRW 100M")
+    axis.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def grade_meaning(grade: str, scale_table: pd.DataFrame, language: str) -> str:
+    row = scale_table.set_index("grade").loc[grade]
+    return TEXT[language]["grade_meaning"].format(grade=grade, low=row["probability_from"], high=row["probability_to"])
+
+
+def firm_report(
+    firm: pd.Series,
+    history: pd.DataFrame,
+    path: pd.DataFrame,
+    audit: pd.Series | None,
+    rubric: dict,
+    scale_table: pd.DataFrame,
+    meta: dict,
+    language: str = "ko",
+) -> str:
+    t = TEXT[language]
+    thresholds = {}
+    for label, column in (
+        ("소기업 상한" if language == "ko" else "small cap", "small_max_eok"),
+        ("중견후보" if language == "ko" else "candidate", "candidate_min_eok"),
+        ("중견기업" if language == "ko" else "mid-size", "medium_max_eok"),
+    ):
+        if pd.notna(firm.get(column)):
+            thresholds[label] = float(firm[column])
+    fan = fan_chart(history, path, thresholds, language) if len(path) and len(history) else None
+    growth_text = ""
+    if len(path):
+        end = path.iloc[-1]
+        p_next = "—" if pd.isna(end.get("p_next_size_class")) else f"{end['p_next_size_class']:.0%}"
+        growth_text = t["growth_text"].format(
+            year=int(end["year"]),
+            median=end["revenue_q50"] / EOK,
+            low=end["revenue_q10"] / EOK,
+            high=end["revenue_q90"] / EOK,
+            p_high=end["p_high_growth"],
+            p_next=p_next,
+            p_decline=end["p_decline"],
+            peers=int(end["peer_count"]),
+        )
+    audit_items, audit_roles = [], []
+    if audit is not None:
+        for column, value in audit.items():
+            if str(column).startswith("audit_item_") and pd.notna(value):
+                item = rubric["items"][column.removeprefix("audit_item_")]
+                audit_items.append((item["ko"] if language == "ko" else item["en"], float(value)))
+            if str(column).startswith("audit_role_") and pd.notna(value):
+                role = rubric["roles"][column.removeprefix("audit_role_")]
+                audit_roles.append((role["ko"] if language == "ko" else role["en"], float(value)))
+    peer_ok = firm.get("peer_group_size", 0) >= MIN_PEER_AGGREGATE
+    if language == "ko":
+        firm = firm.copy()
+        firm["peer_level"] = PEER_LEVEL_KO.get(firm.get("peer_level"), firm.get("peer_level"))
+    template = Environment(autoescape=True).from_string((TEMPLATES / "firm_report.html.j2").read_text(encoding="utf-8"))
+    return template.render(
+        lang=language,
+        t=t,
+        firm=firm,
+        meta=meta,
+        grade_meaning=grade_meaning(firm["grade"], scale_table, language),
+        size_label=SIZE_CLASS_KO.get(firm.get("size_class"), firm.get("size_class"))
+        if language == "ko"
+        else firm.get("size_class"),
+        family_chart=family_chart(
+            firm if peer_ok else firm.drop([c for c in firm.index if c.startswith("peer_median")]), language
+        ),
+        fan_chart=fan,
+        growth_text=growth_text,
+        reasons_up=[
+            firm[c] for c in firm.index if str(c).startswith("reason_up") and isinstance(firm[c], str) and firm[c]
+        ],
+        reasons_down=[
+            firm[c] for c in firm.index if str(c).startswith("reason_down") and isinstance(firm[c], str) and firm[c]
+        ],
+        audit_items=audit_items,
+        audit_roles=audit_roles,
+        step1_reasons=str(firm.get("reasons", "")).split(" | "),
+    )
+
+
+KOREAN_HEADERS = {
+    "firm_id": "기업코드",
+    "name": "기업명",
+    "as_of": "기준연도",
+    "probability": "고성장확률",
+    "score": "AI점수",
+    "grade": "AI등급",
+    "size_class": "규모",
+    "focus_field": "중점분야",
+    "eligible": "지원자격",
+    "decision": "STEP1판정",
+    "step1_grade": "STEP1등급",
+    "step1_points": "STEP1점수",
+    "reasons": "판정근거",
+    "audit_score": "현장실사점수",
+    "recommendation_used": "투자사추천",
+    "hard_flags": "결격사유",
+    "horizon": "예측기간",
+    "year": "연도",
+    "revenue_q10": "매출_하위10%",
+    "revenue_q50": "매출_중앙값",
+    "revenue_q90": "매출_상위10%",
+    "p_high_growth": "고성장확률",
+    "p_decline": "감소확률",
+    "p_next_size_class": "규모상향확률",
+    "file": "파일",
+    "row": "행",
+    "column": "열",
+    "value": "값",
+    "rule": "규칙",
+    "message": "설명",
+}
+
+
+def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+    """One sheet per view with Korean headers, for evaluators who work in Excel."""
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.rename(columns=KOREAN_HEADERS).to_excel(writer, sheet_name=name[:31], index=False)

@@ -1,0 +1,412 @@
+"""``jumpup round``: score one application round end to end, in one batch.
+
+ingest with quarantine → features against the model's reference population (size class, focus
+field) → graded scores with reasons → peer growth paths → STEP 1 decisions → reports. Every
+stage records a fingerprint of what it read (input hashes, model, params, code version); run again
+on the same inputs, a finished stage is reused instead of redone, and a stage whose inputs changed
+is redone, so an interrupted run resumes and no output is ever duplicated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment
+
+from jumpup.features.builder import panel_rows
+from jumpup.features.size_class import SIZE_CLASS_KO
+from jumpup.models.bundle import GrowthModelBundle, model_matrix
+from jumpup.models.grading import MasterScale
+from jumpup.models.growth_engine import method_quantiles, run_rolling
+from jumpup.models.validation import psi
+from jumpup.pipelines import reports, step1
+from jumpup.pipelines.ingest import load_panel, write_outputs
+from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
+from jumpup.reference import audit_rubric
+from jumpup.settings import Settings
+from jumpup.tracking import start_experiment
+
+STAGES = ("ingest", "score", "growth_paths", "step1", "reports")
+
+
+def load_bundle(model: str, settings: Settings) -> tuple[GrowthModelBundle, dict]:
+    """A bundle from a ``bundle.pkl`` path or an MLflow URI (``models:/jumpup_growth@champion``)."""
+    path = Path(model)
+    if path.exists():
+        with open(path, "rb") as handle:
+            bundle = pickle.load(handle)
+        return bundle, {"model": str(path), "model_version": f"file {file_sha256(path)[:12]}"}
+    mlflow = start_experiment(settings.tracking)
+    loaded = mlflow.pyfunc.load_model(model)
+    bundle = loaded.unwrap_python_model().bundle
+    version = model
+    if model.startswith("models:/") and "@" in model:
+        name, alias = model.removeprefix("models:/").split("@", 1)
+        version = f"{name} v{mlflow.MlflowClient().get_model_version_by_alias(name, alias).version} ({alias})"
+    return bundle, {"model": model, "model_version": version, "model_run_id": loaded.metadata.run_id}
+
+
+class StageState:
+    """Fingerprints of finished stages, kept in ``<out>/.stages.json``."""
+
+    def __init__(self, out_dir: Path):
+        self.path = out_dir / ".stages.json"
+        self.done = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def fresh(self, stage: str, fingerprint: str, outputs: list[Path]) -> bool:
+        return self.done.get(stage) == fingerprint and all(p.exists() for p in outputs)
+
+    def finish(self, stage: str, fingerprint: str) -> None:
+        self.done[stage] = fingerprint
+        for later in STAGES[STAGES.index(stage) + 1 :]:
+            self.done.pop(later, None)  # anything downstream must be redone
+        self.path.write_text(json.dumps(self.done, indent=2, sort_keys=True))
+
+
+def _fingerprint(*parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def run_round(
+    round_dir: Path,
+    out_dir: Path,
+    settings: Settings,
+    model: str,
+    with_reports: bool = True,
+    language: str = "ko",
+    progress: Callable[[str], None] | None = None,
+    log_path: Path = step1.DECISION_LOG,
+) -> dict:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    notify = progress or (lambda stage: None)
+    state = StageState(out_dir)
+    timings: dict[str, float] = {}
+    code = code_version()
+
+    notify("ingest")
+    started = time.perf_counter()
+    result = load_panel(Path(round_dir), settings.ingest, round_mode=True)
+    ingest_report = write_outputs(result, out_dir / "ingested")
+    (out_dir / "quarantine.csv").write_bytes((out_dir / "ingested" / "quarantine.csv").read_bytes())
+    inputs = {r.table: r.sha256 for r in result.reports}
+    timings["ingest"] = time.perf_counter() - started
+
+    notify("score")
+    started = time.perf_counter()
+    bundle, model_info = load_bundle(model, settings)
+    rows = panel_rows(result.tables["firms"], result.tables["financials"])
+    applications = result.tables["applications"]
+    as_of = int(pd.to_datetime(applications["applied_on"]).dt.year.max()) - 1
+    rows = rows[rows["firm_id"].isin(applications["firm_id"]) & (rows["fiscal_year"] <= as_of)]
+    score_fp = _fingerprint(inputs, model_info, settings.model_dump(mode="json"), code, language, "score")
+    score_files = [out_dir / "scores.csv", out_dir / "scores.parquet", out_dir / "features.parquet"]
+    if state.fresh("score", score_fp, score_files):
+        scores = pd.read_parquet(out_dir / "scores.parquet")
+        features = pd.read_parquet(out_dir / "features.parquet")
+    else:
+        features = bundle.builder.transform(rows)
+        latest = features.groupby("firm_id")["fiscal_year"].transform("max")
+        features = features[features["fiscal_year"] == latest].reset_index(drop=True)
+        scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable").reset_index(drop=True)
+        scores.to_csv(out_dir / "scores.csv", index=False, encoding="utf-8")
+        scores.to_parquet(out_dir / "scores.parquet", index=False)
+        features.to_parquet(out_dir / "features.parquet", index=False)
+        write_json(
+            out_dir / "scores_manifest.json",
+            {
+                **model_info,
+                "as_of": as_of,
+                "code_version": code,
+                "data_sha256": frame_sha256(rows.reset_index(drop=True)),
+            },
+        )
+        state.finish("score", score_fp)
+    timings["score"] = time.perf_counter() - started
+
+    notify("growth paths")
+    started = time.perf_counter()
+    growth_fp = _fingerprint(score_fp, settings.growth_paths.model_dump(mode="json"), "growth")
+    growth_file = out_dir / "growth_paths.parquet"
+    if state.fresh("growth_paths", growth_fp, [growth_file]):
+        paths = pd.read_parquet(growth_file)
+    else:
+        paths = round_growth_paths(bundle, features, as_of, settings)
+        paths.to_parquet(growth_file, index=False)
+        paths.to_csv(out_dir / "growth_paths.csv", index=False, encoding="utf-8")
+        state.finish("growth_paths", growth_fp)
+    timings["growth_paths"] = time.perf_counter() - started
+
+    notify("STEP 1")
+    started = time.perf_counter()
+    summary = step1.run(
+        out_dir / "scores.csv",
+        round_dir,
+        out_dir / "step1",
+        settings,
+        log_path=log_path,
+        growth_summary=growth_sentences(paths),
+    )
+    (out_dir / "step1_decisions.csv").write_bytes((out_dir / "step1" / "step1_decisions.csv").read_bytes())
+    decisions = pd.read_csv(out_dir / "step1_decisions.csv", dtype={"firm_id": str})
+    timings["step1"] = time.perf_counter() - started
+
+    notify("reports")
+    started = time.perf_counter()
+    stability = stability_table(bundle, features, scores, settings)
+    warnings = list(ingest_report["warnings"]) + list(summary["warnings"])
+    warnings += [
+        f"{r['variable']}: PSI {r['psi']:.3f} beyond its small-sample critical value {r['critical_value']:.3f}"
+        for r in stability
+        if r["shifted"]
+    ]
+    quarantined = sum(f["quarantined"] for f in ingest_report["files"])
+    if quarantined:
+        warnings.append(f"{quarantined} input row(s) quarantined — see quarantine.csv")
+    manifest = {
+        "round_id": sorted(applications["round_id"].unique().tolist()),
+        "as_of": as_of,
+        "code_version": code,
+        "model": model_info,
+        "input_sha256": inputs,
+        "files": ingest_report["files"],
+        "params": {k: getattr(settings, k).model_dump(mode="json") for k in ("step1", "grade_scale", "growth_paths")},
+        "counts": {
+            "applicants": len(applications),
+            "scored": len(scores),
+            "passed": int((decisions["decision"] == "pass").sum()),
+            "quarantined_rows": int(quarantined),
+        },
+        "outputs_sha256": {
+            name: file_sha256(out_dir / name)
+            for name in ("scores.csv", "step1_decisions.csv", "growth_paths.csv", "quarantine.csv")
+        },
+    }
+    sheets = {
+        "점수": scores.drop(columns=[c for c in scores if c.startswith("family_points")]),
+        "STEP1 결정": decisions,
+        "성장경로": paths,
+        "격리": result.quarantine,
+        "현장실사 품질": pd.DataFrame(json.loads((out_dir / "step1" / "audit_quality.json").read_text())["evaluators"]),
+    }
+    reports.write_workbook(out_dir / "round_workbook.xlsx", sheets)
+    if with_reports:
+        write_reports(
+            out_dir,
+            result,
+            bundle,
+            features,
+            scores,
+            paths,
+            decisions,
+            manifest,
+            stability,
+            warnings,
+            summary,
+            settings,
+            language,
+        )
+    timings["reports"] = time.perf_counter() - started
+    manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
+    manifest["warnings"] = warnings
+    write_json(out_dir / "manifest.json", manifest)
+    return manifest
+
+
+def round_growth_paths(
+    bundle: GrowthModelBundle, features: pd.DataFrame, as_of: int, settings: Settings
+) -> pd.DataFrame:
+    """Growth paths of the round's firms against the peer history the model carries."""
+    g = settings.growth_paths
+    if bundle.history is None or bundle.history.empty:
+        return pd.DataFrame(columns=["firm_id", "horizon", "year"])
+    queries = features.copy()
+    revenue = queries["revenue"].astype("float64")
+    queries["log_revenue"] = np.log(revenue.where(revenue > 0))
+    queries = queries[queries["fiscal_year"] == as_of].reset_index(drop=True)
+    _, forecasts = run_rolling(
+        bundle.history,
+        g,
+        final_origin=as_of,
+        final_queries=queries,
+        seed=settings.seed,
+        calibration_origins=g.round_calibration_origins,
+    )
+    out = []
+    quantiles = tuple(g.quantiles)
+    for k, forecast in sorted(forecasts.items()):
+        frame = forecast["frame"]
+        q = method_quantiles(frame, g.method, quantiles)
+        part = frame[["firm_id", "horizon", "peer_count", "peer_level"]].copy()
+        part["year"] = as_of + k
+        for i, level in enumerate(quantiles):
+            part[f"revenue_q{round(level * 100):02d}"] = np.round(frame["revenue"].to_numpy() * np.exp(q[:, i]))
+        part["p_high_growth"] = frame["p_high_growth"].round(4)
+        part["p_decline"] = frame["p_decline"].round(4)
+        part["p_next_size_class"] = np.nan
+        out.append(part)
+    paths = pd.concat(out, ignore_index=True).sort_values(["firm_id", "horizon"], kind="stable").reset_index(drop=True)
+    size = features.set_index("firm_id")
+    floor = size["size_class"].map(
+        {"small": "small_max_eok", "medium": "candidate_min_eok", "midsize_candidate": "medium_max_eok"}
+    )
+    floor_won = pd.Series(
+        [size.at[f, c] * 1e8 if isinstance(c, str) else np.nan for f, c in floor.items()], index=size.index
+    )
+    reach = paths["firm_id"].map(floor_won)
+    # P(reaching the next class) from the predicted quantiles: share of the band above the floor
+    levels = np.array(quantiles)
+    values = paths[[f"revenue_q{round(v * 100):02d}" for v in quantiles]].to_numpy()
+    above = np.array(
+        [
+            np.interp(r, v, levels, left=0.0, right=1.0) if np.isfinite(r) else np.nan
+            for r, v in zip(reach.to_numpy(dtype="float64"), values, strict=True)
+        ]
+    )
+    paths["p_next_size_class"] = np.round(1 - above, 4)
+    return paths
+
+
+def growth_sentences(paths: pd.DataFrame) -> dict[str, str]:
+    if paths.empty:
+        return {}
+    last = paths.sort_values("horizon").groupby("firm_id").tail(1)
+    return {
+        r.firm_id: (
+            f"{int(r.year)}년 매출 중앙값 {r.revenue_q50 / 1e8:,.0f}억 원 (80% 구간 {r.revenue_q10 / 1e8:,.0f}"
+            f"–{r.revenue_q90 / 1e8:,.0f}억 원), 연 20% 초과 고성장 확률 {r.p_high_growth:.0%}, "
+            f"유사기업 {int(r.peer_count)}개 기준"
+        )
+        for r in last.itertuples(index=False)
+    }
+
+
+def stability_table(
+    bundle: GrowthModelBundle, features: pd.DataFrame, scores: pd.DataFrame, settings: Settings
+) -> list[dict]:
+    """PSI of the score and of each model feature: round against the latest training year."""
+    reference = bundle.history if bundle.history is not None else bundle.builder.transform(bundle.builder.reference_)
+    reference = reference[reference["fiscal_year"] == reference["fiscal_year"].max()]
+    ref_matrix = model_matrix(reference, bundle.feature_names)
+    round_matrix = model_matrix(features, bundle.feature_names)
+    v = settings.validation
+    rows = [
+        {
+            "variable": "score (probability)",
+            **psi(bundle.probability(ref_matrix), scores["probability"].to_numpy(), v.psi_bins, v.alpha),
+        }
+    ]
+    for name in bundle.feature_names:
+        rows.append(
+            {"variable": name, **psi(ref_matrix[name].to_numpy(), round_matrix[name].to_numpy(), v.psi_bins, v.alpha)}
+        )
+    return rows
+
+
+def write_reports(
+    out_dir,
+    result,
+    bundle,
+    features,
+    scores,
+    paths,
+    decisions,
+    manifest,
+    stability,
+    warnings,
+    summary,
+    settings,
+    language,
+) -> None:
+    rubric = audit_rubric()
+    scale = MasterScale.from_settings(settings.grade_scale)
+    scale_table = scale.table()
+    firms = result.tables["firms"].set_index("firm_id")
+    audit = pd.DataFrame(json.loads((out_dir / "step1" / "audit_quality.json").read_text())["per_firm"]).set_index(
+        "firm_id"
+    )
+    joined = scores.merge(
+        features.drop(columns=[c for c in features if c in scores and c != "firm_id"]), on="firm_id", how="left"
+    ).merge(
+        decisions[["firm_id", "round_id", "decision", "step1_grade", "step1_points", "reasons"]],
+        on="firm_id",
+        how="left",
+    )
+    financials = result.tables["financials"]
+    firm_dir = out_dir / "reports" / "firms"
+    firm_dir.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "model_version": manifest["model"]["model_version"],
+        "code_version": manifest["code_version"],
+        "data_sha256": manifest["input_sha256"].get("financials", ""),
+    }
+    for firm in joined.itertuples(index=False):
+        row = pd.Series(firm._asdict())
+        row["name"] = firms["name"].get(firm.firm_id, firm.firm_id) if "name" in firms else firm.firm_id
+        history = financials[financials["firm_id"] == firm.firm_id].sort_values("fiscal_year")
+        html = reports.firm_report(
+            row,
+            history,
+            paths[paths["firm_id"] == firm.firm_id],
+            audit.loc[firm.firm_id] if firm.firm_id in audit.index else None,
+            rubric,
+            scale_table,
+            meta,
+            language,
+        )
+        (firm_dir / f"{firm.firm_id}.html").write_text(html, encoding="utf-8")
+    env = Environment(autoescape=True)
+    grade_counts = [
+        {"grade": g, "ai": int((scores["grade"] == g).sum()), "step1": int((decisions["step1_grade"] == g).sum())}
+        for g in scale.labels
+    ]
+    region = firms["region"] if "region" in firms else pd.Series(dtype=object)
+    table = decisions.assign(
+        region=decisions["firm_id"].map(region).fillna("—"),
+        size=decisions["size_class"].map(SIZE_CLASS_KO).fillna("미상"),
+    )
+    breakdowns = []
+    for title, column in (("중점분야별", "focus_field"), ("규모별", "size"), ("지역별", "region")):
+        grouped = table.groupby(column).agg(
+            applicants=("firm_id", "size"), passed=("decision", lambda d: int((d == "pass").sum()))
+        )
+        breakdowns.append((title, [{"group": g, **r} for g, r in grouped.to_dict("index").items()]))
+    whatif = pd.read_csv(out_dir / "step1" / "whatif.csv")
+    whatif_png = __import__("base64").b64encode((out_dir / "step1" / "whatif.png").read_bytes()).decode()
+    summary_html = env.from_string((reports.TEMPLATES / "round_summary.html.j2").read_text(encoding="utf-8")).render(
+        round_id=", ".join(manifest["round_id"]),
+        manifest=manifest,
+        reference_grade=scale.reference_grade,
+        warnings=warnings,
+        counts=manifest["counts"],
+        grades=grade_counts,
+        breakdowns=breakdowns,
+        whatif=whatif.to_dict("records"),
+        whatif_columns=[c for c in whatif.columns if c != "reference_grade"],
+        whatif_png=whatif_png,
+        psi=[r for r in stability if r["variable"].startswith("score") or r["shifted"]][:40],
+        icc=summary["icc_total"],
+        flagged=json.loads((out_dir / "step1" / "audit_quality.json").read_text()).get("flagged_evaluators", []),
+    )
+    (out_dir / "reports" / "round_summary.html").write_text(summary_html, encoding="utf-8")
+    index = env.from_string((reports.TEMPLATES / "index.html.j2").read_text(encoding="utf-8")).render(
+        round_id=", ".join(manifest["round_id"]),
+        firms=[
+            {
+                "firm_id": r.firm_id,
+                "name": firms["name"].get(r.firm_id, "") if "name" in firms else "",
+                "grade": r.grade,
+                "decision": r.decision,
+                "pdf": False,
+            }
+            for r in joined.itertuples(index=False)
+        ],
+    )
+    (out_dir / "reports" / "index.html").write_text(index, encoding="utf-8")

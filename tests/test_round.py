@@ -1,0 +1,81 @@
+"""`jumpup round` end to end on a small synthetic round: outputs, reports, resume, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from jumpup.pipelines import synth
+from jumpup.pipelines.round import run_round
+from jumpup.pipelines.train import train_panel
+from jumpup.settings import load_settings
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("round")
+    settings = load_settings(
+        overrides={
+            "synth": {"firms": 1200, "applicants": 40},
+            "ingest": {"max_fiscal_year": 2024},
+            "validation": {"bootstrap": 20},
+            "model": {"tuning_grid": {"num_leaves": [3]}},
+        }
+    )
+    synth.run(settings, root / "data", seed=8)
+    train_panel(root / "data" / "history", root / "model", settings, register=False)
+    return settings, root
+
+
+def test_round_writes_every_output_and_resumes_identically(trained):
+    settings, root = trained
+    log = root / "decisions.jsonl"
+    first = run_round(root / "data" / "round", root / "out", settings, str(root / "model" / "bundle.pkl"), log_path=log)
+    for name in (
+        "scores.csv",
+        "scores.parquet",
+        "step1_decisions.csv",
+        "growth_paths.csv",
+        "quarantine.csv",
+        "manifest.json",
+        "round_workbook.xlsx",
+        "reports/index.html",
+        "reports/round_summary.html",
+    ):
+        assert (root / "out" / name).exists(), name
+    applicants = pd.read_csv(root / "data" / "round" / "applications.csv", dtype=str)
+    assert first["counts"]["applicants"] == len(applicants)
+    assert len(list((root / "out" / "reports" / "firms").glob("*.html"))) == len(applicants)
+    sheets = pd.ExcelFile(root / "out" / "round_workbook.xlsx").sheet_names
+    assert sheets == ["점수", "STEP1 결정", "성장경로", "격리", "현장실사 품질"]
+    second = run_round(
+        root / "data" / "round", root / "out", settings, str(root / "model" / "bundle.pkl"), log_path=log
+    )
+    assert second["outputs_sha256"] == first["outputs_sha256"]
+    assert json.loads((root / "out" / ".stages.json").read_text()).keys() >= {"score", "growth_paths"}
+    assert len(log.read_text().splitlines()) == 2  # one decision-log record per run, nothing duplicated
+
+
+def test_firm_report_is_korean_and_shows_peers_only_as_aggregates(trained):
+    settings, root = trained
+    run_round(
+        root / "data" / "round",
+        root / "out2",
+        settings,
+        str(root / "model" / "bundle.pkl"),
+        log_path=root / "log2.jsonl",
+    )
+    firms = pd.read_csv(root / "data" / "round" / "firms.csv", dtype=str)
+    page = sorted((root / "out2" / "reports" / "firms").glob("*.html"))[0]
+    html = page.read_text(encoding="utf-8")
+    assert "기업 성장성 평가 보고서" in html and "6대 지표군" in html and "data:image/png;base64" in html
+    me = page.stem
+    others = firms[firms["firm_id"] != me]
+    assert not any(fid in html for fid in others["firm_id"])
+    assert not any(
+        name in html for name in others["name"] if name not in firms.loc[firms["firm_id"] == me, "name"].tolist()
+    )
+    summary = (root / "out2" / "reports" / "round_summary.html").read_text(encoding="utf-8")
+    assert "what-if" in summary and "PSI" in summary
