@@ -49,6 +49,18 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _step(description: str, work, errors: tuple[type[Exception], ...] = ()):
+    """Run one step under a progress bar; the listed input errors become one clear message, exit 2."""
+    try:
+        with _progress() as progress:
+            task = progress.add_task(description, total=1)
+            result = work()
+            progress.advance(task)
+    except errors as exc:
+        _fail(str(exc))
+    return result
+
+
 def print_ingest_summary(report: dict, out_dir: Path) -> None:
     table = Table(title=f"ingest → {out_dir}")
     for column in ("file", "encoding", "read", "accepted", "quarantined", "read = accepted + quarantined"):
@@ -141,13 +153,7 @@ def import_dart_bulk(
 
     if statements not in ("separate", "consolidated", "prefer-consolidated"):
         _fail(f"--statements must be separate, consolidated or prefer-consolidated, got {statements!r}")
-    try:
-        with _progress() as progress:
-            task = progress.add_task(f"import {source}", total=1)
-            report = run_import(source, out, statements)  # type: ignore[arg-type]
-            progress.advance(task)
-    except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
+    report = _step(f"import {source}", lambda: run_import(source, out, statements), (FileNotFoundError, ValueError))
     table = Table(title=f"DART bulk import → {out}")
     for column in ("file", "lines read", "usable", "quarantined"):
         table.add_column(column, justify="left" if column == "file" else "right")
@@ -190,13 +196,11 @@ def features(
     from jumpup.pipelines.readers import InputFileError
 
     settings = _settings(params)
-    try:
-        with _progress() as progress:
-            task = progress.add_task(f"features {panel}", total=1)
-            manifest = features_stage.run(panel, out, settings, reference, save_reference)
-            progress.advance(task)
-    except InputFileError as exc:
-        _fail(str(exc))
+    manifest = _step(
+        f"features {panel}",
+        lambda: features_stage.run(panel, out, settings, reference, save_reference),
+        (InputFileError,),
+    )
     console.print(
         f"wrote {manifest['firm_years']:,} firm-years to [bold]{out}[/bold] in {manifest['seconds']} s "
         f"(schema, manifest and quarantine beside it); infinite values: {manifest['infinite_values']}"
@@ -227,13 +231,11 @@ def train(
 
     overrides = {"targets": {k: v for k, v in {"horizon": horizon, "name": target}.items() if v is not None}}
     settings = _settings(params, overrides)
-    try:
-        with _progress() as progress:
-            task = progress.add_task(f"train {settings.targets.name} h={settings.targets.horizon}", total=1)
-            summary = train_panel(panel, out, settings, register=register)
-            progress.advance(task)
-    except (InputFileError, ValueError) as exc:
-        _fail(str(exc))
+    summary = _step(
+        f"train {settings.targets.name} h={settings.targets.horizon}",
+        lambda: train_panel(panel, out, settings, register=register),
+        (InputFileError, ValueError),
+    )
     m = summary["metrics"]
     console.print(f"run id    : [bold]{summary['run_id']}[/bold]")
     console.print(
@@ -267,13 +269,11 @@ def score(
     from jumpup.pipelines.score import score_panel
 
     settings = _settings(params)
-    try:
-        with _progress() as progress:
-            task = progress.add_task(f"score {panel} as of {as_of}", total=1)
-            manifest = score_panel(panel, as_of, model, out, settings, language)
-            progress.advance(task)
-    except InputFileError as exc:
-        _fail(str(exc))
+    manifest = _step(
+        f"score {panel} as of {as_of}",
+        lambda: score_panel(panel, as_of, model, out, settings, language),
+        (InputFileError,),
+    )
     console.print(
         f"scored {manifest['firms_scored']:,} firms as of {as_of} → {out / 'scores.csv'} "
         f"(model {manifest.get('model_version', manifest['model'])})"
@@ -355,13 +355,7 @@ def step1(
     from jumpup.pipelines.readers import InputFileError
 
     settings = _settings(params)
-    try:
-        with _progress() as progress:
-            task = progress.add_task("STEP 1", total=1)
-            report = step1_stage.run(scores, round_dir, out, settings)
-            progress.advance(task)
-    except (InputFileError, ValueError) as exc:
-        _fail(str(exc))
+    report = _step("STEP 1", lambda: step1_stage.run(scores, round_dir, out, settings), (InputFileError, ValueError))
     counts = report["counts"]
     console.print(
         f"{counts['passed']:,} of {counts['applicants']:,} applicants pass STEP 1 at reference grade "
@@ -395,13 +389,9 @@ def growth_path(
     from jumpup.pipelines.readers import InputFileError
 
     settings = _settings(params, {"growth_paths": {"horizon": horizon}} if horizon else None)
-    try:
-        with _progress() as progress:
-            task = progress.add_task(f"growth paths as of {as_of}", total=1)
-            manifest = write_growth_paths(panel, as_of, out, settings)
-            progress.advance(task)
-    except InputFileError as exc:
-        _fail(str(exc))
+    manifest = _step(
+        f"growth paths as of {as_of}", lambda: write_growth_paths(panel, as_of, out, settings), (InputFileError,)
+    )
     console.print(
         f"{manifest['firms']:,} firms × {settings.growth_paths.horizon} years → {out} "
         f"(nearest peers: {out.with_suffix('.peers.csv')}) in {manifest['seconds']} s"

@@ -14,6 +14,7 @@ import json
 import pickle
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -198,21 +199,10 @@ def run_round(
     }
     reports.write_workbook(out_dir / "round_workbook.xlsx", sheets)
     if with_reports:
-        write_reports(
-            out_dir,
-            result,
-            bundle,
-            features,
-            scores,
-            paths,
-            decisions,
-            manifest,
-            stability,
-            warnings,
-            summary,
-            settings,
-            language,
+        outputs = RoundOutputs(
+            result, bundle, features, scores, paths, decisions, manifest, stability, warnings, summary
         )
+        write_reports(out_dir, outputs, settings, language)
     timings["reports"] = time.perf_counter() - started
     manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
     manifest["warnings"] = warnings
@@ -310,21 +300,26 @@ def stability_table(
     return rows
 
 
-def write_reports(
-    out_dir,
-    result,
-    bundle,
-    features,
-    scores,
-    paths,
-    decisions,
-    manifest,
-    stability,
-    warnings,
-    summary,
-    settings,
-    language,
-) -> None:
+@dataclass
+class RoundOutputs:
+    """Everything the reports read, gathered once the computing stages are done."""
+
+    result: object
+    bundle: GrowthModelBundle
+    features: pd.DataFrame
+    scores: pd.DataFrame
+    paths: pd.DataFrame
+    decisions: pd.DataFrame
+    manifest: dict
+    stability: list[dict]
+    warnings: list[str]
+    summary: dict
+
+
+def write_reports(out_dir: Path, outputs: RoundOutputs, settings: Settings, language: str) -> None:
+    result, features, scores, paths = outputs.result, outputs.features, outputs.scores, outputs.paths
+    decisions, manifest, stability = outputs.decisions, outputs.manifest, outputs.stability
+    warnings, summary = outputs.warnings, outputs.summary
     rubric = audit_rubric()
     scale = MasterScale.from_settings(settings.grade_scale)
     scale_table = scale.table()
