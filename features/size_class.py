@@ -26,6 +26,11 @@ from jumpup.settings import ProgramSettings, SizeClassSettings
 EOK = 100_000_000  # won per 억
 SIZE_CLASSES = ("small", "medium", "midsize_candidate", "midsize")
 SIZE_CLASS_KO = {"small": "소기업", "medium": "중기업", "midsize_candidate": "중견후보기업", "midsize": "중견기업"}
+INELIGIBLE_KO = {
+    "size_class_not_eligible": "규모 요건 미충족",
+    "younger_than_minimum_age": "업력 요건 미충족",
+    "no_focus_field": "중점분야 해당 없음",
+}
 
 
 def _division_ranges(spec: str) -> list[int]:

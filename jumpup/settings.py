@@ -206,7 +206,7 @@ class ReasonSettings(_Frozen):
 
 class ValidationSettings(_Frozen):
     bootstrap: int = Field(200, ge=10)
-    oot_years: int = Field(1, ge=1)
+    oot_years: int = Field(1, ge=0)  # 0: a panel with a single labelled origin has no out-of-time split
     oos_share: float = Field(0.2, gt=0, lt=1)
     psi_bins: int = Field(10, ge=2)
     alpha: float = Field(0.05, gt=0, lt=1)

@@ -46,7 +46,8 @@ def labelled_table(features: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFram
 
 def make_splits(table: pd.DataFrame, settings: Settings, seed: int) -> Splits:
     years = np.sort(table["fiscal_year"].unique())
-    oot_years = years[-settings.validation.oot_years :] if len(years) > settings.validation.oot_years else years[:0]
+    n_oot = settings.validation.oot_years
+    oot_years = years[-n_oot:] if 0 < n_oot < len(years) else years[:0]
     in_time = np.flatnonzero(~table["fiscal_year"].isin(oot_years).to_numpy())
     oot = np.flatnonzero(table["fiscal_year"].isin(oot_years).to_numpy())
     firms = table["firm_id"].to_numpy()

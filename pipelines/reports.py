@@ -21,7 +21,7 @@ from jinja2 import Environment
 from matplotlib import font_manager
 
 from jumpup.features.registry import FAMILIES
-from jumpup.features.size_class import EOK, SIZE_CLASS_KO
+from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO
 
 TEMPLATES = Path(__file__).parent / "templates"
 MIN_PEER_AGGREGATE = 5
@@ -244,6 +244,12 @@ def firm_report(
         ),
         fan_chart=fan,
         growth_text=growth_text,
+        ineligible_label=(
+            INELIGIBLE_KO.get(firm.get("ineligible_reason"), firm.get("ineligible_reason"))
+            if language == "ko"
+            else firm.get("ineligible_reason")
+        )
+        or "",
         reasons_up=[
             firm[c] for c in firm.index if str(c).startswith("reason_up") and isinstance(firm[c], str) and firm[c]
         ],

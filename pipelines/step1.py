@@ -21,7 +21,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from jumpup.contracts import INVESTMENT_STAGES
-from jumpup.features.size_class import SIZE_CLASS_KO
+from jumpup.features.size_class import INELIGIBLE_KO, SIZE_CLASS_KO
 from jumpup.models.audit import audit_quality, firm_audit_summary
 from jumpup.models.grading import MasterScale
 from jumpup.pipelines.ingest import load_panel
@@ -203,7 +203,8 @@ def _reasons(row, scale: MasterScale, settings: Step1Settings) -> str:
             reasons.append(f"투자사 추천으로 STEP 1 직행 ({row.recommending_investor}, {row.investor_type})")
     if row.eligible is not True and row.eligible is not np.True_:
         size = SIZE_CLASS_KO.get(row.size_class, row.size_class)
-        reasons.append(f"지원 자격 미충족: {row.ineligible_reason or '판정 불가'} (규모: {size})")
+        why = INELIGIBLE_KO.get(row.ineligible_reason, row.ineligible_reason) or "판정 불가"
+        reasons.append(f"지원 자격 미충족: {why} (규모: {size})")
     for flag in filter(None, str(row.hard_flags).split(";")):
         reasons.append(f"결격 사유: {FLAG_KO.get(flag, flag)}")
     return " | ".join(reasons)
