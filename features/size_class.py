@@ -115,8 +115,13 @@ def classify_size(
         except LookupError:
             # No legal table for this date (before the oldest or after the newest revision held):
             # the class is unknown and says why, rather than borrowing another period's thresholds.
-            merged = group.assign(small_max_eok=np.nan, medium_max_eok=np.nan, candidate_min_eok=np.nan,
-                                  size_table_row=np.nan, size_table_version=f"none valid on {on}")
+            merged = group.assign(
+                small_max_eok=np.nan,
+                medium_max_eok=np.nan,
+                candidate_min_eok=np.nan,
+                size_table_row=np.nan,
+                size_table_version=f"none valid on {on}",
+            )
             parts.append(merged)
             continue
         merged = group.merge(thresholds, on="division_number", how="left")

@@ -232,7 +232,10 @@ class Step1Settings(_Frozen):
     recommendation_share_range: tuple[float, float] = (0.3, 0.5)
     require_audit: bool = True
     hard_flags: tuple[Literal["distress", "negative_equity", "missing_latest_statements", "no_complete_audit"], ...] = (
-        "distress", "negative_equity", "missing_latest_statements", "no_complete_audit",
+        "distress",
+        "negative_equity",
+        "missing_latest_statements",
+        "no_complete_audit",
     )
     whatif_audit_weights: tuple[float, ...] = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6)
     leniency_z: float = Field(2.0, gt=0)

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from jumpup.settings import PROJECT_ROOT, TrackingSettings
 
+REGISTERED_MODEL = "jumpup_growth"
+CHAMPION_URI = f"models:/{REGISTERED_MODEL}@champion"
+
 
 def tracking_uri(settings: TrackingSettings) -> str:
     """The tracking URI in force: the environment's, else the project's SQLite file (made absolute)."""

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from jumpup.settings import DEFAULT_PARAMS_PATH, SettingsError, load_settings
+from jumpup.tracking import CHAMPION_URI
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Jump-Up (도약) STEP 1 scoring pipeline.")
 import_app = typer.Typer(no_args_is_help=True, help="Import data from outside formats into the panel format.")
@@ -258,9 +259,7 @@ def score(
     panel: Annotated[Path, typer.Option("--panel", help="Panel directory to score.")],
     as_of: Annotated[int, typer.Option("--as-of", help="Fiscal year scored; later rows are ignored.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory for scores.csv.")],
-    model: Annotated[
-        str, typer.Option("--model", help="MLflow model URI or bundle.pkl path.")
-    ] = "models:/jumpup_growth@champion",
+    model: Annotated[str, typer.Option("--model", help="MLflow model URI or bundle.pkl path.")] = CHAMPION_URI,
     language: Annotated[str, typer.Option("--language", help="ko or en (reason wording).")] = "ko",
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
@@ -436,16 +435,14 @@ def backtest_growth(
 def score_round(
     round_dir: Annotated[Path, typer.Argument(help="Application round directory.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")],
-    model: Annotated[
-        str, typer.Option("--model", help="MLflow model URI or bundle.pkl path.")
-    ] = "models:/jumpup_growth@champion",
+    model: Annotated[str, typer.Option("--model", help="MLflow model URI or bundle.pkl path.")] = CHAMPION_URI,
     reports_on: Annotated[bool, typer.Option("--reports/--no-reports", help="Write per-firm reports.")] = True,
     language: Annotated[str, typer.Option("--language", help="ko or en.")] = "ko",
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Score a whole application round: ingest, features, grades, growth paths, STEP 1 and reports."""
     from jumpup.pipelines.readers import InputFileError
-    from jumpup.pipelines.round import STAGES, run_round
+    from jumpup.pipelines.round import STAGES, model_label, run_round
 
     settings = _settings(params)
     try:
@@ -464,7 +461,7 @@ def score_round(
     counts = manifest["counts"]
     console.print(
         f"{counts['applicants']:,} applicants, {counts['passed']:,} pass STEP 1 "
-        f"(model {manifest['model']['model_version']}); outputs in [bold]{out}[/bold]"
+        f"(model {model_label(manifest['model'])}); outputs in [bold]{out}[/bold]"
     )
     for stage, seconds in manifest["timings_seconds"].items():
         console.print(f"  {stage:<13} {seconds:7.1f} s")

@@ -21,7 +21,7 @@ import pandas as pd
 from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.size_class import EOK
 from jumpup.models.growth_engine import evaluate, history_table, method_quantiles, run_rolling
-from jumpup.models.growth_paths import probability_above
+from jumpup.models.growth_paths import Recalibration, probability_above
 from jumpup.pipelines.ingest import load_panel
 from jumpup.provenance import code_version, frame_sha256, write_json
 from jumpup.settings import Settings
@@ -41,11 +41,18 @@ def _history(panel_dir: Path, settings: Settings, up_to: int | None = None) -> t
     return history_table(features, financials, settings.growth_paths.horizon), info
 
 
-def growth_paths(panel_dir: Path, as_of: int, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Forecast every firm filing in ``as_of``; uses only data up to ``as_of``."""
+def forecast_paths(
+    history: pd.DataFrame, queries: pd.DataFrame, as_of: int, settings: Settings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Growth paths of ``queries`` (feature rows at ``as_of``) against a peer ``history``.
+
+    One row per firm and future year: revenue quantiles (won), peer count and level, the method
+    used, and the probabilities of high growth, decline (both recalibrated) and of reaching the
+    next size class's revenue floor (the peers' raw share). The second frame keeps the nearest
+    peers' ids for the report, which shows aggregates only.
+    """
     g = settings.growth_paths
-    history, info = _history(panel_dir, settings, up_to=as_of)
-    queries = history[history["fiscal_year"] == as_of].reset_index(drop=True)
+    queries = queries.reset_index(drop=True)
     _, forecasts = run_rolling(
         history,
         g,
@@ -54,43 +61,47 @@ def growth_paths(panel_dir: Path, as_of: int, settings: Settings) -> tuple[pd.Da
         seed=settings.seed,
         calibration_origins=g.round_calibration_origins,
     )
+    size_class = queries["size_class"].astype("object")
+    floor_eok = np.select(
+        [size_class == name for name in NEXT_CLASS_FLOOR],
+        [queries[column].astype("float64") for column in NEXT_CLASS_FLOOR.values()],
+        default=np.nan,
+    )
+    floor_won = pd.Series(floor_eok * EOK, index=queries["firm_id"])
     rows, peers = [], []
     quantiles = tuple(g.quantiles)
     for k, forecast in sorted(forecasts.items()):
         frame, draws = forecast["frame"], forecast["draws"]
-        method = g.method
-        q = method_quantiles(frame, method, quantiles)
+        q = method_quantiles(frame, g.method, quantiles)
         out = frame[["firm_id", "fiscal_year", "horizon", "peer_count", "peer_level", "peer_pool_size"]].copy()
         out = out.rename(columns={"fiscal_year": "as_of"})
         out["year"] = out["as_of"] + k
-        out["method"] = frame["auto_method"] if method == "auto" else method
+        out["method"] = frame["auto_method"] if g.method == "auto" else g.method
         revenue = frame["revenue"].to_numpy(dtype="float64")
         for i, level in enumerate(quantiles):
             out[f"revenue_q{round(level * 100):02d}"] = np.round(revenue * np.exp(q[:, i]))
         out["p_high_growth"] = frame["p_high_growth"].round(4)
         out["p_decline"] = frame["p_decline"].round(4)
-        size = queries.set_index("firm_id")
-        floor_column = size["size_class"].map(NEXT_CLASS_FLOOR)
-        floor = np.array(
-            [size.at[f, c] if isinstance(c, str) else np.nan for f, c in zip(size.index, floor_column, strict=True)],
-            dtype="float64",
-        )
-        floor_won = pd.Series(floor * EOK, index=size.index).reindex(out["firm_id"]).to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
-            needed = np.log(floor_won / revenue)
-        from jumpup.models.growth_paths import Recalibration
-
-        out["p_next_size_class"] = np.where(
-            np.isnan(needed),
-            np.nan,
-            probability_above(draws.outcomes, np.nan_to_num(needed, nan=0.0), Recalibration(np.empty(0))),
-        ).round(4)
+            needed = np.log(floor_won.reindex(out["firm_id"]).to_numpy() / revenue)
+        reach = probability_above(draws.outcomes, np.nan_to_num(needed, nan=0.0), Recalibration(np.empty(0)))
+        out["p_next_size_class"] = np.where(np.isnan(needed), np.nan, reach).round(4)
         out["employees_growth_q50"] = np.round(np.exp(frame["employee_growth_q50"].to_numpy(dtype="float64")) - 1, 4)
         out["operating_margin_q50"] = frame["margin_q50"].round(4)
         rows.append(out)
         peers.append(frame[["firm_id", "horizon", "nearest_peers"]])
+    if not rows:
+        return pd.DataFrame(columns=["firm_id", "horizon", "year"]), pd.DataFrame(columns=["firm_id", "horizon"])
     paths = pd.concat(rows, ignore_index=True).sort_values(["firm_id", "horizon"], kind="stable").reset_index(drop=True)
-    return paths, pd.concat(peers, ignore_index=True), info
+    return paths, pd.concat(peers, ignore_index=True)
+
+
+def growth_paths(panel_dir: Path, as_of: int, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Forecast every firm filing in ``as_of``; uses only data up to ``as_of``."""
+    history, info = _history(panel_dir, settings, up_to=as_of)
+    queries = history[history["fiscal_year"] == as_of]
+    paths, peers = forecast_paths(history, queries, as_of, settings)
+    return paths, peers, info
 
 
 def write_growth_paths(panel_dir: Path, as_of: int, out_file: Path, settings: Settings) -> dict:

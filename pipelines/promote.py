@@ -13,10 +13,9 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from jumpup.pipelines.train import REGISTERED_MODEL
 from jumpup.provenance import code_version
 from jumpup.settings import PROJECT_ROOT, PromotionSettings, Settings
-from jumpup.tracking import start_experiment
+from jumpup.tracking import REGISTERED_MODEL, start_experiment
 
 PROMOTION_LOG = PROJECT_ROOT / "registry" / "promotion_log.jsonl"
 

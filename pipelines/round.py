@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,33 +24,22 @@ from jumpup.features.builder import panel_rows
 from jumpup.features.size_class import SIZE_CLASS_KO
 from jumpup.models.bundle import GrowthModelBundle, model_matrix
 from jumpup.models.grading import MasterScale
-from jumpup.models.growth_engine import method_quantiles, run_rolling
 from jumpup.models.validation import psi
 from jumpup.pipelines import reports, step1
+from jumpup.pipelines.growth import forecast_paths
 from jumpup.pipelines.ingest import load_panel, write_outputs
+from jumpup.pipelines.score import load_bundle
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.reference import audit_rubric
 from jumpup.settings import Settings
-from jumpup.tracking import start_experiment
 
 STAGES = ("ingest", "score", "growth_paths", "step1", "reports")
 
 
-def load_bundle(model: str, settings: Settings) -> tuple[GrowthModelBundle, dict]:
-    """A bundle from a ``bundle.pkl`` path or an MLflow URI (``models:/jumpup_growth@champion``)."""
-    path = Path(model)
-    if path.exists():
-        with open(path, "rb") as handle:
-            bundle = pickle.load(handle)
-        return bundle, {"model": str(path), "model_version": f"file {file_sha256(path)[:12]}"}
-    mlflow = start_experiment(settings.tracking)
-    loaded = mlflow.pyfunc.load_model(model)
-    bundle = loaded.unwrap_python_model().bundle
-    version = model
-    if model.startswith("models:/") and "@" in model:
-        name, alias = model.removeprefix("models:/").split("@", 1)
-        version = f"{name} v{mlflow.MlflowClient().get_model_version_by_alias(name, alias).version} ({alias})"
-    return bundle, {"model": model, "model_version": version, "model_run_id": loaded.metadata.run_id}
+def model_label(info: dict) -> str:
+    """How reports name the model: version and alias, or the bundle file's hash."""
+    alias = f" ({info['model_alias']})" if info.get("model_alias") else ""
+    return f"{info['model_version']}{alias}"
 
 
 class StageState:
@@ -214,54 +202,12 @@ def round_growth_paths(
     bundle: GrowthModelBundle, features: pd.DataFrame, as_of: int, settings: Settings
 ) -> pd.DataFrame:
     """Growth paths of the round's firms against the peer history the model carries."""
-    g = settings.growth_paths
     if bundle.history is None or bundle.history.empty:
         return pd.DataFrame(columns=["firm_id", "horizon", "year"])
-    queries = features.copy()
+    queries = features[features["fiscal_year"] == as_of].copy()
     revenue = queries["revenue"].astype("float64")
     queries["log_revenue"] = np.log(revenue.where(revenue > 0))
-    queries = queries[queries["fiscal_year"] == as_of].reset_index(drop=True)
-    _, forecasts = run_rolling(
-        bundle.history,
-        g,
-        final_origin=as_of,
-        final_queries=queries,
-        seed=settings.seed,
-        calibration_origins=g.round_calibration_origins,
-    )
-    out = []
-    quantiles = tuple(g.quantiles)
-    for k, forecast in sorted(forecasts.items()):
-        frame = forecast["frame"]
-        q = method_quantiles(frame, g.method, quantiles)
-        part = frame[["firm_id", "horizon", "peer_count", "peer_level"]].copy()
-        part["year"] = as_of + k
-        for i, level in enumerate(quantiles):
-            part[f"revenue_q{round(level * 100):02d}"] = np.round(frame["revenue"].to_numpy() * np.exp(q[:, i]))
-        part["p_high_growth"] = frame["p_high_growth"].round(4)
-        part["p_decline"] = frame["p_decline"].round(4)
-        part["p_next_size_class"] = np.nan
-        out.append(part)
-    paths = pd.concat(out, ignore_index=True).sort_values(["firm_id", "horizon"], kind="stable").reset_index(drop=True)
-    size = features.set_index("firm_id")
-    floor = size["size_class"].map(
-        {"small": "small_max_eok", "medium": "candidate_min_eok", "midsize_candidate": "medium_max_eok"}
-    )
-    floor_won = pd.Series(
-        [size.at[f, c] * 1e8 if isinstance(c, str) else np.nan for f, c in floor.items()], index=size.index
-    )
-    reach = paths["firm_id"].map(floor_won)
-    # P(reaching the next class) from the predicted quantiles: share of the band above the floor
-    levels = np.array(quantiles)
-    values = paths[[f"revenue_q{round(v * 100):02d}" for v in quantiles]].to_numpy()
-    above = np.array(
-        [
-            np.interp(r, v, levels, left=0.0, right=1.0) if np.isfinite(r) else np.nan
-            for r, v in zip(reach.to_numpy(dtype="float64"), values, strict=True)
-        ]
-    )
-    paths["p_next_size_class"] = np.round(1 - above, 4)
-    return paths
+    return forecast_paths(bundle.history, queries, as_of, settings)[0]
 
 
 def growth_sentences(paths: pd.DataFrame) -> dict[str, str]:
@@ -338,7 +284,7 @@ def write_reports(out_dir: Path, outputs: RoundOutputs, settings: Settings, lang
     firm_dir = out_dir / "reports" / "firms"
     firm_dir.mkdir(parents=True, exist_ok=True)
     meta = {
-        "model_version": manifest["model"]["model_version"],
+        "model_version": model_label(manifest["model"]),
         "code_version": manifest["code_version"],
         "data_sha256": manifest["input_sha256"].get("financials", ""),
     }
@@ -378,6 +324,7 @@ def write_reports(out_dir: Path, outputs: RoundOutputs, settings: Settings, lang
     summary_html = env.from_string((reports.TEMPLATES / "round_summary.html.j2").read_text(encoding="utf-8")).render(
         round_id=", ".join(manifest["round_id"]),
         manifest=manifest,
+        model_label=model_label(manifest["model"]),
         reference_grade=scale.reference_grade,
         warnings=warnings,
         counts=manifest["counts"],

@@ -12,45 +12,38 @@ import pickle
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from jumpup.features.builder import panel_rows
-from jumpup.models.pyfunc import complete_rows
+from jumpup.models.bundle import GrowthModelBundle
 from jumpup.pipelines.ingest import load_panel
-from jumpup.pipelines.train import REGISTERED_MODEL
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.settings import Settings
 from jumpup.tracking import start_experiment
 
-DEFAULT_MODEL_URI = f"models:/{REGISTERED_MODEL}@champion"
 
-
-def load_scorer(model: str, settings: Settings):
-    """A callable rows, as_of -> scores, and a description of the model version used."""
+def load_bundle(model: str, settings: Settings) -> tuple[GrowthModelBundle, dict]:
+    """The model bundle from a ``bundle.pkl`` path or an MLflow URI, and which version it is."""
     path = Path(model)
     if path.exists():
         with open(path, "rb") as handle:
             bundle = pickle.load(handle)
-        return (lambda rows, as_of, language: bundle.score_rows(rows, as_of, language)[0]), {
+        digest = file_sha256(path)
+        return bundle, {
             "model": str(path),
-            "model_sha256": file_sha256(path),
+            "model_sha256": digest,
+            "model_version": f"file {digest[:12]}",
             **bundle.metadata,
         }
     mlflow = start_experiment(settings.tracking)
     loaded = mlflow.pyfunc.load_model(model)
-    description = {"model": model, "model_run_id": loaded.metadata.run_id}
+    description = {"model": model, "model_run_id": loaded.metadata.run_id, "model_version": model}
     if model.startswith("models:/"):
-        client = mlflow.MlflowClient()
-        name, _, ref = model.removeprefix("models:/").partition("@")
-        if ref:
-            description["model_version"] = str(client.get_model_version_by_alias(name, ref).version)
+        name, _, alias = model.removeprefix("models:/").partition("@")
+        if alias:
+            version = mlflow.MlflowClient().get_model_version_by_alias(name, alias).version
+            description.update({"model_version": str(version), "model_alias": alias})
         else:
-            description["model_version"] = model.rsplit("/", 1)[-1]
-    return (
-        lambda rows, as_of, language: loaded.predict(
-            complete_rows(rows), params={"as_of": as_of, "language": language, "reasons": True}
-        )
-    ), description
+            description["model_version"] = name.rsplit("/", 1)[-1]
+    return loaded.unwrap_python_model().bundle, description
 
 
 def score_panel(
@@ -60,8 +53,8 @@ def score_panel(
     result = load_panel(Path(panel_dir), settings.ingest)
     rows = panel_rows(result.tables["firms"], result.tables["financials"])
     rows = rows[rows["fiscal_year"] <= as_of].reset_index(drop=True)
-    scorer, description = load_scorer(model, settings)
-    scores = scorer(rows, as_of, language).sort_values("firm_id", kind="stable").reset_index(drop=True)
+    bundle, description = load_bundle(model, settings)
+    scores = bundle.score_rows(rows, as_of, language)[0].sort_values("firm_id", kind="stable").reset_index(drop=True)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     scores.to_csv(out_dir / "scores.csv", index=False, encoding="utf-8")
@@ -80,7 +73,3 @@ def score_panel(
     write_json(out_dir / "scores_manifest.json", manifest)
     manifest["seconds"] = round(time.perf_counter() - started, 2)
     return manifest
-
-
-def scores_frame(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"firm_id": str})

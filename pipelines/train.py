@@ -26,9 +26,8 @@ from jumpup.models.training import cross_validate_origin, train_and_validate
 from jumpup.pipelines.ingest import load_panel
 from jumpup.provenance import code_version, frame_sha256, write_json
 from jumpup.settings import PROJECT_ROOT, Settings, load_settings
-from jumpup.tracking import start_experiment
+from jumpup.tracking import REGISTERED_MODEL, start_experiment
 
-REGISTERED_MODEL = "jumpup_growth"
 PIP_REQUIREMENTS = [f"-r {PROJECT_ROOT / 'requirements.lock'}"]
 
 

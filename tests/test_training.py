@@ -147,3 +147,22 @@ def test_realised_rates_fall_across_grades_on_the_default_synthetic_sample(tmp_p
         assert report["splits"][split]["monotonicity"]["monotone"], report["splits"][split]["grades"]
     assert summary["metrics"]["out_of_time.auc"] > summary["metrics"]["out_of_time.baseline_auc"] - 0.05
     assert np.isfinite(summary["metrics"]["out_of_time.auc"])
+
+
+def test_registered_pyfunc_scores_raw_rows_like_the_bundle(small):
+    import mlflow
+
+    from jumpup.features.builder import panel_rows
+    from jumpup.models.pyfunc import complete_rows, contract_columns
+    from jumpup.pipelines.ingest import load_panel
+    from jumpup.pipelines.score import load_bundle
+
+    settings, root, first, _ = small
+    tables = load_panel(root / "data" / "history", settings.ingest).tables
+    rows = panel_rows(tables["firms"], tables["financials"])
+    rows = rows[rows["firm_id"].isin(rows["firm_id"].unique()[:30])]
+    loaded = mlflow.pyfunc.load_model(first["model_uri"])
+    via_pyfunc = loaded.predict(complete_rows(rows)[contract_columns()], params={"as_of": 2022, "language": "ko"})
+    bundle, info = load_bundle(first["model_uri"], settings)
+    assert info["model_version"] == str(first["version"])
+    pd.testing.assert_frame_equal(via_pyfunc.reset_index(drop=True), bundle.score_rows(rows, 2022)[0])
