@@ -21,6 +21,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from jumpup.features.builder import panel_rows
+from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.size_class import SIZE_CLASS_KO
 from jumpup.models.bundle import GrowthModelBundle, model_matrix
 from jumpup.models.grading import MasterScale
@@ -312,9 +313,10 @@ def write_reports(out_dir: Path, outputs: RoundOutputs, settings: Settings, lang
     table = decisions.assign(
         region=decisions["firm_id"].map(region).fillna("—"),
         size=decisions["size_class"].map(SIZE_CLASS_KO).fillna("미상"),
+        field=decisions["focus_field"].map({f["id"]: f["ko"] for f in load_focus_fields()[0]}).fillna("해당 없음"),
     )
     breakdowns = []
-    for title, column in (("중점분야별", "focus_field"), ("규모별", "size"), ("지역별", "region")):
+    for title, column in (("중점분야별", "field"), ("규모별", "size"), ("지역별", "region")):
         grouped = table.groupby(column).agg(
             applicants=("firm_id", "size"), passed=("decision", lambda d: int((d == "pass").sum()))
         )
