@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
 import pandera.pandas as pa
 
 INVESTOR_TYPES = ("VC", "CVC", "PE")
@@ -312,8 +311,3 @@ def audits_schema(items: list[str], score_min: float, score_max: float) -> pa.Da
         strict=False,
         name="audits",
     )
-
-
-def empty_frame(contract: FileContract) -> pd.DataFrame:
-    """An empty frame with the contract's columns, for optional files that are absent."""
-    return pd.DataFrame({column: pd.Series(dtype="object") for column in contract.columns})
