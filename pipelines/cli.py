@@ -101,10 +101,10 @@ def synth(
     overrides = {"synth": {k: v for k, v in {"firms": firms, "applicants": applicants, "years": years}.items() if v}}
     settings = _settings(params, overrides)
     out = out or settings.paths.resolve(settings.paths.synthetic_dir)
-    with _progress() as progress:
-        task = progress.add_task(f"synth {settings.synth.firms:,} firms", total=1)
-        manifest = synth_stage.run(settings, out, seed if seed is not None else settings.seed, fmt)
-        progress.advance(task)
+    manifest = _step(
+        f"synth {settings.synth.firms:,} firms",
+        lambda: synth_stage.run(settings, out, seed if seed is not None else settings.seed, fmt),
+    )
     console.print(
         f"wrote {manifest['firms']:,} firms, {manifest['firm_years']:,} firm-years, "
         f"{manifest['applicants']:,} applicants to [bold]{out}[/bold] in {manifest['seconds']} s"
@@ -129,14 +129,11 @@ def ingest(
 
     settings = _settings(params, {"ingest": {"amount_unit": amount_unit}} if amount_unit else None)
     started = time.perf_counter()
-    try:
-        with _progress() as progress:
-            task = progress.add_task(f"ingest {source}", total=1)
-            result = ingest_directory(source, settings.ingest, round_mode=round_mode)
-            report = write_outputs(result, out, started)
-            progress.advance(task)
-    except InputFileError as exc:
-        _fail(str(exc))
+    report = _step(
+        f"ingest {source}",
+        lambda: write_outputs(ingest_directory(source, settings.ingest, round_mode=round_mode), out, started),
+        (InputFileError,),
+    )
     print_ingest_summary(report, out)
     console.print(f"quarantine: {out / 'quarantine.csv'}")
 
@@ -316,10 +313,7 @@ def cross_validate(
     from jumpup.provenance import write_json
 
     settings = _settings(params, {"targets": {"horizon": horizon}} if horizon else None)
-    with _progress() as progress:
-        task = progress.add_task(f"cross-validate origin {origin}", total=1)
-        result = cross_validate_panel(panel, origin, settings)
-        progress.advance(task)
+    result = _step(f"cross-validate origin {origin}", lambda: cross_validate_panel(panel, origin, settings))
     table = Table(
         title=f"{settings.validation.cv_folds}-fold firm-grouped CV, origin {origin}, "
         f"{result['firms']} firms, event rate {result['event_rate']:.3f}"
@@ -409,10 +403,7 @@ def backtest_growth(
     from jumpup.pipelines.growth import backtest
 
     settings = _settings(params)
-    with _progress() as progress:
-        task = progress.add_task(f"backtest {panel}", total=1)
-        summary = backtest(panel, settings, out)
-        progress.advance(task)
+    summary = _step(f"backtest {panel}", lambda: backtest(panel, settings, out))
     table = Table(
         title=f"growth-path backtest: origins {summary['origins'][0]}–{summary['origins'][-1]}, "
         f"horizons 1–{summary['horizon']}, {summary['rows']:,} forecasts"

@@ -20,6 +20,11 @@ from jumpup.tracking import REGISTERED_MODEL, start_experiment
 PROMOTION_LOG = PROJECT_ROOT / "registry" / "promotion_log.jsonl"
 
 
+def _limit_gate(name: str, value: float | None, limit: float) -> dict:
+    """A gate that passes when the candidate's figure is present and at most ``limit``."""
+    return {"gate": name, "candidate": value, "limit": limit, "passed": value is not None and value <= limit}
+
+
 def gate_results(
     candidate: dict[str, float], champion: dict[str, float] | None, gates: PromotionSettings
 ) -> list[dict]:
@@ -37,24 +42,12 @@ def gate_results(
                 "passed": auc is not None and reference is not None and auc >= reference - gates.max_auc_drop,
             }
         )
-    failed = candidate.get(f"{split}.failed_grade_tests_share")
     results.append(
-        {
-            "gate": "calibration_tests",
-            "candidate": failed,
-            "limit": gates.max_failed_grade_tests_share,
-            "passed": failed is not None and failed <= gates.max_failed_grade_tests_share,
-        }
+        _limit_gate(
+            "calibration_tests", candidate.get(f"{split}.failed_grade_tests_share"), gates.max_failed_grade_tests_share
+        )
     )
-    share = candidate.get(f"{split}.max_grade_share")
-    results.append(
-        {
-            "gate": "grade_concentration",
-            "candidate": share,
-            "limit": gates.max_grade_share,
-            "passed": share is not None and share <= gates.max_grade_share,
-        }
-    )
+    results.append(_limit_gate("grade_concentration", candidate.get(f"{split}.max_grade_share"), gates.max_grade_share))
     return results
 
 

@@ -9,6 +9,7 @@ is redone, so an interrupted run resumes and no output is ever duplicated.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -322,7 +323,7 @@ def write_reports(out_dir: Path, outputs: RoundOutputs, settings: Settings, lang
         )
         breakdowns.append((title, [{"group": g, **r} for g, r in grouped.to_dict("index").items()]))
     whatif = pd.read_csv(out_dir / "step1" / "whatif.csv")
-    whatif_png = __import__("base64").b64encode((out_dir / "step1" / "whatif.png").read_bytes()).decode()
+    whatif_png = base64.b64encode((out_dir / "step1" / "whatif.png").read_bytes()).decode()
     summary_html = env.from_string((reports.TEMPLATES / "round_summary.html.j2").read_text(encoding="utf-8")).render(
         round_id=", ".join(manifest["round_id"]),
         manifest=manifest,

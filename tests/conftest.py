@@ -43,3 +43,27 @@ def dart_bulk() -> Path:
 def _isolated_mlflow(tmp_path, monkeypatch):
     """Every test writes MLflow runs to its own temporary store, never the project's."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+
+def quick_settings(firms: int, applicants: int, bootstrap: int = 20, leaves=(3,)):
+    """Settings for a small, fast synthetic panel and model (tests only)."""
+    from jumpup.settings import load_settings
+
+    return load_settings(
+        overrides={
+            "synth": {"firms": firms, "applicants": applicants},
+            "ingest": {"max_fiscal_year": 2024},
+            "validation": {"bootstrap": bootstrap},
+            "model": {"tuning_grid": {"num_leaves": list(leaves)}},
+        }
+    )
+
+
+def synth_and_train(root: Path, settings, seed: int) -> Path:
+    """Generate a synthetic panel under ``root/data`` and train an unregistered bundle; its path."""
+    from jumpup.pipelines import synth
+    from jumpup.pipelines.train import train_panel
+
+    synth.run(settings, root / "data", seed=seed)
+    train_panel(root / "data" / "history", root / "model", settings, register=False)
+    return root / "model" / "bundle.pkl"

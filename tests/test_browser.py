@@ -8,6 +8,8 @@ import subprocess
 import pytest
 
 from jumpup.pipelines.reports import _find_cjk_font, _korean_font
+from jumpup.pipelines.round import run_round
+from tests.conftest import quick_settings, synth_and_train
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
@@ -35,27 +37,13 @@ def render(url: str, tmp_path, *extra: str) -> subprocess.CompletedProcess:
     CHROMIUM is None, reason="no chromium on this machine (Debian package 'chromium'; .ci/run installs it)"
 )
 def test_firm_report_renders_with_korean_text_and_charts(tmp_path):
-
-    from jumpup.pipelines import synth
-    from jumpup.pipelines.round import run_round
-    from jumpup.pipelines.train import train_panel
-    from jumpup.settings import load_settings
-
-    settings = load_settings(
-        overrides={
-            "synth": {"firms": 800, "applicants": 6},
-            "ingest": {"max_fiscal_year": 2024},
-            "validation": {"bootstrap": 20},
-            "model": {"tuning_grid": {"num_leaves": [3]}},
-        }
-    )
-    synth.run(settings, tmp_path / "data", seed=3)
-    train_panel(tmp_path / "data" / "history", tmp_path / "model", settings, register=False)
+    settings = quick_settings(firms=800, applicants=6)
+    bundle = synth_and_train(tmp_path, settings, seed=3)
     run_round(
         tmp_path / "data" / "round",
         tmp_path / "out",
         settings,
-        str(tmp_path / "model" / "bundle.pkl"),
+        str(bundle),
         log_path=tmp_path / "log.jsonl",
     )
     page = sorted((tmp_path / "out" / "reports" / "firms").glob("*.html"))[0]

@@ -7,25 +7,15 @@ import json
 import pandas as pd
 import pytest
 
-from jumpup.pipelines import synth
 from jumpup.pipelines.round import run_round
-from jumpup.pipelines.train import train_panel
-from jumpup.settings import load_settings
+from tests.conftest import quick_settings, synth_and_train
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("round")
-    settings = load_settings(
-        overrides={
-            "synth": {"firms": 1200, "applicants": 40},
-            "ingest": {"max_fiscal_year": 2024},
-            "validation": {"bootstrap": 20},
-            "model": {"tuning_grid": {"num_leaves": [3]}},
-        }
-    )
-    synth.run(settings, root / "data", seed=8)
-    train_panel(root / "data" / "history", root / "model", settings, register=False)
+    settings = quick_settings(firms=1200, applicants=40)
+    synth_and_train(root, settings, seed=8)
     return settings, root
 
 

@@ -13,6 +13,7 @@ from jumpup.pipelines import synth
 from jumpup.pipelines.score import score_panel
 from jumpup.pipelines.train import train_panel
 from jumpup.settings import load_settings
+from tests.conftest import quick_settings
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +32,7 @@ def small(tmp_path_factory, store):
 
     os.environ["MLFLOW_TRACKING_URI"] = store
     root = tmp_path_factory.mktemp("small")
-    settings = load_settings(
-        overrides={
-            "synth": {"firms": 1500, "applicants": 80},
-            "ingest": {"max_fiscal_year": 2024},
-            "validation": {"bootstrap": 30},
-            "model": {"tuning_grid": {"num_leaves": [3, 6]}},
-        }
-    )
+    settings = quick_settings(firms=1500, applicants=80, bootstrap=30, leaves=(3, 6))
     synth.run(settings, root / "data", seed=21)
     first = train_panel(root / "data" / "history", root / "run1", settings)
     second = train_panel(root / "data" / "history", root / "run2", settings)
