@@ -263,6 +263,9 @@ class GrowthPathSettings(_Frozen):
     pooled_estimators: int = Field(150, ge=10)
     pooled_max_rows: int = Field(50000, ge=100)
     round_calibration_origins: int = Field(3, ge=1)
+    calibration_max_firms: int | None = Field(20000, ge=100)
+    workers: int = Field(2, ge=1)
+    parallel_query_rows: int = Field(20000, ge=1)
 
     @model_validator(mode="after")
     def _quantiles(self) -> GrowthPathSettings:
@@ -270,6 +273,13 @@ class GrowthPathSettings(_Frozen):
         if q != sorted(q) or not all(0 < v < 1 for v in q) or not {0.1, 0.25, 0.5, 0.75, 0.9} <= set(q):
             raise ValueError(f"quantiles must be increasing in (0, 1) and include 0.1, 0.25, 0.5, 0.75, 0.9, got {q}")
         return self
+
+
+class ReportSettings(_Frozen):
+    pdf: bool = True
+    pdf_tabs: int = Field(2, ge=1)
+    browser_timeout_seconds: float = Field(120.0, gt=0)
+    embed_font: bool = True
 
 
 class Settings(_Frozen):
@@ -290,6 +300,7 @@ class Settings(_Frozen):
     promotion: PromotionSettings = PromotionSettings()
     step1: Step1Settings = Step1Settings()
     growth_paths: GrowthPathSettings = GrowthPathSettings()
+    reports: ReportSettings = ReportSettings()
 
 
 def _describe_errors(error: ValidationError, source: str) -> str:

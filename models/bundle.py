@@ -67,6 +67,8 @@ class GrowthModelBundle:
     metadata: dict = field(default_factory=dict)
     # Training firm-years with their realised outcomes: the peer pool for growth paths.
     history: pd.DataFrame | None = None
+    # The growth-path engine fitted on ``history`` (a GrowthPathModel), reused by every round it serves.
+    growth_model: object | None = None
 
     def probability(self, matrix: pd.DataFrame) -> np.ndarray:
         raw = self.classifier.predict_proba(matrix)[:, 1]

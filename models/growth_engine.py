@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from jumpup.models.growth_paths import (
+    PeerDraws,
+    PeerIndex,
     Recalibration,
     apply_widths,
     conformal_widths,
@@ -64,95 +66,212 @@ class OriginResult:
     pooled_raw: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
 
 
-def run_rolling(
-    history: pd.DataFrame,
-    settings: GrowthPathSettings,
-    final_origin: int | None = None,
-    final_queries: pd.DataFrame | None = None,
-    seed: int = 0,
-    calibration_origins: int | None = None,
-) -> tuple[list[OriginResult], dict]:
-    """Evaluate every origin with known outcomes; optionally forecast ``final_queries`` at ``final_origin``.
+@dataclass
+class HorizonModel:
+    """Everything fitted for one horizon k at one origin t, from data known at t only.
 
-    ``calibration_origins`` keeps only that many of the latest origins usable for the final forecast,
-    which bounds the cost of forecasting a round (the backtest uses every origin).
+    The peer index over firm-years s <= t - k, the quantile recalibration and CQR widths from
+    earlier origins, the pooled quantile models and the method ``auto`` picks. Forecasting a
+    firm is then a k-d tree query and a few tree-model predictions.
     """
+
+    horizon: int
+    origin: int
+    quantiles: tuple[float, ...]
+    index: PeerIndex
+    recalibration: Recalibration
+    pooled: dict
+    features: list[str]
+    widths: dict
+    auto_method: str
+    high_growth_rate: float
+
+    def forecast(self, queries: pd.DataFrame) -> tuple[pd.DataFrame, PeerDraws, np.ndarray]:
+        """(one row per query with every method's quantiles and the probabilities, the peer draws, raw pooled)."""
+        k, quantiles = self.horizon, self.quantiles
+        queries = queries.reset_index(drop=True)
+        draws = self.index.query(queries)
+        peers_q = peer_quantiles(draws.outcomes, quantiles, self.recalibration)
+        matrix = queries.reindex(columns=self.features).to_numpy(dtype="float64")
+        raw_pooled = np.column_stack([self.pooled[q].predict(matrix) for q in quantiles])
+        pooled_q = apply_widths(raw_pooled, self.widths, quantiles)
+        blend_q = np.sort((peers_q + pooled_q) / 2, axis=1)
+        blend_q = np.where(np.isnan(blend_q), pooled_q, blend_q)
+        frame = queries[["firm_id", "fiscal_year", "ksic_division", "revenue"]].copy()
+        frame["horizon"] = k
+        frame["peer_level"] = draws.level
+        frame["peer_pool_size"] = draws.pool_size
+        frame["peer_count"] = (draws.rows >= 0).sum(axis=1)
+        frame["recalibrated"] = len(self.recalibration.pit) > 0
+        frame["nearest_peers"] = [";".join(p for p in row if p) for row in draws.index.labels(draws.rows[:, :10])]
+        columns = {}
+        for name, values in {"peers": peers_q, "pooled": pooled_q, "blend": blend_q}.items():
+            for i, q in enumerate(quantiles):
+                columns[f"{name}_q{round(q * 100):02d}"] = values[:, i]
+        frame = pd.concat([frame, pd.DataFrame(columns)], axis=1)
+        frame["auto_method"] = self.auto_method
+        threshold = k * np.log(1 + self.high_growth_rate)
+        frame["p_high_growth"] = probability_above(draws.outcomes, threshold, self.recalibration)
+        frame["p_decline"] = 1 - probability_above(draws.outcomes, 0.0, self.recalibration)
+        frame["employee_growth_q50"] = _row_median(draws.values(f"employee_log_growth_{k}"))
+        frame["margin_q50"] = _row_median(draws.values(f"margin_{k}"))
+        return frame, draws, raw_pooled
+
+
+def fit_horizon(
+    pool: pd.DataFrame,
+    horizon: int,
+    origin: int,
+    known: list[OriginResult],
+    features: list[str],
+    settings: GrowthPathSettings,
+    seed: int,
+) -> HorizonModel:
+    """Fit the state for horizon k at origin t; ``known`` are earlier origins with t' <= t - k."""
     quantiles = tuple(settings.quantiles)
-    # The pooled model reads every indicator the history has; peers are matched on the weighted few.
+    outcome = f"log_growth_{horizon}"
+    pit = np.concatenate([r.pit for r in known]) if known else np.empty(0)
+    recalibration = Recalibration(pit if len(pit) >= settings.recalibration_min_rows else np.empty(0))
+    calibration_rows = [(r.pooled_raw, r.frame["actual"].to_numpy()) for r in known if len(r.pooled_raw)]
+    widths = {}
+    if calibration_rows and sum(len(a) for _, a in calibration_rows) >= settings.recalibration_min_rows:
+        widths = conformal_widths(
+            np.vstack([p for p, _ in calibration_rows]), np.concatenate([a for _, a in calibration_rows]), quantiles
+        )
+    keep = (f"employee_log_growth_{horizon}", f"margin_{horizon}")
+    return HorizonModel(
+        horizon=horizon,
+        origin=origin,
+        quantiles=quantiles,
+        index=PeerIndex(pool, outcome, settings, keep=keep),
+        recalibration=recalibration,
+        pooled=pooled_quantile_models(
+            pool,
+            outcome,
+            features,
+            quantiles,
+            settings.pooled_estimators,
+            seed,
+            settings.pooled_max_rows,
+            settings.workers,
+        ),
+        features=features,
+        widths=widths,
+        auto_method=_choose_method(known, quantiles),
+        high_growth_rate=settings.high_growth_rate,
+    )
+
+
+def _pooled_features(history: pd.DataFrame) -> list[str]:
+    """The pooled model reads every indicator the history has; peers are matched on the weighted few."""
     from jumpup.models.bundle import model_feature_names
 
-    features = [c for c in model_feature_names() if c in history and history[c].notna().any()]
-    first_year, last_year = int(history["fiscal_year"].min()), int(history["fiscal_year"].max())
-    results: list[OriginResult] = []
-    forecasts: dict[int, dict] = {}
-    for k in range(1, settings.horizon + 1):
-        outcome = f"log_growth_{k}"
-        past: list[OriginResult] = []
-        origins = list(range(first_year + k, last_year - k + 1))
-        if final_origin is not None and calibration_origins is not None:
-            usable = [t for t in origins if t <= final_origin - k]
-            origins = usable[-calibration_origins:]
-        targets = [(t, history[(history["fiscal_year"] == t) & history[outcome].notna()], False) for t in origins]
-        if final_origin is not None and final_queries is not None:
-            targets.append((final_origin, final_queries, True))
-        for t, queries, is_final in targets:
-            queries = queries.reset_index(drop=True)
-            pool = history[history["fiscal_year"] <= t - k]
-            if pool[outcome].notna().sum() < settings.min_peers or queries.empty:
-                continue
-            known = [r for r in past if r.origin <= t - k]  # calibration known at t
-            draws = find_peers(pool, queries, outcome, settings)
-            pit = np.concatenate([r.pit for r in known]) if known else np.empty(0)
-            recalibration = Recalibration(pit if len(pit) >= settings.recalibration_min_rows else np.empty(0))
-            peers_q = peer_quantiles(draws.outcomes, quantiles, recalibration)
-            models = pooled_quantile_models(
-                pool, outcome, features, quantiles, settings.pooled_estimators, seed, settings.pooled_max_rows
-            )
-            raw_pooled = np.column_stack(
-                [models[q].predict(queries[features].to_numpy(dtype="float64")) for q in quantiles]
-            )
-            calibration_rows = [(r.pooled_raw, r.frame["actual"].to_numpy()) for r in known if len(r.pooled_raw)]
-            if calibration_rows and sum(len(a) for _, a in calibration_rows) >= settings.recalibration_min_rows:
-                widths = conformal_widths(
-                    np.vstack([p for p, _ in calibration_rows]),
-                    np.concatenate([a for _, a in calibration_rows]),
-                    quantiles,
-                )
-            else:
-                widths = {}
-            pooled_q = apply_widths(raw_pooled, widths, quantiles)
-            blend_q = np.sort((np.nan_to_num(peers_q, nan=np.nan) + pooled_q) / 2, axis=1)
-            blend_q = np.where(np.isnan(blend_q), pooled_q, blend_q)
-            frame = queries[["firm_id", "fiscal_year", "ksic_division", "revenue"]].copy()
-            frame["horizon"] = k
-            frame["peer_level"] = draws.level
-            frame["peer_pool_size"] = draws.pool_size
-            frame["peer_count"] = (~np.isnan(draws.outcomes)).sum(axis=1)
-            frame["recalibrated"] = len(recalibration.pit) > 0
-            frame["nearest_peers"] = [";".join(p for p in row[:10] if p) for row in draws.peer_ids]
-            for name, values in {
-                "peers": peers_q,
-                "pooled": pooled_q,
-                "blend": blend_q,
-                **_baseline_quantiles(pool, queries, outcome, quantiles, settings.min_peers),
-            }.items():
+    return [c for c in model_feature_names() if c in history and history[c].notna().any()]
+
+
+def _rolling_origins(
+    history: pd.DataFrame,
+    horizon: int,
+    origins: list[int],
+    features: list[str],
+    settings: GrowthPathSettings,
+    seed: int,
+    with_baselines: bool,
+    max_queries: int | None = None,
+) -> list[OriginResult]:
+    """Forecast each origin's firms from the state fitted at that origin, and score them on the outcome."""
+    outcome = f"log_growth_{horizon}"
+    quantiles = tuple(settings.quantiles)
+    past: list[OriginResult] = []
+    for t in origins:
+        queries = history[(history["fiscal_year"] == t) & history[outcome].notna()]
+        if max_queries is not None and len(queries) > max_queries:  # a fixed-seed sample bounds calibration cost
+            queries = queries.sample(n=max_queries, random_state=seed + t)
+        queries = queries.reset_index(drop=True)
+        pool = history[history["fiscal_year"] <= t - horizon]
+        if pool[outcome].notna().sum() < settings.min_peers or queries.empty:
+            continue
+        known = [r for r in past if r.origin <= t - horizon]  # calibration known at t
+        model = fit_horizon(pool, horizon, t, known, features, settings, seed)
+        frame, draws, raw_pooled = model.forecast(queries)
+        if with_baselines:
+            baselines = _baseline_quantiles(pool, queries, outcome, quantiles, settings.min_peers)
+            for name, values in baselines.items():
                 for i, q in enumerate(quantiles):
                     frame[f"{name}_q{round(q * 100):02d}"] = values[:, i]
-            frame["auto_method"] = _choose_method(known, quantiles)
-            threshold = k * np.log(1 + settings.high_growth_rate)
-            frame["p_high_growth"] = probability_above(draws.outcomes, threshold, recalibration)
-            frame["p_decline"] = 1 - probability_above(draws.outcomes, 0.0, recalibration)
-            frame["employee_growth_q50"] = _row_median(_peer_values(pool, draws, f"employee_log_growth_{k}"))
-            frame["margin_q50"] = _row_median(_peer_values(pool, draws, f"margin_{k}"))
-            if not is_final:
-                actual = queries[outcome].to_numpy(dtype="float64")
-                frame["actual"] = actual
-                result = OriginResult(t, k, frame, position_in(draws.outcomes, actual), raw_pooled)
-                past.append(result)
-                results.append(result)
-            else:
-                forecasts[k] = {"frame": frame, "draws": draws}
-    return results, forecasts
+        actual = queries[outcome].to_numpy(dtype="float64")
+        frame["actual"] = actual
+        past.append(OriginResult(t, horizon, frame, position_in(draws.outcomes, actual), raw_pooled))
+    return past
+
+
+def run_rolling(history: pd.DataFrame, settings: GrowthPathSettings, seed: int = 0) -> list[OriginResult]:
+    """The backtest: every origin with known outcomes, each forecast only from what was known then."""
+    features = _pooled_features(history)
+    first_year, last_year = int(history["fiscal_year"].min()), int(history["fiscal_year"].max())
+    results: list[OriginResult] = []
+    for k in range(1, settings.horizon + 1):
+        origins = list(range(first_year + k, last_year - k + 1))
+        results += _rolling_origins(history, k, origins, features, settings, seed, with_baselines=True)
+    return results
+
+
+def _results_settings(settings: GrowthPathSettings) -> dict:
+    """The settings a forecast depends on (the thread settings change only the speed)."""
+    return settings.model_dump(exclude={"workers", "parallel_query_rows"})
+
+
+class GrowthPathModel:
+    """The fitted growth-path engine at one origin: one ``HorizonModel`` per horizon.
+
+    ``fit`` does the costly part once (calibration over the latest earlier origins, pooled models,
+    peer pools); ``predict`` forecasts any number of firms at that origin. A model fitted on a
+    history ending in year H serves every as-of year >= H identically, because no outcome after H
+    is known either way; an earlier as-of year needs a model fitted on the history cut at it.
+    """
+
+    def __init__(self, settings: GrowthPathSettings, seed: int = 0):
+        self.settings = settings
+        self.seed = seed
+
+    def fit(self, history: pd.DataFrame, as_of: int | None = None) -> GrowthPathModel:
+        g = self.settings
+        last_year = int(history["fiscal_year"].max())
+        as_of = last_year if as_of is None else min(int(as_of), last_year)
+        history = history[history["fiscal_year"] <= as_of]
+        first_year = int(history["fiscal_year"].min())
+        features = _pooled_features(history)
+        self.horizons_: dict[int, HorizonModel] = {}
+        for k in range(1, g.horizon + 1):
+            outcome = f"log_growth_{k}"
+            origins = list(range(first_year + k, as_of - k + 1))[-g.round_calibration_origins :]
+            known = _rolling_origins(
+                history, k, origins, features, g, self.seed, with_baselines=False, max_queries=g.calibration_max_firms
+            )
+            pool = history[history["fiscal_year"] <= as_of - k]
+            if pool[outcome].notna().sum() < g.min_peers:
+                continue
+            self.horizons_[k] = fit_horizon(pool, k, as_of, known, features, g, self.seed)
+        self.as_of_ = as_of
+        self.history_last_year_ = last_year
+        return self
+
+    def serves(self, as_of: int, settings: GrowthPathSettings, seed: int) -> bool:
+        """Whether forecasts at ``as_of`` with these settings equal those of a model fitted afresh."""
+        fitted = getattr(self, "as_of_", None)
+        if fitted is None or seed != self.seed or _results_settings(settings) != _results_settings(self.settings):
+            return False
+        return as_of >= fitted if fitted == self.history_last_year_ else as_of == fitted
+
+    def predict(self, queries: pd.DataFrame) -> dict[int, dict]:
+        """Per horizon: the forecast frame and the peer draws of each query firm."""
+        forecasts = {}
+        if queries.empty:
+            return forecasts
+        for k, model in self.horizons_.items():
+            frame, draws, _ = model.forecast(queries)
+            forecasts[k] = {"frame": frame, "draws": draws}
+        return forecasts
 
 
 def _row_median(values: np.ndarray) -> np.ndarray:
@@ -185,20 +304,6 @@ def cross_section_high_growth(
     return rows[["firm_id", "fiscal_year"]].assign(
         p_high_growth=probability, realised=(rows[outcome] > threshold).astype(int)
     )
-
-
-def _peer_values(pool: pd.DataFrame, draws, column: str) -> np.ndarray:
-    """Values of ``column`` for each query's peers (looked up by 'firm:year' id)."""
-    if column not in pool:
-        return np.full(draws.outcomes.shape, np.nan)
-    lookup = pd.Series(
-        pool[column].to_numpy(dtype="float64"),
-        index=pool["firm_id"].astype(str) + ":" + pool["fiscal_year"].astype(str),
-    )
-    lookup = lookup[~lookup.index.duplicated()]
-    flat = pd.Series(draws.peer_ids.reshape(-1)).map(lookup).to_numpy(dtype="float64")
-    with np.errstate(all="ignore"):
-        return flat.reshape(draws.peer_ids.shape)
 
 
 def _choose_method(known: list[OriginResult], quantiles) -> str:

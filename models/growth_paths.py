@@ -16,6 +16,7 @@ same earlier origins (CQR), is the comparison; ``blend`` averages the two.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -74,59 +75,138 @@ class PeerDraws:
     """For each query row: the neighbours' outcomes for one horizon, and how they were found."""
 
     outcomes: np.ndarray  # (n_query, n_neighbours), NaN-padded
-    peer_ids: np.ndarray  # (n_query, n_neighbours) of 'firm_id:year'
+    rows: np.ndarray  # (n_query, n_neighbours) positions in the index's pool, -1-padded
     level: np.ndarray
     pool_size: np.ndarray
+    index: PeerIndex
+
+    @property
+    def peer_ids(self) -> np.ndarray:
+        """'firm_id:year' of every neighbour ('' where padded)."""
+        return self.index.labels(self.rows)
+
+    def values(self, column: str) -> np.ndarray:
+        """The neighbours' values of a pool column kept by the index (NaN where padded)."""
+        return self.index.gather(column, self.rows)
+
+
+class PeerIndex:
+    """Nearest-neighbour search over the pool rows with a known outcome, one k-d tree per industry group.
+
+    Fitted once per origin and horizon; a round then pays only for the tree queries. Trees are
+    built on first use and are not pickled (they are rebuilt, identically, from the stored matrix).
+    """
+
+    def __init__(self, pool: pd.DataFrame, outcome: str, settings: GrowthPathSettings, keep: tuple[str, ...] = ()):
+        pool = pool[pool[outcome].notna()]
+        self.neighbours = settings.neighbours
+        self.min_peers = settings.min_peers
+        self.workers = settings.workers
+        self.parallel_query_rows = settings.parallel_query_rows
+        self.weights = dict(settings.weights)
+        names = list(self.weights)
+        self.centre = pool[names].median()
+        self.spread = (pool[names].quantile(0.75) - pool[names].quantile(0.25)).replace(0, np.nan).fillna(1.0)
+        self.matrix = weighted_matrix(pool, self.centre, self.spread, self.weights)
+        self.firm_ids = pool["firm_id"].astype(str).to_numpy()
+        self.years = pool["fiscal_year"].to_numpy(dtype="int64")
+        self.columns = {outcome: pool[outcome].to_numpy(dtype="float64")}
+        for column in keep:
+            if column in pool:
+                self.columns[column] = pool[column].to_numpy(dtype="float64")
+        self.outcome = outcome
+        self.group_keys = {name: keys.astype(str) for name, keys in _level_keys(pool["ksic_division"]).items()}
+        self.group_sizes = {name: pd.Series(keys).value_counts() for name, keys in self.group_keys.items()}
+        self._trees: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.firm_ids)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_trees"] = {}
+        return state
+
+    def _tree(self, level: str, group: str) -> tuple[np.ndarray, NearestNeighbors]:
+        key = (level, group)
+        if key not in self._trees:
+            members = np.flatnonzero(self.group_keys[level] == group)
+            m = min(self.neighbours, len(members))
+            self._trees[key] = (
+                members,
+                NearestNeighbors(n_neighbors=m, algorithm="kd_tree").fit(self.matrix[members]),
+            )
+        return self._trees[key]
+
+    def query(self, queries: pd.DataFrame) -> PeerDraws:
+        n, k = len(queries), self.neighbours
+        rows = np.full((n, k), -1, dtype=np.int64)
+        level = np.full(n, "none", dtype=object)
+        pool_size = np.zeros(n, dtype=np.int64)
+        if len(self) and n:
+            query_matrix = weighted_matrix(queries, self.centre, self.spread, self.weights)
+            query_keys = {name: keys.astype(str) for name, keys in _level_keys(queries["ksic_division"]).items()}
+            decided = np.zeros(n, dtype=bool)
+            for name in MATCH_LEVELS:
+                available = pd.Series(query_keys[name]).map(self.group_sizes[name]).fillna(0).to_numpy()
+                take = ~decided & (available > 0) & ((available >= self.min_peers) | (name == "all"))
+                decided |= take
+                for group in np.unique(query_keys[name][take]):
+                    chosen = np.flatnonzero(take & (query_keys[name] == group))
+                    members, tree = self._tree(name, group)
+                    # threads pay off only on large query sets; the answer is the same either way
+                    tree.set_params(n_jobs=self.workers if len(chosen) >= self.parallel_query_rows else None)
+                    _, neighbours = tree.kneighbors(query_matrix[chosen])
+                    rows[chosen, : neighbours.shape[1]] = members[neighbours]
+                    level[chosen] = name
+                    pool_size[chosen] = len(members)
+        return PeerDraws(self.gather(self.outcome, rows), rows, level, pool_size, self)
+
+    def gather(self, column: str, rows: np.ndarray) -> np.ndarray:
+        values = self.columns.get(column)
+        if values is None or not len(values):
+            return np.full(rows.shape, np.nan)
+        return np.where(rows >= 0, values[np.clip(rows, 0, None)], np.nan)
+
+    def labels(self, rows: np.ndarray) -> np.ndarray:
+        out = np.full(rows.shape, "", dtype=object)
+        used = rows >= 0
+        if used.any():
+            picked = rows[used]
+            out[used] = (
+                pd.Series(self.firm_ids[picked]).str.cat(pd.Series(self.years[picked]).astype(str), sep=":").to_numpy()
+            )
+        return out
+
+
+def _level_keys(division: pd.Series) -> dict[str, np.ndarray]:
+    text = division.astype(str)
+    return {
+        "division": text.to_numpy(),
+        "section": text.str.slice(0, 1).to_numpy(),
+        "all": np.full(len(text), "*", dtype=object),
+    }
 
 
 def find_peers(pool: pd.DataFrame, queries: pd.DataFrame, outcome: str, settings: GrowthPathSettings) -> PeerDraws:
     """Nearest peers of each query among pool rows with a known ``outcome``, by industry level."""
-    pool = pool[pool[outcome].notna()].reset_index(drop=True)
-    k = settings.neighbours
-    n = len(queries)
-    outcomes = np.full((n, k), np.nan)
-    peer_ids = np.full((n, k), "", dtype=object)
-    level = np.full(n, "none", dtype=object)
-    pool_size = np.zeros(n, dtype=np.int64)
-    if pool.empty:
-        return PeerDraws(outcomes, peer_ids, level, pool_size)
-    names = list(settings.weights)
-    centre = pool[names].median()
-    spread = (pool[names].quantile(0.75) - pool[names].quantile(0.25)).replace(0, np.nan).fillna(1.0)
-    pool_matrix = weighted_matrix(pool, centre, spread, settings.weights)
-    query_matrix = weighted_matrix(queries, centre, spread, settings.weights)
-    labels = (pool["firm_id"].astype(str) + ":" + pool["fiscal_year"].astype(str)).to_numpy()
-    values = pool[outcome].to_numpy(dtype="float64")
-    keys = {
-        "division": pool["ksic_division"].astype(str).to_numpy(),
-        "section": pool["ksic_division"].astype(str).str.slice(0, 1).to_numpy(),
-        "all": np.zeros(len(pool), dtype=object).astype(str),
-    }
-    query_keys = {
-        "division": queries["ksic_division"].astype(str).to_numpy(),
-        "section": queries["ksic_division"].astype(str).str.slice(0, 1).to_numpy(),
-        "all": np.zeros(n, dtype=object).astype(str),
-    }
-    counts = {name: pd.Series(keys[name]).value_counts() for name in MATCH_LEVELS}
-    decided = np.zeros(n, dtype=bool)
-    for name in MATCH_LEVELS:
-        available = pd.Series(query_keys[name]).map(counts[name]).fillna(0).to_numpy()
-        take = ~decided & ((available >= settings.min_peers) | (name == "all"))
-        decided |= take
-        for group in np.unique(query_keys[name][take]):
-            rows = np.flatnonzero(take & (query_keys[name] == group))
-            members = np.flatnonzero(keys[name] == group)
-            if len(members) == 0:
-                continue
-            m = min(k, len(members))
-            index = NearestNeighbors(n_neighbors=m, algorithm="kd_tree").fit(pool_matrix[members])
-            _, neighbours = index.kneighbors(query_matrix[rows])
-            chosen = members[neighbours]
-            outcomes[rows, :m] = values[chosen]
-            peer_ids[rows, :m] = labels[chosen]
-            level[rows] = name
-            pool_size[rows] = len(members)
-    return PeerDraws(outcomes, peer_ids, level, pool_size)
+    return PeerIndex(pool, outcome, settings).query(queries.reset_index(drop=True))
+
+
+def row_quantiles(draws: np.ndarray, levels: list[float]) -> np.ndarray:
+    """Per-row quantiles ignoring NaN, with numpy's linear interpolation (= np.nanquantile, vectorised)."""
+    ordered = np.sort(draws, axis=1)  # NaN sort last
+    n = (~np.isnan(draws)).sum(axis=1)
+    out = np.full((draws.shape[0], len(levels)), np.nan)
+    has = n > 0
+    rows = np.flatnonzero(has)
+    for j, level in enumerate(levels):
+        position = level * (n[has] - 1)
+        low = np.floor(position).astype(np.int64)
+        high = np.minimum(low + 1, n[has] - 1)
+        weight = position - low
+        out[rows, j] = ordered[rows, low] * (1 - weight) + ordered[rows, high] * weight
+    return out
 
 
 def position_in(draws: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -157,12 +237,7 @@ class Recalibration:
 
 def peer_quantiles(draws: np.ndarray, quantiles: tuple[float, ...], recalibration: Recalibration) -> np.ndarray:
     levels = [min(max(recalibration.level(q), 0.0), 1.0) for q in quantiles]
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.nanquantile(draws, levels, axis=1).T
+    return row_quantiles(draws, levels)
 
 
 def probability_above(draws: np.ndarray, threshold: np.ndarray | float, recalibration: Recalibration) -> np.ndarray:
@@ -183,12 +258,19 @@ def pooled_quantile_models(
     estimators: int,
     seed: int,
     max_rows: int | None = None,
+    workers: int = 1,
 ) -> dict[float, lgb.LGBMRegressor]:
+    """One LightGBM quantile model per level, fitted side by side in ``workers`` threads.
+
+    Each model is single-threaded, so the result does not depend on ``workers``.
+    """
     data = pool[pool[outcome].notna()]
     if max_rows is not None and len(data) > max_rows:  # a fixed-seed sample bounds the cost on large pools
         data = data.sample(n=max_rows, random_state=seed)
-    models = {}
-    for q in quantiles:
+    matrix = data[features].to_numpy(dtype="float64")
+    target = data[outcome].to_numpy(dtype="float64")
+
+    def fit(q: float) -> lgb.LGBMRegressor:
         model = lgb.LGBMRegressor(
             objective="quantile",
             alpha=q,
@@ -202,8 +284,10 @@ def pooled_quantile_models(
             n_jobs=1,
             verbose=-1,
         )
-        models[q] = model.fit(data[features].to_numpy(dtype="float64"), data[outcome].to_numpy(dtype="float64"))
-    return models
+        return model.fit(matrix, target)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool_of_threads:  # LightGBM releases the GIL
+        return dict(zip(quantiles, pool_of_threads.map(fit, quantiles), strict=True))
 
 
 def conformal_widths(predicted: np.ndarray, actual: np.ndarray, quantiles, pairs=((0.1, 0.9), (0.25, 0.75))) -> dict:

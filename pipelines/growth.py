@@ -20,7 +20,7 @@ import pandas as pd
 
 from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.size_class import EOK
-from jumpup.models.growth_engine import evaluate, history_table, method_quantiles, run_rolling
+from jumpup.models.growth_engine import GrowthPathModel, evaluate, history_table, method_quantiles, run_rolling
 from jumpup.models.growth_paths import Recalibration, probability_above
 from jumpup.pipelines.ingest import load_panel
 from jumpup.provenance import code_version, frame_sha256, write_json
@@ -41,26 +41,31 @@ def _history(panel_dir: Path, settings: Settings, up_to: int | None = None) -> t
     return history_table(features, financials, settings.growth_paths.horizon), info
 
 
+def fit_growth_model(history: pd.DataFrame, settings: Settings, as_of: int | None = None) -> GrowthPathModel:
+    """The growth-path engine fitted on ``history`` at ``as_of`` (default: the history's last year)."""
+    return GrowthPathModel(settings.growth_paths, settings.seed).fit(history, as_of)
+
+
 def forecast_paths(
-    history: pd.DataFrame, queries: pd.DataFrame, as_of: int, settings: Settings
+    history: pd.DataFrame,
+    queries: pd.DataFrame,
+    as_of: int,
+    settings: Settings,
+    model: GrowthPathModel | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Growth paths of ``queries`` (feature rows at ``as_of``) against a peer ``history``.
 
     One row per firm and future year: revenue quantiles (won), peer count and level, the method
     used, and the probabilities of high growth, decline (both recalibrated) and of reaching the
     next size class's revenue floor (the peers' raw share). The second frame keeps the nearest
-    peers' ids for the report, which shows aggregates only.
+    peers' ids for the report, which shows aggregates only. A fitted ``model`` that serves
+    ``as_of`` is used as it is; otherwise one is fitted on ``history`` here.
     """
     g = settings.growth_paths
     queries = queries.reset_index(drop=True)
-    _, forecasts = run_rolling(
-        history,
-        g,
-        final_origin=as_of,
-        final_queries=queries,
-        seed=settings.seed,
-        calibration_origins=g.round_calibration_origins,
-    )
+    if model is None or not model.serves(as_of, g, settings.seed):
+        model = fit_growth_model(history, settings, as_of)
+    forecasts = model.predict(queries)
     size_class = queries["size_class"].astype("object")
     floor_eok = np.select(
         [size_class == name for name in NEXT_CLASS_FLOOR],
@@ -130,7 +135,7 @@ def backtest(panel_dir: Path, settings: Settings, metrics_file: Path | None = No
     started = time.perf_counter()
     g = settings.growth_paths
     history, info = _history(panel_dir, settings)
-    results, _ = run_rolling(history, g, seed=settings.seed)
+    results = run_rolling(history, g, seed=settings.seed)
     if not results:
         raise ValueError(f"{panel_dir}: no origin has both peers with known outcomes and realised outcomes to test")
     table = evaluate(results, g.quantiles, settings.validation.bootstrap, settings.seed)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from jumpup.features.builder import FeatureBuilder, panel_rows
-from jumpup.models.growth_engine import history_table
+from jumpup.models.growth_engine import GrowthPathModel, history_table
 from jumpup.models.pyfunc import GrowthModelPyfunc, complete_rows, contract_columns
 from jumpup.models.report_html import render_validation_html
 from jumpup.models.targets import TARGET_KO, make_targets
@@ -79,6 +79,8 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
     data_hash = frame_sha256(rows.sort_values(["firm_id", "fiscal_year"]).reset_index(drop=True))
     feature_hash = hashlib.sha256("\n".join(training.bundle.feature_names).encode()).hexdigest()
     training.bundle.history = history_table(features, financials, settings.growth_paths.horizon)
+    # The growth-path engine is fitted once here, so a round pays only for its firms' forecasts.
+    training.bundle.growth_model = GrowthPathModel(settings.growth_paths, settings.seed).fit(training.bundle.history)
     training.bundle.metadata = {
         "data_sha256": data_hash,
         "code_version": code_version(),

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jumpup.models.growth_engine import GrowthPathModel
 from jumpup.models.growth_paths import (
     Recalibration,
     find_peers,
@@ -13,6 +14,7 @@ from jumpup.models.growth_paths import (
     pinball,
     position_in,
     probability_above,
+    row_quantiles,
 )
 from jumpup.pipelines import growth, synth
 from jumpup.pipelines.dart_import import import_dart_bulk
@@ -61,6 +63,18 @@ def test_recalibration_widens_an_overconfident_peer_distribution():
     assert 0.35 < probability_above(draws[2000:], 0.0, recal).mean() < 0.65
 
 
+def test_row_quantiles_equal_numpy_nanquantile_with_padding():
+    rng = np.random.default_rng(3)
+    draws = rng.normal(size=(500, 40))
+    draws[rng.random(draws.shape) < 0.3] = np.nan
+    draws[7] = np.nan  # a row with no peer at all
+    draws[8, 1:] = np.nan  # a row with one peer
+    levels = [0.0, 0.1, 0.37, 0.5, 0.9, 1.0]
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanquantile(draws, levels, axis=1).T
+    np.testing.assert_allclose(row_quantiles(draws, levels), expected, rtol=0, atol=1e-12)
+
+
 def test_pinball_is_zero_at_the_truth_and_grows_with_error():
     q = (0.1, 0.5, 0.9)
     assert pinball(np.array([1.0]), np.array([[1.0, 1.0, 1.0]]), q)[0] == 0
@@ -101,6 +115,31 @@ def test_growth_path_output_rows_quantiles_probabilities_and_point_in_time(panel
     fin.loc[fin["fiscal_year"] > 2021, "revenue"] *= 7
     fin.to_csv(shifted / "financials.csv", index=False)
     pd.testing.assert_frame_equal(paths, growth.growth_paths(shifted, 2021, SETTINGS)[0])
+
+
+def test_fitted_engine_serves_later_rounds_identically_and_refits_when_it_cannot(panel):
+    import pickle
+
+    history, _ = growth._history(panel, SETTINGS, up_to=2021)
+    queries = history[history["fiscal_year"] == 2021]
+    fresh, fresh_peers = growth.forecast_paths(history, queries, 2021, SETTINGS)
+    model = GrowthPathModel(SETTINGS.growth_paths, SETTINGS.seed).fit(history)
+    assert model.as_of_ == 2021 and model.serves(2021, SETTINGS.growth_paths, SETTINGS.seed)
+    stored = pickle.loads(pickle.dumps(model))  # trees are rebuilt after a round trip
+    reused, reused_peers = growth.forecast_paths(history, queries, 2021, SETTINGS, model=stored)
+    pd.testing.assert_frame_equal(fresh, reused)
+    pd.testing.assert_frame_equal(fresh_peers, reused_peers)
+    # a later as-of year knows no more outcomes than the history holds: same state
+    assert model.serves(2023, SETTINGS.growth_paths, SETTINGS.seed)
+    # an earlier as-of year would see outcomes after it, other settings give other forecasts
+    assert not model.serves(2020, SETTINGS.growth_paths, SETTINGS.seed)
+    assert not model.serves(2021, SETTINGS.growth_paths.model_copy(update={"neighbours": 30}), SETTINGS.seed)
+    assert model.serves(2021, SETTINGS.growth_paths.model_copy(update={"workers": 1}), SETTINGS.seed)
+    earlier = history[history["fiscal_year"] <= 2019]
+    at_2019 = growth.forecast_paths(history, earlier[earlier["fiscal_year"] == 2019], 2019, SETTINGS, model=model)[0]
+    refit = GrowthPathModel(SETTINGS.growth_paths, SETTINGS.seed).fit(earlier)
+    expected = growth.forecast_paths(earlier, earlier[earlier["fiscal_year"] == 2019], 2019, SETTINGS, model=refit)[0]
+    pd.testing.assert_frame_equal(at_2019, expected)
 
 
 def test_backtest_reports_every_method_and_both_baselines(panel, tmp_path):
