@@ -433,7 +433,8 @@ def score_round(
 ) -> None:
     """Score a whole application round: ingest, features, grades, growth paths, STEP 1 and reports."""
     from jumpup.pipelines.readers import InputFileError
-    from jumpup.pipelines.round import STAGES, model_label, run_round
+    from jumpup.pipelines.round import STAGES, run_round
+    from jumpup.pipelines.round_reports import model_label
 
     settings = _settings(params)
     try:

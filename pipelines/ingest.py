@@ -17,6 +17,7 @@ import pandas as pd
 
 from jumpup import contracts
 from jumpup.contracts import APPLICATIONS, AUDITS, FINANCIALS, FIRMS, UNIT_MULTIPLIERS, FileContract
+from jumpup.notices import Notice
 from jumpup.pipelines.readers import InputFileError, RawTable, find_input, read_raw_table
 from jumpup.provenance import code_version, file_sha256, write_json
 from jumpup.reference import audit_rubric, ksic_divisions, ksic_known_codes
@@ -291,15 +292,25 @@ def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool
     quarantines.append(quarantined)
     reports.append(report)
     if len(financials) and financials["revenue"].median() < settings.implausible_median_revenue_won:
+        median = financials["revenue"].median()
         warnings.append(
-            f"{file}: median revenue is {financials['revenue'].median():,.0f} won, implausibly small for the "
-            f"program's firms; if amounts are in 천원 or 백만원, declare it with --amount-unit or a header such as "
-            f"'revenue(천원)'"
+            Notice(
+                f"{file}: median revenue is {median:,.0f} won, implausibly small for the "
+                f"program's firms; if amounts are in 천원 or 백만원, declare it with --amount-unit or a header such as "
+                f"'revenue(천원)'",
+                f"{file}: 매출액 중앙값이 {median:,.0f}원으로 지원 대상 기업으로 보기에 지나치게 작습니다. 금액 단위가 "
+                f"천원이나 백만원이면 --amount-unit 옵션이나 '매출액(천원)' 같은 머리글로 밝혀 주십시오.",
+            )
         )
     without_statements = sorted(set(firms["firm_id"]) - set(financials["firm_id"]))
     if without_statements:
         warnings.append(
-            f"{len(without_statements)} accepted firm(s) have no accepted financial rows, e.g. {without_statements[:5]}"
+            Notice(
+                f"{len(without_statements)} accepted firm(s) have no accepted financial rows, "
+                f"e.g. {without_statements[:5]}",
+                f"채택된 기업 {len(without_statements)}곳에 채택된 재무제표 행이 없습니다 "
+                f"(예: {', '.join(without_statements[:5])}).",
+            )
         )
 
     if raw_applications is not None:
@@ -337,7 +348,12 @@ def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool
     quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else pd.DataFrame()
     flag_table = pd.concat(flags, ignore_index=True)
     if len(flag_table):
-        warnings.append(f"{len(flag_table)} accepted row(s) flagged for review (see flags.csv)")
+        warnings.append(
+            Notice(
+                f"{len(flag_table)} accepted row(s) flagged for review (see flags.csv)",
+                f"채택된 행 중 {len(flag_table)}건은 검토가 필요합니다 (flags.csv 참조).",
+            )
+        )
     return IngestResult(tables, quarantine, reports, warnings, max_year, flag_table)
 
 

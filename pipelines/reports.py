@@ -1,27 +1,20 @@
 """Grade reports evaluators read: one page per firm, a round summary, an index, an Excel workbook.
 
-Static HTML with charts embedded as images (they open in a browser with no server and print on
+Static HTML with charts drawn as inline SVG (they open in a browser with no server and print on
 A4), Korean by default. Peer information appears only as aggregates of at least
 ``MIN_PEER_AGGREGATE`` firms — never another applicant's name or figures.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from jinja2 import Environment
-from matplotlib import font_manager
 
 from jumpup.features.registry import FAMILIES
 from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO
+from jumpup.pipelines import svg_charts
 
 TEMPLATES = Path(__file__).parent / "templates"
 MIN_PEER_AGGREGATE = 5
@@ -89,92 +82,37 @@ TEXT = {
 }
 
 
-CJK_FONT_NAMES = ("Noto Sans CJK", "Noto Sans KR", "NanumGothic", "Malgun Gothic", "UnDotum")
-
-
-def _find_cjk_font() -> str | None:
-    for font in font_manager.fontManager.ttflist:
-        if any(name in font.name for name in CJK_FONT_NAMES):
-            return font.name
-    return None
-
-
-def _korean_font() -> None:
-    """Use a CJK font for chart labels (Hangul needs one; Noto CJK on Debian), rescanning once
-    in case it was installed after matplotlib cached its font list."""
-    name = _find_cjk_font()
-    if name is None and not getattr(_korean_font, "rescanned", False):
-        _korean_font.rescanned = True
-        font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
-        name = _find_cjk_font()
-    if name:
-        plt.rcParams["font.family"] = name
-    plt.rcParams["axes.unicode_minus"] = False
-
-
-def _png(figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode()
+CHART_TEXT = {
+    "ko": {"unit": "억 원", "actual": "실적", "median": "중앙값"},
+    "en": {"unit": "KRW 100M", "actual": "actual", "median": "median"},
+}
 
 
 def family_chart(row: pd.Series, language: str) -> str:
-    _korean_font()
-    labels = [FAMILIES[f]["ko" if language == "ko" else "en"] for f in FAMILIES]
-    values = [row.get(f"family_score_{f}", np.nan) for f in FAMILIES]
-    medians = [row.get(f"peer_median_family_score_{f}", np.nan) for f in FAMILIES]
-    figure, axis = plt.subplots(figsize=(7.2, 2.6))
-    y = np.arange(len(labels))
-    axis.barh(y, np.nan_to_num(values), color="#4a78b5", height=0.55)
-    axis.scatter(
-        medians,
-        y,
-        marker="|",
-        s=300,
-        color="#d9534f",
-        zorder=3,
-        label="유사그룹 중앙값" if language == "ko" else "peer median",
+    """The six family scores (0–100) as bars, the peer median as a tick where it may be shown."""
+    return svg_charts.family_bars(
+        [FAMILIES[f]["ko" if language == "ko" else "en"] for f in FAMILIES],
+        [_float(row.get(f"family_score_{f}")) for f in FAMILIES],
+        [_float(row.get(f"peer_median_family_score_{f}")) for f in FAMILIES],
+        "유사그룹 중앙값" if language == "ko" else "peer median",
     )
-    axis.set_yticks(y, labels)
-    axis.set_xlim(0, 100)
-    axis.invert_yaxis()
-    axis.legend(loc="lower right", fontsize=8)
-    figure.tight_layout()
-    return _png(figure)
 
 
 def fan_chart(history: pd.DataFrame, path: pd.DataFrame, thresholds: dict[str, float], language: str) -> str:
     """Revenue history and predicted quantile bands (억 won), with size-class thresholds drawn in."""
-    _korean_font()
-    figure, axis = plt.subplots(figsize=(7.2, 2.9))
-    axis.plot(
-        history["fiscal_year"],
-        history["revenue"] / EOK,
-        color="#222",
-        marker="o",
-        label="실적" if language == "ko" else "actual",
+    path = path.sort_values("year")
+    return svg_charts.fan_chart(
+        [int(v) for v in history["fiscal_year"]],
+        [float(v) / EOK for v in history["revenue"]],
+        [int(v) for v in path["year"]],
+        {f"q{q}": [float(v) / EOK for v in path[f"revenue_q{q}"]] for q in ("10", "25", "50", "75", "90")},
+        thresholds,
+        CHART_TEXT[language],
     )
-    last = history.iloc[-1]
-    years = [last["fiscal_year"], *path["year"]]
 
-    def band(column):
-        return [last["revenue"] / EOK, *(path[column] / EOK)]
 
-    axis.fill_between(years, band("revenue_q10"), band("revenue_q90"), color="#4a78b5", alpha=0.18, label="80%")
-    axis.fill_between(years, band("revenue_q25"), band("revenue_q75"), color="#4a78b5", alpha=0.35, label="50%")
-    axis.plot(
-        years, band("revenue_q50"), color="#1f4e8c", linestyle="--", label="중앙값" if language == "ko" else "median"
-    )
-    top = max(band("revenue_q90")) * 1.05
-    for name, value in thresholds.items():
-        if value and value < top * 1.5:
-            axis.axhline(value, color="#999", linewidth=0.8, linestyle=":")
-            axis.text(years[0], value, f" {name}", fontsize=7, color="#555", va="bottom")
-    axis.set_ylabel("억 원" if language == "ko" else "KRW 100M")
-    axis.legend(fontsize=7, loc="upper left")
-    figure.tight_layout()
-    return _png(figure)
+def _float(value) -> float:
+    return float(value) if value is not None and pd.notna(value) else float("nan")
 
 
 def grade_meaning(grade: str, scale_table: pd.DataFrame, language: str) -> str:

@@ -9,39 +9,29 @@ is redone, so an interrupted run resumes and no output is ever duplicated.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment
 
 from jumpup.features.builder import panel_rows
-from jumpup.features.focus_fields import load_focus_fields
-from jumpup.features.size_class import SIZE_CLASS_KO
 from jumpup.models.bundle import GrowthModelBundle, model_matrix
-from jumpup.models.grading import MasterScale
+from jumpup.models.grading import feature_label
 from jumpup.models.validation import psi
+from jumpup.notices import Notice
 from jumpup.pipelines import reports, step1
 from jumpup.pipelines.growth import forecast_paths
 from jumpup.pipelines.ingest import load_panel, write_outputs
+from jumpup.pipelines.round_reports import RoundOutputs, write_round_reports
 from jumpup.pipelines.score import load_bundle
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
-from jumpup.reference import audit_rubric
 from jumpup.settings import Settings
 
 STAGES = ("ingest", "score", "growth_paths", "step1", "reports")
-
-
-def model_label(info: dict) -> str:
-    """How reports name the model: version and alias, or the bundle file's hash."""
-    alias = f" ({info['model_alias']})" if info.get("model_alias") else ""
-    return f"{info['model_version']}{alias}"
 
 
 class StageState:
@@ -154,13 +144,22 @@ def run_round(
     stability = stability_table(bundle, features, scores, settings)
     warnings = list(ingest_report["warnings"]) + list(summary["warnings"])
     warnings += [
-        f"{r['variable']}: PSI {r['psi']:.3f} beyond its small-sample critical value {r['critical_value']:.3f}"
+        Notice(
+            f"{r['variable']}: PSI {r['psi']:.3f} beyond its small-sample critical value {r['critical_value']:.3f}",
+            f"{_variable_ko(r['variable'])}: PSI {r['psi']:.3f}가 소표본 임계값 {r['critical_value']:.3f}를 넘었습니다 "
+            f"(학습 데이터와 분포가 다릅니다).",
+        )
         for r in stability
         if r["shifted"]
     ]
     quarantined = sum(f["quarantined"] for f in ingest_report["files"])
     if quarantined:
-        warnings.append(f"{quarantined} input row(s) quarantined — see quarantine.csv")
+        warnings.append(
+            Notice(
+                f"{quarantined} input row(s) quarantined — see quarantine.csv",
+                f"입력 행 {quarantined}건이 격리되었습니다 — quarantine.csv 참조.",
+            )
+        )
     manifest = {
         "round_id": sorted(applications["round_id"].unique().tolist()),
         "as_of": as_of,
@@ -192,12 +191,20 @@ def run_round(
         outputs = RoundOutputs(
             result, bundle, features, scores, paths, decisions, manifest, stability, warnings, summary
         )
-        write_reports(out_dir, outputs, settings, language)
+        written = write_round_reports(out_dir, outputs, settings, language, progress=notify)
+        warnings += written.pop("warnings")
+        manifest["reports"] = written
     timings["reports"] = time.perf_counter() - started
     manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
     manifest["warnings"] = warnings
     write_json(out_dir / "manifest.json", manifest)
     return manifest
+
+
+def _variable_ko(variable: str) -> str:
+    if variable.startswith("score"):
+        return "AI 점수 (확률)"
+    return f"{feature_label(variable, 'ko')} ({variable})"
 
 
 def round_growth_paths(
@@ -209,7 +216,8 @@ def round_growth_paths(
     queries = features[features["fiscal_year"] == as_of].copy()
     revenue = queries["revenue"].astype("float64")
     queries["log_revenue"] = np.log(revenue.where(revenue > 0))
-    return forecast_paths(bundle.history, queries, as_of, settings)[0]
+    model = getattr(bundle, "growth_model", None)  # bundles from before the engine was stored have none
+    return forecast_paths(bundle.history, queries, as_of, settings, model=model)[0]
 
 
 def growth_sentences(paths: pd.DataFrame) -> dict[str, str]:
@@ -246,112 +254,3 @@ def stability_table(
             {"variable": name, **psi(ref_matrix[name].to_numpy(), round_matrix[name].to_numpy(), v.psi_bins, v.alpha)}
         )
     return rows
-
-
-@dataclass
-class RoundOutputs:
-    """Everything the reports read, gathered once the computing stages are done."""
-
-    result: object
-    bundle: GrowthModelBundle
-    features: pd.DataFrame
-    scores: pd.DataFrame
-    paths: pd.DataFrame
-    decisions: pd.DataFrame
-    manifest: dict
-    stability: list[dict]
-    warnings: list[str]
-    summary: dict
-
-
-def write_reports(out_dir: Path, outputs: RoundOutputs, settings: Settings, language: str) -> None:
-    result, features, scores, paths = outputs.result, outputs.features, outputs.scores, outputs.paths
-    decisions, manifest, stability = outputs.decisions, outputs.manifest, outputs.stability
-    warnings, summary = outputs.warnings, outputs.summary
-    rubric = audit_rubric()
-    scale = MasterScale.from_settings(settings.grade_scale)
-    scale_table = scale.table()
-    firms = result.tables["firms"].set_index("firm_id")
-    audit = pd.DataFrame(json.loads((out_dir / "step1" / "audit_quality.json").read_text())["per_firm"]).set_index(
-        "firm_id"
-    )
-    joined = scores.merge(
-        features.drop(columns=[c for c in features if c in scores and c != "firm_id"]), on="firm_id", how="left"
-    ).merge(
-        decisions[["firm_id", "round_id", "decision", "step1_grade", "step1_points", "reasons"]],
-        on="firm_id",
-        how="left",
-    )
-    financials = result.tables["financials"]
-    firm_dir = out_dir / "reports" / "firms"
-    firm_dir.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "model_version": model_label(manifest["model"]),
-        "code_version": manifest["code_version"],
-        "data_sha256": manifest["input_sha256"].get("financials", ""),
-    }
-    for firm in joined.itertuples(index=False):
-        row = pd.Series(firm._asdict())
-        row["name"] = firms["name"].get(firm.firm_id, firm.firm_id) if "name" in firms else firm.firm_id
-        history = financials[financials["firm_id"] == firm.firm_id].sort_values("fiscal_year")
-        html = reports.firm_report(
-            row,
-            history,
-            paths[paths["firm_id"] == firm.firm_id],
-            audit.loc[firm.firm_id] if firm.firm_id in audit.index else None,
-            rubric,
-            scale_table,
-            meta,
-            language,
-        )
-        (firm_dir / f"{firm.firm_id}.html").write_text(html, encoding="utf-8")
-    env = Environment(autoescape=True)
-    grade_counts = [
-        {"grade": g, "ai": int((scores["grade"] == g).sum()), "step1": int((decisions["step1_grade"] == g).sum())}
-        for g in scale.labels
-    ]
-    region = firms["region"] if "region" in firms else pd.Series(dtype=object)
-    table = decisions.assign(
-        region=decisions["firm_id"].map(region).fillna("—"),
-        size=decisions["size_class"].map(SIZE_CLASS_KO).fillna("미상"),
-        field=decisions["focus_field"].map({f["id"]: f["ko"] for f in load_focus_fields()[0]}).fillna("해당 없음"),
-    )
-    breakdowns = []
-    for title, column in (("중점분야별", "field"), ("규모별", "size"), ("지역별", "region")):
-        grouped = table.groupby(column).agg(
-            applicants=("firm_id", "size"), passed=("decision", lambda d: int((d == "pass").sum()))
-        )
-        breakdowns.append((title, [{"group": g, **r} for g, r in grouped.to_dict("index").items()]))
-    whatif = pd.read_csv(out_dir / "step1" / "whatif.csv")
-    whatif_png = base64.b64encode((out_dir / "step1" / "whatif.png").read_bytes()).decode()
-    summary_html = env.from_string((reports.TEMPLATES / "round_summary.html.j2").read_text(encoding="utf-8")).render(
-        round_id=", ".join(manifest["round_id"]),
-        manifest=manifest,
-        model_label=model_label(manifest["model"]),
-        reference_grade=scale.reference_grade,
-        warnings=warnings,
-        counts=manifest["counts"],
-        grades=grade_counts,
-        breakdowns=breakdowns,
-        whatif=whatif.to_dict("records"),
-        whatif_columns=[c for c in whatif.columns if c != "reference_grade"],
-        whatif_png=whatif_png,
-        psi=[r for r in stability if r["variable"].startswith("score") or r["shifted"]][:40],
-        icc=summary["icc_total"],
-        flagged=json.loads((out_dir / "step1" / "audit_quality.json").read_text()).get("flagged_evaluators", []),
-    )
-    (out_dir / "reports" / "round_summary.html").write_text(summary_html, encoding="utf-8")
-    index = env.from_string((reports.TEMPLATES / "index.html.j2").read_text(encoding="utf-8")).render(
-        round_id=", ".join(manifest["round_id"]),
-        firms=[
-            {
-                "firm_id": r.firm_id,
-                "name": firms["name"].get(r.firm_id, "") if "name" in firms else "",
-                "grade": r.grade,
-                "decision": r.decision,
-                "pdf": False,
-            }
-            for r in joined.itertuples(index=False)
-        ],
-    )
-    (out_dir / "reports" / "index.html").write_text(index, encoding="utf-8")

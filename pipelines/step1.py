@@ -24,6 +24,7 @@ from jumpup.contracts import INVESTMENT_STAGES
 from jumpup.features.size_class import INELIGIBLE_KO, SIZE_CLASS_KO
 from jumpup.models.audit import audit_quality, firm_audit_summary
 from jumpup.models.grading import MasterScale
+from jumpup.notices import Notice
 from jumpup.pipelines.ingest import load_panel
 from jumpup.provenance import code_version, file_sha256, write_json
 from jumpup.reference import audit_rubric
@@ -357,13 +358,22 @@ def run(
     )
     warnings = []
     if share["status"] in ("below", "above"):
+        low, high = share["range"]
         warnings.append(
-            f"recommended firms are {share['share']:.0%} of those passed, outside the planned "
-            f"{share['range'][0]:.0%}-{share['range'][1]:.0%}"
+            Notice(
+                f"recommended firms are {share['share']:.0%} of those passed, outside the planned {low:.0%}-{high:.0%}",
+                f"투자사 추천 기업이 STEP 1 통과 기업의 {share['share']:.0%}로, 계획한 {low:.0%}–{high:.0%} 범위를 "
+                f"벗어났습니다.",
+            )
         )
     flagged = quality.get("flagged_evaluators", [])
     if flagged:
-        warnings.append(f"{len(flagged)} evaluator(s) score far from their panels: {', '.join(flagged)}")
+        warnings.append(
+            Notice(
+                f"{len(flagged)} evaluator(s) score far from their panels: {', '.join(flagged)}",
+                f"소속 평가단과 크게 다르게 채점한 평가위원 {len(flagged)}명: {', '.join(flagged)}",
+            )
+        )
     scores_manifest = Path(scores_path).with_name("scores_manifest.json")
     model = json.loads(scores_manifest.read_text()) if scores_manifest.exists() else {}
     record = {

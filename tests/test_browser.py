@@ -1,66 +1,76 @@
-"""Reports render in a real headless browser, with a CJK font, and a screenshot is produced."""
+"""Reports render in a real headless browser, in a real CJK font, print to PDF, and a screenshot is produced."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import re
 
 import pytest
 
-from jumpup.pipelines.reports import _find_cjk_font, _korean_font
+from jumpup.pipelines.browser import HeadlessBrowser, find_browser
+from jumpup.pipelines.report_fonts import REPORT_FONT_FAMILY, find_cjk_font
 from jumpup.pipelines.round import run_round
 from tests.conftest import quick_settings, synth_and_train
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def render(url: str, tmp_path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *extra, url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="no chromium on this machine (Debian package 'chromium'; .ci/run installs it)"
+needs_browser = pytest.mark.skipif(
+    find_browser() is None, reason="no chromium on this machine (Debian package 'chromium'; .ci/run installs it)"
 )
-def test_firm_report_renders_with_korean_text_and_charts(tmp_path):
+needs_cjk_font = pytest.mark.skipif(
+    find_cjk_font() is None, reason="no Korean font installed (Debian package 'fonts-noto-cjk'; .ci/run installs it)"
+)
+
+
+@pytest.fixture(scope="module")
+def round_out(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
     settings = quick_settings(firms=800, applicants=6)
-    bundle = synth_and_train(tmp_path, settings, seed=3)
-    run_round(
-        tmp_path / "data" / "round",
-        tmp_path / "out",
-        settings,
-        str(bundle),
-        log_path=tmp_path / "log.jsonl",
-    )
-    page = sorted((tmp_path / "out" / "reports" / "firms").glob("*.html"))[0]
-    dom = render(page.as_uri(), tmp_path, "--dump-dom")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert "기업 성장성 평가 보고서" in dom.stdout and dom.stdout.count("data:image/png;base64") == 2
-    screenshot = tmp_path / "report.png"
-    shot = render(page.as_uri(), tmp_path, f"--screenshot={screenshot}", "--window-size=900,1600")
-    assert shot.returncode == 0 and screenshot.stat().st_size > 50_000
-    index = render((tmp_path / "out" / "reports" / "index.html").as_uri(), tmp_path, "--dump-dom")
-    assert "round_summary.html" in index.stdout
+    bundle = synth_and_train(root, settings, seed=3)
+    run_round(root / "data" / "round", root / "out", settings, str(bundle), log_path=root / "log.jsonl")
+    return root / "out"
 
 
-@pytest.mark.skipif(shutil.which("fc-list") is None, reason="no fontconfig on this machine")
-def test_a_real_cjk_font_is_available_for_reports_and_charts():
-    fonts = subprocess.run(["fc-list", ":lang=ko"], capture_output=True, text=True).stdout
-    if not fonts.strip():
-        pytest.skip("no Korean font installed (Debian package 'fonts-noto-cjk'; .ci/run installs it)")
-    _korean_font()
-    assert _find_cjk_font() is not None
+@needs_browser
+@needs_cjk_font
+def test_firm_report_renders_korean_in_the_shipped_cjk_font_with_both_charts(round_out, tmp_path):
+    page = sorted((round_out / "reports" / "firms").glob("*.html"))[0]
+    with HeadlessBrowser() as browser:
+        url = page.as_uri()
+        assert browser.evaluate(url, "document.querySelector('h1').textContent").startswith("기업 성장성 평가 보고서")
+        charts = browser.evaluate(
+            url,
+            "[...document.querySelectorAll('figure.chart svg')].map(s => [s.getBBox().width, "
+            "s.querySelectorAll('rect.family-bar, polygon.band-80').length])",
+        )
+        assert len(charts) == 2 and all(width > 100 and marks > 0 for width, marks in charts)
+        # the Hangul of the title is drawn with the Korean font that ships in reports/assets
+        assert browser.evaluate(url, f"document.fonts.check('12px \"{REPORT_FONT_FAMILY}\"', '가')")
+        assert any("CJK" in name or "KR" in name for name in browser.fonts_used(url, "h1"))
+        shot = tmp_path / "report.png"
+        assert browser.screenshot(url, shot) > 50_000
+        index = browser.evaluate((round_out / "reports" / "index.html").as_uri(), "document.body.innerHTML")
+        assert "round_summary.html" in index and ".pdf" in index
+
+
+@needs_browser
+def test_every_firm_gets_an_a4_pdf_from_one_browser_session(round_out):
+    htmls = sorted((round_out / "reports" / "firms").glob("*.html"))
+    pdfs = sorted((round_out / "reports" / "firms").glob("*.pdf"))
+    assert len(pdfs) == len(htmls) > 0
+    for pdf in pdfs:
+        data = pdf.read_bytes()
+        boxes = re.findall(rb"/MediaBox ?\[0 0 ([\d.]+) ([\d.]+)\]", data)
+        assert data.startswith(b"%PDF-") and boxes
+        assert all(abs(float(w) - 595.3) < 1 and abs(float(h) - 841.9) < 1 for w, h in boxes)  # A4 in points
+    assert (round_out / "reports" / "round_summary.pdf").read_bytes().startswith(b"%PDF-")
+
+
+@needs_cjk_font
+def test_the_shipped_font_is_cut_to_the_pages_characters(round_out):
+    from fontTools.ttLib import TTFont
+
+    font_file = round_out / "reports" / "assets" / "report-sans-regular.otf"
+    assert font_file.stat().st_size < 1_000_000  # the system collection is about 20 MB
+    cmap = TTFont(font_file).getBestCmap()
+    page_text = (sorted((round_out / "reports" / "firms").glob("*.html"))[0]).read_text(encoding="utf-8")
+    hangul = {c for c in page_text if "가" <= c <= "힣"}
+    assert hangul and all(ord(c) in cmap for c in hangul)
+    assert ord("뷁") not in cmap or "뷁" in page_text

@@ -50,7 +50,7 @@ def test_round_writes_every_output_and_resumes_identically(trained):
 
 def test_firm_report_is_korean_and_shows_peers_only_as_aggregates(trained):
     settings, root = trained
-    run_round(
+    manifest = run_round(
         root / "data" / "round",
         root / "out2",
         settings,
@@ -60,7 +60,8 @@ def test_firm_report_is_korean_and_shows_peers_only_as_aggregates(trained):
     firms = pd.read_csv(root / "data" / "round" / "firms.csv", dtype=str)
     page = sorted((root / "out2" / "reports" / "firms").glob("*.html"))[0]
     html = page.read_text(encoding="utf-8")
-    assert "기업 성장성 평가 보고서" in html and "6대 지표군" in html and "data:image/png;base64" in html
+    assert "기업 성장성 평가 보고서" in html and "6대 지표군" in html and html.count("<svg") == 2
+    assert 'class="band-80"' in html and 'class="family-bar"' in html
     me = page.stem
     others = firms[firms["firm_id"] != me]
     assert not any(fid in html for fid in others["firm_id"])
@@ -68,4 +69,8 @@ def test_firm_report_is_korean_and_shows_peers_only_as_aggregates(trained):
         name in html for name in others["name"] if name not in firms.loc[firms["firm_id"] == me, "name"].tolist()
     )
     summary = (root / "out2" / "reports" / "round_summary.html").read_text(encoding="utf-8")
-    assert "what-if" in summary and "PSI" in summary
+    assert "what-if" in summary and "PSI" in summary and summary.count('class="series"') >= 2
+    # operator warnings are worded in Korean on the Korean summary page
+    assert manifest["warnings"], "the synthetic round is expected to raise at least one warning"
+    for warning in manifest["warnings"]:
+        assert warning.ko in summary.replace("&#39;", "'") and str(warning) not in summary

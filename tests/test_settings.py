@@ -51,3 +51,17 @@ def test_overrides_merge_into_nested_sections():
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(SettingsError, match="not found"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_notices_are_english_strings_carrying_their_korean_wording():
+    import json
+    import pickle
+
+    from jumpup.notices import Notice, in_language
+
+    notice = Notice("3 input row(s) quarantined", "입력 행 3건이 격리되었습니다")
+    assert notice == "3 input row(s) quarantined" and "quarantined" in notice
+    assert json.loads(json.dumps([notice])) == ["3 input row(s) quarantined"]
+    assert pickle.loads(pickle.dumps(notice)).ko == notice.ko
+    assert in_language([notice, "plain"], "ko") == ["입력 행 3건이 격리되었습니다", "plain"]
+    assert in_language([notice], "en") == ["3 input row(s) quarantined"]

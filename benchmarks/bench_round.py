@@ -1,0 +1,144 @@
+"""Benchmark ``jumpup round`` end to end on synthetic application rounds.
+
+Usage: python benchmarks/bench_round.py [--applicants 1000,10000,100000] [--reports]
+A setup child trains one model on the default synthetic history (not timed). Each round size
+then runs in its own process: ingest with quarantine, features, scores with reasons, growth
+paths, STEP 1 decisions, the workbook and the round summary. Per-firm reports are off unless
+``--reports`` is given (then HTML and PDF for every firm). For each stage it prints seconds and
+the process's peak memory at the end of the stage, and the ratio of the end-to-end time to a
+bare LightGBM ``predict`` on the same feature matrix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _harness import run_child
+
+
+def _peak_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def setup(directory: str) -> None:
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{Path(directory) / 'mlflow.db'}"
+    from jumpup.pipelines import synth
+    from jumpup.pipelines.train import train_panel
+    from jumpup.settings import load_settings
+
+    settings = load_settings()
+    synth.run(settings, Path(directory) / "model_data", settings.seed)
+    train_panel(Path(directory) / "model_data" / "history", Path(directory) / "model", settings, register=False)
+    print(json.dumps({"bundle": str(Path(directory) / "model" / "bundle.pkl")}))
+
+
+def child(directory: str, applicants: int, with_reports: bool) -> None:
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{Path(directory) / 'mlflow.db'}"
+    import pandas as pd
+
+    from jumpup.models.bundle import model_matrix
+    from jumpup.pipelines import synth
+    from jumpup.pipelines.round import STAGES, run_round
+    from jumpup.pipelines.score import load_bundle
+    from jumpup.settings import load_settings
+
+    settings = load_settings(overrides={"synth": {"applicants": applicants, "firms": 200}})
+    root = Path(directory) / f"round_{applicants}"
+    synth.run(settings, root / "data", settings.seed + applicants)
+    bundle_path = str(Path(directory) / "model" / "bundle.pkl")
+    stage_peaks: dict[str, int] = {}
+    current = {"stage": None}
+
+    def progress(stage: str) -> None:
+        if current["stage"] is not None:
+            stage_peaks[current["stage"]] = _peak_mb()
+        current["stage"] = stage
+
+    started = time.perf_counter()
+    manifest = run_round(
+        root / "data" / "round",
+        root / "out",
+        settings,
+        bundle_path,
+        with_reports=with_reports,
+        progress=progress,
+        log_path=root / "decisions.jsonl",
+    )
+    total = time.perf_counter() - started
+    stage_peaks[current["stage"]] = _peak_mb()
+    features = pd.read_parquet(root / "out" / "features.parquet")
+    bundle, _ = load_bundle(bundle_path, settings)
+    matrix = model_matrix(features, bundle.feature_names)
+    predict_started = time.perf_counter()
+    bundle.classifier.predict_proba(matrix)
+    bare = time.perf_counter() - predict_started
+    stage_names = {"growth paths": "growth_paths", "STEP 1": "step1"}
+    peaks = {stage_names.get(k, k): v for k, v in stage_peaks.items() if not k.startswith("reports")}
+    peaks["reports"] = _peak_mb()
+    print(
+        json.dumps(
+            {
+                "applicants": manifest["counts"]["applicants"],
+                "scored": manifest["counts"]["scored"],
+                "seconds": round(total, 2),
+                "stages": {s: {"seconds": manifest["timings_seconds"].get(s), "peak_mb": peaks.get(s)} for s in STAGES},
+                "peak_mb": _peak_mb(),
+                "bare_predict_seconds": round(bare, 4),
+                "ratio_to_bare_predict": round(total / bare),
+                "pdfs": manifest.get("reports", {}).get("pdfs", 0),
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--applicants", default="1000,10000,100000")
+    parser.add_argument("--reports", action="store_true", help="also write every per-firm report (HTML and PDF)")
+    parser.add_argument("--setup", nargs=1)
+    parser.add_argument("--child", nargs=3)
+    args = parser.parse_args()
+    if args.setup:
+        setup(args.setup[0])
+        return
+    if args.child:
+        child(args.child[0], int(args.child[1]), args.child[2] == "1")
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        subprocess_out = run_child_setup(directory)
+        print(f"model: {subprocess_out['bundle']} (trained on the default synthetic history; not timed)")
+        print(f"reports: {'HTML + PDF per firm' if args.reports else 'off (round summary only)'}")
+        for size in map(int, args.applicants.split(",")):
+            r = run_child(__file__, directory, str(size), "1" if args.reports else "0")
+            print(
+                f"\n{r['applicants']:,} applicants ({r['scored']:,} scored): {r['seconds']:.1f} s end to end, "
+                f"peak {r['peak_mb']:,} MB, {r['applicants'] / r['seconds']:,.0f} applicants/s; "
+                f"bare LightGBM predict {r['bare_predict_seconds']:.3f} s -> ratio {r['ratio_to_bare_predict']:,}x"
+                + (f"; {r['pdfs']:,} PDFs" if args.reports else "")
+            )
+            print(f"  {'stage':<14} {'seconds':>9} {'peak MB':>9}")
+            for stage, s in r["stages"].items():
+                seconds = "-" if s["seconds"] is None else f"{s['seconds']:.2f}"
+                peak = "-" if s["peak_mb"] is None else f"{s['peak_mb']:,}"
+                print(f"  {stage:<14} {seconds:>9} {peak:>9}")
+
+
+def run_child_setup(directory: str) -> dict:
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, __file__, "--setup", directory], capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    main()
