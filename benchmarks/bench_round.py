@@ -3,10 +3,10 @@
 Usage: python benchmarks/bench_round.py [--applicants 1000,10000,100000] [--reports]
 A setup child trains one model on the default synthetic history (not timed). Each round size
 then runs in its own process: ingest with quarantine, features, scores with reasons, growth
-paths, STEP 1 decisions, the workbook and the round summary. Per-firm reports are off unless
-``--reports`` is given (then HTML and PDF for every firm). For each stage it prints seconds and
-the process's peak memory at the end of the stage, and the ratio of the end-to-end time to a
-bare LightGBM ``predict`` on the same feature matrix.
+paths, STEP 1 decisions and the round summary. Per-firm reports are off unless ``--reports``
+is given (then HTML and PDF for every firm), and the Excel workbook unless ``--workbook`` is.
+For each stage it prints seconds and the process's peak memory at the end of the stage, and the
+ratio of the end-to-end time to a bare LightGBM ``predict`` on the same feature matrix.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def setup(directory: str) -> None:
     print(json.dumps({"bundle": str(Path(directory) / "model" / "bundle.pkl")}))
 
 
-def child(directory: str, applicants: int, with_reports: bool) -> None:
+def child(directory: str, applicants: int, with_reports: bool, with_workbook: bool) -> None:
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{Path(directory) / 'mlflow.db'}"
     import pandas as pd
 
@@ -69,6 +69,7 @@ def child(directory: str, applicants: int, with_reports: bool) -> None:
         settings,
         bundle_path,
         with_reports=with_reports,
+        with_workbook=with_workbook,
         progress=progress,
         log_path=root / "decisions.jsonl",
     )
@@ -104,20 +105,22 @@ def main() -> None:
     parser.add_argument("--applicants", default="1000,10000,100000")
     parser.add_argument("--reports", action="store_true", help="also write every per-firm report (HTML and PDF)")
     parser.add_argument("--setup", nargs=1)
-    parser.add_argument("--child", nargs=3)
+    parser.add_argument("--workbook", action="store_true", help="also write the Excel workbook")
+    parser.add_argument("--child", nargs=4)
     args = parser.parse_args()
     if args.setup:
         setup(args.setup[0])
         return
     if args.child:
-        child(args.child[0], int(args.child[1]), args.child[2] == "1")
+        child(args.child[0], int(args.child[1]), args.child[2] == "1", args.child[3] == "1")
         return
     with tempfile.TemporaryDirectory() as directory:
         subprocess_out = run_child_setup(directory)
         print(f"model: {subprocess_out['bundle']} (trained on the default synthetic history; not timed)")
         print(f"reports: {'HTML + PDF per firm' if args.reports else 'off (round summary only)'}")
+        print(f"workbook: {'on' if args.workbook else 'off'}")
         for size in map(int, args.applicants.split(",")):
-            r = run_child(__file__, directory, str(size), "1" if args.reports else "0")
+            r = run_child(__file__, directory, str(size), "1" if args.reports else "0", "1" if args.workbook else "0")
             print(
                 f"\n{r['applicants']:,} applicants ({r['scored']:,} scored): {r['seconds']:.1f} s end to end, "
                 f"peak {r['peak_mb']:,} MB, {r['applicants'] / r['seconds']:,.0f} applicants/s; "

@@ -28,20 +28,22 @@ def evaluator_scores(audits: pd.DataFrame, rubric: dict) -> pd.DataFrame:
     """One row per firm and evaluator: weighted score 0-100 and whether every item was scored."""
     weights = item_weights(rubric)
     low, high = rubric["scale"]["min"], rubric["scale"]["max"]
-    frame = audits.assign(
-        weight=audits["item"].map(weights), scaled=(audits["score"].astype("float64") - low) / (high - low) * 100
+    weight = audits["item"].map(weights).astype("float64")
+    scaled = (audits["score"].astype("float64") - low) / (high - low) * 100
+    frame = audits[["firm_id", "evaluator_id", "evaluator_role", "item"]].assign(
+        weight=weight, weighted=scaled * weight
     )
-    grouped = frame.groupby(["firm_id", "evaluator_id"], sort=True)
-    out = grouped.apply(
-        lambda g: pd.Series(
-            {
-                "evaluator_role": g["evaluator_role"].iloc[0],
-                "items_scored": g["item"].nunique(),
-                "weighted_score": float((g["scaled"] * g["weight"]).sum() / g["weight"].sum()),
-            }
-        ),
-        include_groups=False,
-    ).reset_index()
+    out = (
+        frame.groupby(["firm_id", "evaluator_id"], sort=True)
+        .agg(
+            evaluator_role=("evaluator_role", "first"),
+            items_scored=("item", "nunique"),
+            weighted=("weighted", "sum"),
+            weight=("weight", "sum"),
+        )
+        .reset_index()
+    )
+    out["weighted_score"] = out.pop("weighted") / out.pop("weight")
     out["complete"] = out["items_scored"] == len(weights)
     return out
 
@@ -89,21 +91,23 @@ def firm_audit_summary(audits: pd.DataFrame, applicants: pd.Series, rubric: dict
 
 def icc_one_way(ratings: pd.DataFrame) -> dict:
     """ICC(1) and ICC(1,k) from a firm x rating table (one-way random effects, unbalanced allowed)."""
-    groups = [row.dropna().to_numpy() for _, row in ratings.iterrows()]
-    groups = [g for g in groups if len(g) >= 2]
-    if len(groups) < 2:
-        return {"icc1": float("nan"), "icc1k": float("nan"), "firms": len(groups)}
-    n_total = sum(len(g) for g in groups)
-    grand = np.concatenate(groups).mean()
-    a = len(groups)
-    ms_between = sum(len(g) * (g.mean() - grand) ** 2 for g in groups) / (a - 1)
-    ms_within = sum(((g - g.mean()) ** 2).sum() for g in groups) / (n_total - a)
-    k0 = (n_total - sum(len(g) ** 2 for g in groups) / n_total) / (a - 1)
-    icc1 = (
-        (ms_between - ms_within) / (ms_between + (k0 - 1) * ms_within)
-        if ms_between + (k0 - 1) * ms_within
-        else float("nan")
-    )
+    values = ratings.to_numpy(dtype="float64") if len(ratings) else np.empty((0, 0))
+    present = ~np.isnan(values)
+    counts = present.sum(axis=1)
+    keep = counts >= 2
+    if keep.sum() < 2:
+        return {"icc1": float("nan"), "icc1k": float("nan"), "firms": int(keep.sum())}
+    values, present, counts = values[keep], present[keep], counts[keep]
+    filled = np.where(present, values, 0.0)
+    means = filled.sum(axis=1) / counts
+    n_total = counts.sum()
+    grand = filled.sum() / n_total
+    a = len(counts)
+    ms_between = float((counts * (means - grand) ** 2).sum() / (a - 1))
+    ms_within = float((np.where(present, values - means[:, None], 0.0) ** 2).sum() / (n_total - a))
+    k0 = (n_total - (counts**2).sum() / n_total) / (a - 1)
+    denominator = ms_between + (k0 - 1) * ms_within
+    icc1 = (ms_between - ms_within) / denominator if denominator else float("nan")
     icc1k = (ms_between - ms_within) / ms_between if ms_between else float("nan")
     return {"icc1": float(icc1), "icc1k": float(icc1k), "firms": a, "mean_raters": float(n_total / a)}
 
@@ -116,19 +120,24 @@ def evaluator_effects(frame: pd.DataFrame, iterations: int = 50) -> pd.Series:
     centred on the median evaluator, the panel's norm. Adds ``_firm_item_effect`` and ``_residual``
     columns to ``frame`` in place.
     """
-    key = [frame["firm_id"], frame["item"]]
-    effect = pd.Series(0.0, index=pd.unique(frame["evaluator_id"]))
-    for _ in range(iterations):
-        firm_item = (frame["score"] - frame["evaluator_id"].map(effect)).groupby(key).transform("mean")
-        updated = (frame["score"] - firm_item).groupby(frame["evaluator_id"]).mean()
-        updated = updated - updated.median()
-        if np.allclose(updated.reindex(effect.index), effect, atol=1e-10):
-            effect = updated
-            break
+    firm_item, _ = pd.factorize(pd.MultiIndex.from_arrays([frame["firm_id"], frame["item"]]))
+    evaluator, evaluators = pd.factorize(frame["evaluator_id"])
+    score = frame["score"].to_numpy(dtype="float64")
+    firm_item_count = np.bincount(firm_item)
+    evaluator_count = np.bincount(evaluator)
+    effect = np.zeros(len(evaluators))
+    for _ in range(iterations):  # sums over integer codes: the same means as groupby, without its overhead
+        firm_item_mean = np.bincount(firm_item, score - effect[evaluator]) / firm_item_count
+        updated = np.bincount(evaluator, score - firm_item_mean[firm_item]) / evaluator_count
+        updated = updated - np.median(updated)
+        converged = np.allclose(updated, effect, atol=1e-10)
         effect = updated
-    frame["_firm_item_effect"] = firm_item
-    frame["_residual"] = frame["score"] - firm_item - frame["evaluator_id"].map(effect)
-    return effect
+        if converged:
+            break
+    firm_item_mean = np.bincount(firm_item, score - effect[evaluator]) / firm_item_count
+    frame["_firm_item_effect"] = firm_item_mean[firm_item]
+    frame["_residual"] = score - frame["_firm_item_effect"].to_numpy() - effect[evaluator]
+    return pd.Series(effect, index=pd.Index(evaluators))
 
 
 def audit_quality(audits: pd.DataFrame, rubric: dict, leniency_z: float, min_deviation: float = 0.0) -> dict:

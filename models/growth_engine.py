@@ -93,7 +93,8 @@ class HorizonModel:
         draws = self.index.query(queries)
         peers_q = peer_quantiles(draws.outcomes, quantiles, self.recalibration)
         matrix = queries.reindex(columns=self.features).to_numpy(dtype="float64")
-        raw_pooled = np.column_stack([self.pooled[q].predict(matrix) for q in quantiles])
+        threads = self.index.workers  # rows are predicted independently: the thread count does not change results
+        raw_pooled = np.column_stack([self.pooled[q].predict(matrix, num_threads=threads) for q in quantiles])
         pooled_q = apply_widths(raw_pooled, self.widths, quantiles)
         blend_q = np.sort((peers_q + pooled_q) / 2, axis=1)
         blend_q = np.where(np.isnan(blend_q), pooled_q, blend_q)

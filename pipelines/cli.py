@@ -427,7 +427,12 @@ def score_round(
     round_dir: Annotated[Path, typer.Argument(help="Application round directory.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")],
     model: Annotated[str, typer.Option("--model", help="MLflow model URI or bundle.pkl path.")] = CHAMPION_URI,
-    reports_on: Annotated[bool, typer.Option("--reports/--no-reports", help="Write per-firm reports.")] = True,
+    reports_on: Annotated[
+        bool, typer.Option("--reports/--no-reports", help="Write per-firm reports (HTML and PDF).")
+    ] = True,
+    workbook: Annotated[
+        bool, typer.Option("--workbook/--no-workbook", help="Write the Excel workbook for evaluators.")
+    ] = True,
     language: Annotated[str, typer.Option("--language", help="ko or en.")] = "ko",
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
@@ -446,7 +451,7 @@ def score_round(
                 if stage != "ingest":
                     progress.advance(task)
 
-            manifest = run_round(round_dir, out, settings, model, reports_on, language, advance)
+            manifest = run_round(round_dir, out, settings, model, reports_on, language, advance, with_workbook=workbook)
             progress.update(task, completed=len(STAGES), description="done")
     except (InputFileError, ValueError) as exc:
         _fail(str(exc))

@@ -64,6 +64,7 @@ def run_round(
     language: str = "ko",
     progress: Callable[[str], None] | None = None,
     log_path: Path = step1.DECISION_LOG,
+    with_workbook: bool = True,
 ) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -134,6 +135,7 @@ def run_round(
         settings,
         log_path=log_path,
         growth_summary=growth_sentences(paths),
+        ingested=result,
     )
     (out_dir / "step1_decisions.csv").write_bytes((out_dir / "step1" / "step1_decisions.csv").read_bytes())
     decisions = pd.read_csv(out_dir / "step1_decisions.csv", dtype={"firm_id": str})
@@ -186,15 +188,17 @@ def run_round(
         "격리": result.quarantine,
         "현장실사 품질": pd.DataFrame(json.loads((out_dir / "step1" / "audit_quality.json").read_text())["evaluators"]),
     }
-    reports.write_workbook(out_dir / "round_workbook.xlsx", sheets)
-    if with_reports:
-        outputs = RoundOutputs(
-            result, bundle, features, scores, paths, decisions, manifest, stability, warnings, summary
-        )
-        written = write_round_reports(out_dir, outputs, settings, language, progress=notify)
-        warnings += written.pop("warnings")
-        manifest["reports"] = written
-    timings["reports"] = time.perf_counter() - started
+    workbook_started = time.perf_counter()
+    if with_workbook:
+        reports.write_workbook(out_dir / "round_workbook.xlsx", sheets)
+    workbook_seconds = time.perf_counter() - workbook_started
+    outputs = RoundOutputs(result, bundle, features, scores, paths, decisions, manifest, stability, warnings, summary)
+    written = write_round_reports(out_dir, outputs, settings, language, progress=notify, firm_reports=with_reports)
+    warnings += written.pop("warnings")
+    manifest["reports"] = written
+    timings["reports"] = time.perf_counter() - started - workbook_seconds
+    if with_workbook:
+        timings["workbook"] = workbook_seconds
     manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
     manifest["warnings"] = warnings
     write_json(out_dir / "manifest.json", manifest)

@@ -8,6 +8,7 @@ any machine, and PDFs come from one headless Chromium session for the whole roun
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,9 +65,7 @@ def firm_pages(out_dir: Path, outputs: RoundOutputs, settings: Settings, languag
     rubric = audit_rubric()
     scale_table = MasterScale.from_settings(settings.grade_scale).table()
     firms = result.tables["firms"].set_index("firm_id")
-    audit_file = out_dir / "step1" / "audit_quality.json"
-    audit = pd.DataFrame(json.loads(audit_file.read_text())["per_firm"])
-    audit = audit.set_index("firm_id") if len(audit) else pd.DataFrame()
+    audit = pd.read_csv(out_dir / "step1" / "audit_per_firm.csv", dtype={"firm_id": str}).set_index("firm_id")
     joined = scores.merge(
         features.drop(columns=[c for c in features if c in scores and c != "firm_id"]), on="firm_id", how="left"
     ).merge(
@@ -162,19 +161,24 @@ def write_round_reports(
     settings: Settings,
     language: str,
     progress: Callable[[str], None] | None = None,
+    firm_reports: bool = True,
 ) -> dict:
-    """Write firm pages, summary and index (and PDFs when a browser is present); returns what was written.
+    """Write the round summary and index, and with ``firm_reports`` every firm's page and PDF.
 
-    The record names the font and PDF outcome and any warning an operator must see.
+    Returns what was written: page and PDF counts, seconds per step, the font record and any
+    warning an operator must see. PDFs need a Chromium browser; without one the HTML is written
+    and a warning says so.
     """
     notify = progress or (lambda stage: None)
     report_dir = out_dir / "reports"
     firm_dir = report_dir / "firms"
     firm_dir.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
     notify("reports: pages")
-    pages = firm_pages(out_dir, outputs, settings, language)
+    pages = firm_pages(out_dir, outputs, settings, language) if firm_reports else {}
     summary = summary_page(out_dir, outputs, settings)
-    record: dict = {"firm_pages": len(pages), "pdfs": 0, "warnings": []}
+    record: dict = {"firm_pages": len(pages), "pdfs": 0, "seconds": seconds, "warnings": []}
     pdf_wanted = settings.reports.pdf and bool(pages)
     browser = find_browser() if pdf_wanted else None
     if pdf_wanted and browser is None:
@@ -188,10 +192,19 @@ def write_round_reports(
         "index.html.j2",
         round_id=", ".join(outputs.manifest["round_id"]),
         firms=[
-            {"firm_id": r.firm_id, "name": r.name, "grade": r.grade, "decision": r.decision, "pdf": browser is not None}
+            {
+                "firm_id": r.firm_id,
+                "name": r.name,
+                "grade": r.grade,
+                "decision": r.decision,
+                "page": firm_reports,
+                "pdf": browser is not None,
+            }
             for r in _index_rows(outputs).itertuples(index=False)
         ],
     )
+    seconds["pages"] = round(time.perf_counter() - started, 2)
+    started = time.perf_counter()
     if settings.reports.embed_font:
         notify("reports: font")
         record["font"] = write_report_fonts([*pages.values(), summary, index], report_dir / "assets")
@@ -205,14 +218,16 @@ def write_round_reports(
     else:
         (report_dir / "assets").mkdir(parents=True, exist_ok=True)
         (report_dir / "assets" / "fonts.css").write_text("", encoding="utf-8")
+    seconds["font"] = round(time.perf_counter() - started, 2)
     for firm_id, html in pages.items():
         (firm_dir / f"{firm_id}.html").write_text(html, encoding="utf-8")
     (report_dir / "round_summary.html").write_text(summary, encoding="utf-8")
     (report_dir / "index.html").write_text(index, encoding="utf-8")
+    started = time.perf_counter()
     if browser is not None:
         notify("reports: PDF")
         jobs = [(firm_dir / f"{firm_id}.html", firm_dir / f"{firm_id}.pdf") for firm_id in pages]
-        jobs.append((report_dir / "round_summary.html", report_dir / "round_summary.pdf"))
+        jobs.append((report_dir / "round_summary.html", report_dir / "round_summary.pdf"))  # with the firm PDFs
         try:
             with HeadlessBrowser(browser, settings.reports.pdf_tabs, settings.reports.browser_timeout_seconds) as b:
                 record["pdfs"] = b.print_pdfs(jobs)
@@ -221,6 +236,7 @@ def write_round_reports(
             record["warnings"].append(
                 Notice(f"PDF reports incomplete: {exc}", f"PDF 보고서를 모두 만들지 못했습니다: {exc}")
             )
+        seconds["pdf"] = round(time.perf_counter() - started, 2)
     return record
 
 

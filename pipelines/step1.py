@@ -149,6 +149,7 @@ def decide(
         [frame["recommended"] & bonus_on, direct], ["bonus", "direct_pass"], default=""
     )
     frame["decision"] = np.where(frame["passed"], "pass", "fail")
+    frame["meets_reference"] = at_or_above
     frame["reasons"] = [_reasons(row, scale, settings) for row in frame.itertuples(index=False)]
     frame = frame.sort_values("firm_id", kind="stable").reset_index(drop=True)
     ordered = [
@@ -188,7 +189,7 @@ def _reasons(row, scale: MasterScale, settings: Step1Settings) -> str:
     reasons = []
     reference = scale.reference_grade
     if isinstance(row.step1_grade, str):
-        relation = "≥" if scale.at_or_above(pd.Series([row.step1_grade])).iloc[0] else "<"
+        relation = "≥" if row.meets_reference else "<"
         reasons.append(f"STEP 1 등급 {row.step1_grade} ({row.step1_points:.1f}점) {relation} 기준등급 {reference}")
     if isinstance(row.ai_grade, str):
         reasons.append(f"AI 등급 {row.ai_grade} ({row.ai_points:.1f}점)")
@@ -284,23 +285,22 @@ def write_dossiers(
     growth_summary: dict[str, str] | None = None,
 ) -> list[Path]:
     template = Environment(autoescape=True).from_string(DOSSIER_TEMPLATE.read_text(encoding="utf-8"))
-    names = firms.set_index("firm_id")["name"] if "name" in firms else pd.Series(dtype=object)
+    names = firms.set_index("firm_id")["name"].to_dict() if "name" in firms else {}
+    passed = decisions[decisions["decision"] == "pass"]
     reason_columns = [c for c in scores.columns if c.startswith(("reason_up_", "reason_down_"))]
-    by_firm_scores = scores.set_index("firm_id")[reason_columns] if reason_columns else None
-    by_firm_audit = audit_summary.set_index("firm_id")
+    reasons_by_firm = scores[scores["firm_id"].isin(passed["firm_id"])].set_index("firm_id")[reason_columns]
+    reasons_by_firm = reasons_by_firm[~reasons_by_firm.index.duplicated()].to_dict("index")
+    item_columns = [c for c in audit_summary.columns if c.startswith("audit_item_")]
+    items_by_firm = audit_summary.set_index("firm_id")[item_columns]
+    items_by_firm = items_by_firm[~items_by_firm.index.duplicated()].to_dict("index")
+    item_names = {c: rubric["items"][c.removeprefix("audit_item_")]["ko"] for c in item_columns}
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for d in decisions[decisions["decision"] == "pass"].itertuples(index=False):
-        reasons = (
-            by_firm_scores.loc[d.firm_id] if by_firm_scores is not None and d.firm_id in by_firm_scores.index else None
-        )
-        strengths = [r for c, r in (reasons.items() if reasons is not None else []) if c.startswith("reason_up") and r]
-        risks = [r for c, r in (reasons.items() if reasons is not None else []) if c.startswith("reason_down") and r]
-        items = [
-            (rubric["items"][c.removeprefix("audit_item_")]["ko"], v)
-            for c, v in by_firm_audit.loc[d.firm_id].items()
-            if c.startswith("audit_item_") and pd.notna(v)
-        ]
+    for d in passed.itertuples(index=False):
+        reasons = reasons_by_firm.get(d.firm_id, {})
+        strengths = [r for c, r in reasons.items() if c.startswith("reason_up") and isinstance(r, str) and r]
+        risks = [r for c, r in reasons.items() if c.startswith("reason_down") and isinstance(r, str) and r]
+        items = [(item_names[c], v) for c, v in items_by_firm.get(d.firm_id, {}).items() if pd.notna(v)]
         html = template.render(
             d=d,
             name=names.get(d.firm_id, d.firm_id),
@@ -323,7 +323,10 @@ def run(
     settings: Settings,
     log_path: Path = DECISION_LOG,
     growth_summary: dict[str, str] | None = None,
+    ingested=None,
 ) -> dict:
+    """STEP 1 for one round. ``ingested`` is the round as already ingested (the round command
+    passes it, so the files are not read and validated twice); otherwise ``round_dir`` is read."""
     started = time.perf_counter()
     scores = pd.read_csv(scores_path, dtype={"firm_id": str})
     scale = MasterScale.from_settings(settings.grade_scale)
@@ -333,7 +336,7 @@ def run(
             f"{scores_path}: grades do not match the master scale in params.yaml (grade_scale); "
             "score with a model that uses the same scale"
         )
-    result = load_panel(Path(round_dir), settings.ingest, round_mode=True)
+    result = ingested if ingested is not None else load_panel(Path(round_dir), settings.ingest, round_mode=True)
     applications = result.tables["applications"]
     audits = result.tables.get(
         "audits", pd.DataFrame(columns=["firm_id", "evaluator_id", "evaluator_role", "item", "score"])
@@ -351,7 +354,8 @@ def run(
     decisions.to_csv(out_dir / "step1_decisions.csv", index=False, encoding="utf-8", float_format="%.6g")
     table.to_csv(out_dir / "whatif.csv", index=False)
     _what_if_plot(table, out_dir / "whatif.png", settings.step1.audit_weight, scale.reference_grade)
-    write_json(out_dir / "audit_quality.json", {**quality, "per_firm": summary.round(4).to_dict("records")})
+    write_json(out_dir / "audit_quality.json", quality)
+    summary.round(4).to_csv(out_dir / "audit_per_firm.csv", index=False, encoding="utf-8")  # one row per applicant
     result.quarantine.to_csv(out_dir / "quarantine.csv", index=False)
     dossiers = write_dossiers(
         decisions, scores, summary, result.tables["firms"], rubric, out_dir / "dossiers", growth_summary

@@ -217,7 +217,7 @@ def test_run_writes_every_output_and_reruns_are_byte_identical(tiny_round):
     assert a == (tiny_round / "out2" / "step1_decisions.csv").read_bytes()
     assert first["decisions_sha256"] == second["decisions_sha256"]
     assert len(log.read_text().splitlines()) == 2
-    for name in ("whatif.csv", "whatif.png", "audit_quality.json", "step1_summary.json"):
+    for name in ("whatif.csv", "whatif.png", "audit_quality.json", "audit_per_firm.csv", "step1_summary.json"):
         assert (tiny_round / "out1" / name).exists()
     passed = pd.read_csv(tiny_round / "out1" / "step1_decisions.csv", dtype={"firm_id": str})
     passed = passed[passed["decision"] == "pass"]
@@ -225,6 +225,8 @@ def test_run_writes_every_output_and_reruns_are_byte_identical(tiny_round):
     assert dossiers == sorted(passed["firm_id"]) and dossiers
     html = (tiny_round / "out1" / "dossiers" / f"{dossiers[0]}.html").read_text()
     assert "STEP 2 심층토론 자료" in html and "신기술성" in html
+    # an empty reason (read back from CSV as missing) is left out, never printed as 'nan'
+    assert "경영성과 +10점: 매출액증가율" in html and ">nan<" not in html and "<li>—</li>" in html
 
 
 def test_scores_from_another_master_scale_are_refused(tiny_round):
