@@ -33,6 +33,10 @@ repro: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_synth.py
+	$(BIN)/python benchmarks/bench_features.py
+	$(BIN)/python benchmarks/bench_growth.py
+	$(BIN)/python benchmarks/bench_round.py
+	$(BIN)/python benchmarks/bench_round.py --applicants 1070 --reports
 
 clean:
 	rm -rf data/demo data/synthetic data/interim mlruns .pytest_cache

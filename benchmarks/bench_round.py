@@ -90,11 +90,16 @@ def child(directory: str, applicants: int, with_reports: bool, with_workbook: bo
                 "applicants": manifest["counts"]["applicants"],
                 "scored": manifest["counts"]["scored"],
                 "seconds": round(total, 2),
-                "stages": {s: {"seconds": manifest["timings_seconds"].get(s), "peak_mb": peaks.get(s)} for s in STAGES},
+                "stages": {
+                    s: {"seconds": manifest["timings_seconds"].get(s), "peak_mb": peaks.get(s)}
+                    for s in (*STAGES, "workbook")
+                    if s in manifest["timings_seconds"]
+                },
                 "peak_mb": _peak_mb(),
                 "bare_predict_seconds": round(bare, 4),
                 "ratio_to_bare_predict": round(total / bare),
                 "pdfs": manifest.get("reports", {}).get("pdfs", 0),
+                "report_steps": manifest.get("reports", {}).get("seconds", {}),
             }
         )
     )
@@ -132,6 +137,8 @@ def main() -> None:
                 seconds = "-" if s["seconds"] is None else f"{s['seconds']:.2f}"
                 peak = "-" if s["peak_mb"] is None else f"{s['peak_mb']:,}"
                 print(f"  {stage:<14} {seconds:>9} {peak:>9}")
+            if r["report_steps"]:
+                print("  reports by step: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["report_steps"].items()))
 
 
 def run_child_setup(directory: str) -> dict:

@@ -26,6 +26,20 @@ from jumpup.settings import ProgramSettings, SizeClassSettings
 EOK = 100_000_000  # won per 억
 SIZE_CLASSES = ("small", "medium", "midsize_candidate", "midsize")
 SIZE_CLASS_KO = {"small": "소기업", "medium": "중기업", "midsize_candidate": "중견후보기업", "midsize": "중견기업"}
+# How the size class was decided (size_rule), in the words of the reports.
+SIZE_RULE_KO = {
+    "no_size_table_for_this_date": "해당 시점의 규모 기준표 없음",
+    "unknown_industry_or_revenue": "업종 또는 매출액 미상",
+    "total_assets_cap": "자산총액 5,000억 원 이상",
+    "above_medium_cap": "업종별 중기업 매출 상한 초과",
+    "candidate_band+growth+rd": "중견후보 매출 구간, 성장률·R&D 요건 충족",
+    "candidate_band+growth": "중견후보 매출 구간, 성장률 요건 충족",
+    "candidate_band+rd": "중견후보 매출 구간, R&D 요건 충족",
+    "candidate_band_without_growth_or_rd": "중견후보 매출 구간이나 성장률·R&D 요건 미충족",
+    "candidate_band_only(condition_not_determinable)": "중견후보 매출 구간 (성장률·R&D 요건 판단 불가)",
+    "small_cap": "업종별 소기업 매출 상한 이하",
+    "medium_band": "업종별 중기업 매출 구간",
+}
 INELIGIBLE_KO = {
     "size_class_not_eligible": "규모 요건 미충족",
     "younger_than_minimum_age": "업력 요건 미충족",

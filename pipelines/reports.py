@@ -13,7 +13,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from jumpup.features.registry import FAMILIES
-from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO
+from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO, SIZE_RULE_KO
 from jumpup.pipelines import svg_charts
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -40,6 +40,8 @@ TEXT = {
         "reasons": "등급 사유",
         "up": "상향 요인",
         "down": "하향 요인",
+        "reasons_note": "사유는 모형이 이 기업의 점수를 올리거나 내린 정도(기여도)입니다. 위 지표군 점수의 높낮이와 "
+        "방향이 다를 수 있습니다: 점수는 유사그룹 대비 위치이고, 사유는 모형이 배운 성장과의 관계입니다.",
         "audit": "현장실사 결과",
         "item": "평가항목",
         "mean": "평균 (1–5)",
@@ -70,6 +72,8 @@ TEXT = {
         "reasons": "Reasons",
         "up": "Raising the grade",
         "down": "Lowering the grade",
+        "reasons_note": "Reasons are each factor's contribution to this firm's score in the model. They can point the "
+        "other way from the family scores above, which place the firm among its peers.",
         "audit": "Field audit",
         "item": "item",
         "mean": "mean (1–5)",
@@ -177,6 +181,9 @@ def firm_report(
         size_label=SIZE_CLASS_KO.get(firm.get("size_class"), firm.get("size_class"))
         if language == "ko"
         else firm.get("size_class"),
+        size_rule=SIZE_RULE_KO.get(firm.get("size_rule"), firm.get("size_rule"))
+        if language == "ko"
+        else firm.get("size_rule"),
         family_chart=family_chart(
             firm if peer_ok else firm.drop([c for c in firm.index if c.startswith("peer_median")]), language
         ),

@@ -251,7 +251,7 @@ def line_chart(
             f'stroke-dasharray="5 3"/>'
         )
     parts.append(
-        f'<text x="{left - 6}" y="{top - 8}" text-anchor="end" fill="#666" font-size="11">({escape(text["y"])})</text>'
+        f'<text x="{left}" y="{top - 8}" fill="#666" font-size="11">({escape(text["y"])})</text>'
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" fill="#666" font-size="11">'
         f"{escape(text['x'])}</text>"
     )

@@ -99,3 +99,18 @@ def test_eligibility_size_and_minimum_age():
     result = eligibility(size, firms, None, ProgramSettings(min_age_years=7))
     assert result["eligible"].tolist() == [True, False, False]
     assert result["ineligible_reason"].tolist() == ["", "size_class_not_eligible", "younger_than_minimum_age"]
+
+
+def test_every_size_rule_the_classifier_can_give_has_a_korean_label():
+    import inspect
+    import re
+
+    from jumpup.features import size_class as module
+
+    source = inspect.getsource(module)
+    block = source[source.index("rule = np.select(") :]
+    block = block[: block.index(")\n", block.index("default="))]  # the rule names and the default
+    rules = set(re.findall(r'"([^"]+)"', block))
+    assert "total_assets_cap" in rules and "medium_band" in rules
+    missing = rules - set(module.SIZE_RULE_KO)
+    assert not missing, f"size rules without a Korean label for the reports: {sorted(missing)}"
