@@ -45,6 +45,7 @@ def child(directory: str, applicants: int, with_reports: bool, with_workbook: bo
     import pandas as pd
 
     from jumpup.models.bundle import model_matrix
+    from jumpup.models.grading import reason_codes
     from jumpup.pipelines import synth
     from jumpup.pipelines.round import STAGES, run_round
     from jumpup.pipelines.score import load_bundle
@@ -81,6 +82,9 @@ def child(directory: str, applicants: int, with_reports: bool, with_workbook: bo
     predict_started = time.perf_counter()
     bundle.classifier.predict_proba(matrix)
     bare = time.perf_counter() - predict_started
+    reasons_started = time.perf_counter()  # what the reasons cost on top of the prediction
+    reason_codes(bundle.classifier.contributions(matrix), bundle.scale.factor, bundle.top_k, "ko")
+    reasons = time.perf_counter() - reasons_started
     stage_names = {"growth paths": "growth_paths", "STEP 1": "step1"}
     peaks = {stage_names.get(k, k): v for k, v in stage_peaks.items() if not k.startswith("reports")}
     peaks["reports"] = _peak_mb()
@@ -98,6 +102,7 @@ def child(directory: str, applicants: int, with_reports: bool, with_workbook: bo
                 "peak_mb": _peak_mb(),
                 "bare_predict_seconds": round(bare, 4),
                 "ratio_to_bare_predict": round(total / bare),
+                "reason_codes_seconds": round(reasons, 3),
                 "pdfs": manifest.get("reports", {}).get("pdfs", 0),
                 "report_steps": manifest.get("reports", {}).get("seconds", {}),
             }
@@ -129,7 +134,8 @@ def main() -> None:
             print(
                 f"\n{r['applicants']:,} applicants ({r['scored']:,} scored): {r['seconds']:.1f} s end to end, "
                 f"peak {r['peak_mb']:,} MB, {r['applicants'] / r['seconds']:,.0f} applicants/s; "
-                f"bare LightGBM predict {r['bare_predict_seconds']:.3f} s -> ratio {r['ratio_to_bare_predict']:,}x"
+                f"bare LightGBM predict {r['bare_predict_seconds']:.3f} s -> ratio {r['ratio_to_bare_predict']:,}x; "
+                f"reason codes (exact contributions + wording) {r['reason_codes_seconds']:.2f} s"
                 + (f"; {r['pdfs']:,} PDFs" if args.reports else "")
             )
             print(f"  {'stage':<14} {'seconds':>9} {'peak MB':>9}")

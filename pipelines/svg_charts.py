@@ -60,6 +60,21 @@ def spread_labels(positions: list[float], gap: float, low: float, high: float) -
     return out.tolist()
 
 
+def _open_with_y_grid(width: int, height: int, left: int, right: int, ticks: list[float], y) -> list[str]:
+    """The ``<svg>`` opening and horizontal grid lines with their labels, shared by the line charts."""
+    parts = [
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'font-size="12">'
+    ]
+    for tick in ticks:
+        parts.append(
+            f'<line x1="{left}" y1="{_num(y(tick))}" x2="{width - right}" y2="{_num(y(tick))}" stroke="#eeeeee"/>'
+            f'<text x="{left - 6}" y="{_num(y(tick) + 4)}" text-anchor="end" fill="#666" font-size="11">'
+            f"{tick:,.0f}</text>"
+        )
+    return parts
+
+
 def family_bars(labels: list[str], values: list[float], medians: list[float], peer_label: str) -> str:
     """Horizontal 0–100 bars per indicator family, the peer median as a red tick."""
     width, row, left, right, top = 720, 26, 130, 60, 22
@@ -139,16 +154,7 @@ def fan_chart(
     def points(xs, ys) -> str:
         return " ".join(f"{_num(x(a))},{_num(y(b))}" for a, b in zip(xs, ys, strict=True))
 
-    parts = [
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-        f'font-size="12">'
-    ]
-    for tick in y_ticks:
-        parts.append(
-            f'<line x1="{left}" y1="{_num(y(tick))}" x2="{width - right}" y2="{_num(y(tick))}" stroke="#eeeeee"/>'
-            f'<text x="{left - 6}" y="{_num(y(tick) + 4)}" text-anchor="end" fill="#666" font-size="11">'
-            f"{tick:,.0f}</text>"
-        )
+    parts = _open_with_y_grid(width, height, left, right, y_ticks, y)
     step = max(1, math.ceil(len(years) / 10))
     for year in sorted(set(years))[::step]:
         parts.append(
@@ -229,16 +235,7 @@ def line_chart(
     def y(value: float) -> float:
         return top + plot_h * (1 - value / y_top)
 
-    parts = [
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-        f'font-size="12">'
-    ]
-    for tick in y_ticks:
-        parts.append(
-            f'<line x1="{left}" y1="{_num(y(tick))}" x2="{width - right}" y2="{_num(y(tick))}" stroke="#eeeeee"/>'
-            f'<text x="{left - 6}" y="{_num(y(tick) + 4)}" text-anchor="end" fill="#666" font-size="11">'
-            f"{tick:,.0f}</text>"
-        )
+    parts = _open_with_y_grid(width, height, left, right, y_ticks, y)
     for i, category in enumerate(categories):
         parts.append(
             f'<text x="{_num(x(i))}" y="{top + plot_h + 16}" text-anchor="middle" fill="#666" font-size="11">'
