@@ -191,6 +191,8 @@ def run_round(
     workbook_started = time.perf_counter()
     if with_workbook:
         reports.write_workbook(out_dir / "round_workbook.xlsx", sheets)
+    else:
+        (out_dir / "round_workbook.xlsx").unlink(missing_ok=True)  # never leave an earlier run's workbook
     workbook_seconds = time.perf_counter() - workbook_started
     outputs = RoundOutputs(result, bundle, features, scores, paths, decisions, manifest, stability, warnings, summary)
     written = write_round_reports(out_dir, outputs, settings, language, progress=notify, firm_reports=with_reports)

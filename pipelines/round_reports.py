@@ -8,6 +8,7 @@ any machine, and PDFs come from one headless Chromium session for the whole roun
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -172,6 +173,7 @@ def write_round_reports(
     notify = progress or (lambda stage: None)
     report_dir = out_dir / "reports"
     firm_dir = report_dir / "firms"
+    shutil.rmtree(firm_dir, ignore_errors=True)  # a rerun leaves no page of an earlier run behind
     firm_dir.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
     started = time.perf_counter()

@@ -46,6 +46,21 @@ def test_round_writes_every_output_and_resumes_identically(trained):
     assert second["outputs_sha256"] == first["outputs_sha256"]
     assert json.loads((root / "out" / ".stages.json").read_text()).keys() >= {"score", "growth_paths"}
     assert len(log.read_text().splitlines()) == 2  # one decision-log record per run, nothing duplicated
+    # rerun without per-firm reports and workbook: the summary stays, nothing of the earlier run lingers
+    third = run_round(
+        root / "data" / "round",
+        root / "out",
+        settings,
+        str(root / "model" / "bundle.pkl"),
+        with_reports=False,
+        with_workbook=False,
+        log_path=log,
+    )
+    assert third["outputs_sha256"] == first["outputs_sha256"]
+    assert not list((root / "out" / "reports" / "firms").iterdir())
+    assert not (root / "out" / "round_workbook.xlsx").exists()
+    assert (root / "out" / "reports" / "round_summary.html").exists()
+    assert "workbook" not in third["timings_seconds"] and third["reports"]["firm_pages"] == 0
 
 
 def test_firm_report_is_korean_and_shows_peers_only_as_aggregates(trained):
