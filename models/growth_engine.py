@@ -57,6 +57,11 @@ def _baseline_quantiles(pool: pd.DataFrame, queries: pd.DataFrame, outcome: str,
     return {"baseline_pooled_history": np.tile(pooled, (len(queries), 1)), "baseline_industry_median": industry}
 
 
+def quantile_columns(name: str, quantiles) -> list[str]:
+    """Column names of a method's (or a quantity's) quantiles: ``blend_q10``, ``revenue_q90``, ..."""
+    return [f"{name}_q{round(q * 100):02d}" for q in quantiles]
+
+
 @dataclass
 class OriginResult:
     origin: int
@@ -107,8 +112,7 @@ class HorizonModel:
         frame["nearest_peers"] = [";".join(p for p in row if p) for row in draws.index.labels(draws.rows[:, :10])]
         columns = {}
         for name, values in {"peers": peers_q, "pooled": pooled_q, "blend": blend_q}.items():
-            for i, q in enumerate(quantiles):
-                columns[f"{name}_q{round(q * 100):02d}"] = values[:, i]
+            columns.update(zip(quantile_columns(name, quantiles), values.T, strict=True))
         frame = pd.concat([frame, pd.DataFrame(columns)], axis=1)
         frame["auto_method"] = self.auto_method
         threshold = k * np.log(1 + self.high_growth_rate)
@@ -198,8 +202,7 @@ def _rolling_origins(
         if with_baselines:
             baselines = _baseline_quantiles(pool, queries, outcome, quantiles, settings.min_peers)
             for name, values in baselines.items():
-                for i, q in enumerate(quantiles):
-                    frame[f"{name}_q{round(q * 100):02d}"] = values[:, i]
+                frame[quantile_columns(name, quantiles)] = values
         actual = queries[outcome].to_numpy(dtype="float64")
         frame["actual"] = actual
         past.append(OriginResult(t, horizon, frame, position_in(draws.outcomes, actual), raw_pooled))
@@ -315,7 +318,7 @@ def _choose_method(known: list[OriginResult], quantiles) -> str:
     actual = frame["actual"].to_numpy()
     losses = {}
     for method in METHODS:
-        predicted = frame[[f"{method}_q{round(q * 100):02d}" for q in quantiles]].to_numpy()
+        predicted = method_quantiles(frame, method, quantiles)
         valid = ~np.isnan(predicted).any(axis=1)
         losses[method] = float(np.mean(pinball(actual[valid], predicted[valid], quantiles))) if valid.any() else np.inf
     return min(losses, key=losses.get)
@@ -326,9 +329,9 @@ def method_quantiles(frame: pd.DataFrame, method: str, quantiles) -> np.ndarray:
         out = np.full((len(frame), len(quantiles)), np.nan)
         for chosen in METHODS:
             rows = (frame["auto_method"] == chosen).to_numpy()
-            out[rows] = frame.loc[rows, [f"{chosen}_q{round(q * 100):02d}" for q in quantiles]].to_numpy()
+            out[rows] = frame.loc[rows, quantile_columns(chosen, quantiles)].to_numpy()
         return out
-    return frame[[f"{method}_q{round(q * 100):02d}" for q in quantiles]].to_numpy()
+    return frame[quantile_columns(method, quantiles)].to_numpy()
 
 
 def evaluate(results: list[OriginResult], quantiles, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:

@@ -62,10 +62,20 @@ def _step(description: str, work, errors: tuple[type[Exception], ...] = ()):
     return result
 
 
+def _table(title: str, columns: tuple[str, ...], right: tuple[str, ...] = ()) -> Table:
+    """A console table with these columns; those in ``right`` (counts) are right-aligned."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="right" if column in right else "left")
+    return table
+
+
 def print_ingest_summary(report: dict, out_dir: Path) -> None:
-    table = Table(title=f"ingest → {out_dir}")
-    for column in ("file", "encoding", "read", "accepted", "quarantined", "read = accepted + quarantined"):
-        table.add_column(column, justify="right" if column in ("read", "accepted", "quarantined") else "left")
+    table = _table(
+        f"ingest → {out_dir}",
+        ("file", "encoding", "read", "accepted", "quarantined", "read = accepted + quarantined"),
+        right=("read", "accepted", "quarantined"),
+    )
     for f in report["files"]:
         ok = f["rows_read"] == f["accepted"] + f["quarantined"]
         table.add_row(
@@ -152,9 +162,11 @@ def import_dart_bulk(
     if statements not in ("separate", "consolidated", "prefer-consolidated"):
         _fail(f"--statements must be separate, consolidated or prefer-consolidated, got {statements!r}")
     report = _step(f"import {source}", lambda: run_import(source, out, statements), (FileNotFoundError, ValueError))
-    table = Table(title=f"DART bulk import → {out}")
-    for column in ("file", "lines read", "usable", "quarantined"):
-        table.add_column(column, justify="left" if column == "file" else "right")
+    table = _table(
+        f"DART bulk import → {out}",
+        ("file", "lines read", "usable", "quarantined"),
+        right=("lines read", "usable", "quarantined"),
+    )
     for f in report["files"]:
         table.add_row(f["file"], f"{f['lines_read']:,}", f"{f['lines_usable']:,}", f"{f['lines_quarantined']:,}")
     console.print(table)
@@ -314,12 +326,11 @@ def cross_validate(
 
     settings = _settings(params, {"targets": {"horizon": horizon}} if horizon else None)
     result = _step(f"cross-validate origin {origin}", lambda: cross_validate_panel(panel, origin, settings))
-    table = Table(
-        title=f"{settings.validation.cv_folds}-fold firm-grouped CV, origin {origin}, "
-        f"{result['firms']} firms, event rate {result['event_rate']:.3f}"
+    table = _table(
+        f"{settings.validation.cv_folds}-fold firm-grouped CV, origin {origin}, "
+        f"{result['firms']} firms, event rate {result['event_rate']:.3f}",
+        ("model", "AUC", "95% CI", "Gini", "KS"),
     )
-    for column in ("model", "AUC", "95% CI", "Gini", "KS"):
-        table.add_column(column)
     for name, metrics in result["pooled"].items():
         auc = metrics["auc"]
         table.add_row(
@@ -404,12 +415,11 @@ def backtest_growth(
 
     settings = _settings(params)
     summary = _step(f"backtest {panel}", lambda: backtest(panel, settings, out))
-    table = Table(
-        title=f"growth-path backtest: origins {summary['origins'][0]}–{summary['origins'][-1]}, "
-        f"horizons 1–{summary['horizon']}, {summary['rows']:,} forecasts"
+    table = _table(
+        f"growth-path backtest: origins {summary['origins'][0]}–{summary['origins'][-1]}, "
+        f"horizons 1–{summary['horizon']}, {summary['rows']:,} forecasts",
+        ("method", "80% coverage", "50% coverage", "pinball (log revenue)", "vs pooled history"),
     )
-    for column in ("method", "80% coverage", "50% coverage", "pinball (log revenue)", "vs pooled history"):
-        table.add_column(column)
     for row in summary["methods"]:
         table.add_row(
             row["method"],

@@ -20,7 +20,14 @@ import pandas as pd
 
 from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.size_class import EOK
-from jumpup.models.growth_engine import GrowthPathModel, evaluate, history_table, method_quantiles, run_rolling
+from jumpup.models.growth_engine import (
+    GrowthPathModel,
+    evaluate,
+    history_table,
+    method_quantiles,
+    quantile_columns,
+    run_rolling,
+)
 from jumpup.models.growth_paths import Recalibration, probability_above
 from jumpup.pipelines.ingest import load_panel
 from jumpup.provenance import code_version, frame_sha256, write_json
@@ -83,8 +90,7 @@ def forecast_paths(
         out["year"] = out["as_of"] + k
         out["method"] = frame["auto_method"] if g.method == "auto" else g.method
         revenue = frame["revenue"].to_numpy(dtype="float64")
-        for i, level in enumerate(quantiles):
-            out[f"revenue_q{round(level * 100):02d}"] = np.round(revenue * np.exp(q[:, i]))
+        out[quantile_columns("revenue", quantiles)] = np.round(revenue[:, None] * np.exp(q))
         out["p_high_growth"] = frame["p_high_growth"].round(4)
         out["p_decline"] = frame["p_decline"].round(4)
         with np.errstate(invalid="ignore", divide="ignore"):
