@@ -186,18 +186,14 @@ class HeadlessBrowser:
         for start in range(0, len(pages), len(self.tabs)):
             yield list(zip(self.tabs, pages[start : start + len(self.tabs)], strict=False))
 
-    def print_pdfs(self, pages: Iterable[tuple[Path, Path]], progress=None) -> int:
+    def print_pdfs(self, pages: Iterable[tuple[Path, Path]]) -> int:
         """Print each (HTML file, PDF file) pair on A4 with backgrounds; returns the number printed."""
         pages = list(pages)
         for batch in self._batches(pages):
-            navigations = [
-                (session, self._load(session, Path(html).resolve().as_uri())) for session, (html, _) in batch
-            ]
+            urls = {session: Path(html).resolve().as_uri() for session, (html, _) in batch}
+            navigations = [(session, self._load(session, url)) for session, url in urls.items()]  # all tabs at once
             for session, message_id in navigations:
-                navigated = self._reply(message_id, "Page.navigate")
-                if navigated.get("errorText"):
-                    raise BrowserError(f"cannot open {dict(batch)[session][0]}: {navigated['errorText']}")
-                self._wait_event("Page.loadEventFired", session)
+                self._loaded(session, message_id, urls[session])
             printing = [
                 (
                     self._send(
@@ -217,8 +213,6 @@ class HeadlessBrowser:
             for message_id, pdf in printing:
                 data = base64.b64decode(self._reply(message_id, "Page.printToPDF")["data"])
                 Path(pdf).write_bytes(data)
-                if progress is not None:
-                    progress(1)
         return len(pages)
 
     def evaluate(self, url: str, expression: str):

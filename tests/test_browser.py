@@ -74,3 +74,29 @@ def test_the_shipped_font_is_cut_to_the_pages_characters(round_out):
     hangul = {c for c in page_text if "가" <= c <= "힣"}
     assert hangul and all(ord(c) in cmap for c in hangul)
     assert ord("뷁") not in cmap or "뷁" in page_text
+
+
+def test_a_missing_browser_binary_is_a_clear_error():
+    from jumpup.pipelines.browser import BrowserError
+
+    with (
+        pytest.raises(BrowserError, match=r"browser exited.*/nonexistent/chromium"),
+        HeadlessBrowser("/nonexistent/chromium", timeout=30),
+    ):
+        pass
+
+
+def test_a_broken_browser_costs_the_pdfs_only_with_a_warning(round_out, monkeypatch):
+    root = round_out.parent
+    monkeypatch.setenv("JUMPUP_BROWSER", "/nonexistent/chromium")
+    settings = quick_settings(firms=800, applicants=6)
+    manifest = run_round(
+        root / "data" / "round",
+        root / "out_nobrowser",
+        settings,
+        str(root / "model" / "bundle.pkl"),
+        log_path=root / "log2.jsonl",
+    )
+    firms = root / "out_nobrowser" / "reports" / "firms"
+    assert len(list(firms.glob("*.html"))) == manifest["counts"]["applicants"] and not list(firms.glob("*.pdf"))
+    assert any("PDF reports incomplete" in w and "/nonexistent/chromium" in w for w in manifest["warnings"])
