@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PARAMS_PATH = PROJECT_ROOT / "params.yaml"
@@ -212,6 +212,15 @@ class ValidationSettings(_Frozen):
     alpha: float = Field(0.05, gt=0, lt=1)
     reliability_bins: int = Field(10, ge=2)
     cv_folds: int = Field(5, ge=2)
+    cv_repeats: int = Field(1, ge=1)  # further repeats reshuffle firms into new folds
+    learning_curve_fractions: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
+
+    @field_validator("learning_curve_fractions")
+    @classmethod
+    def _fractions_in_range(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or any(not 0 < f <= 1 for f in value):
+            raise ValueError(f"learning_curve_fractions must be shares in (0, 1], got {list(value)}")
+        return value
 
 
 class PromotionSettings(_Frozen):

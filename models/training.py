@@ -219,50 +219,142 @@ def train_and_validate(
     return TrainingResult(bundle, challenger, report, predictions)
 
 
-def cross_validate_origin(
-    features: pd.DataFrame, targets: pd.DataFrame, origin: int, settings: Settings, seed: int
+@dataclass
+class CrossValidation:
+    """A cross-validation summary (JSON-ready) and the out-of-fold predictions behind it."""
+
+    summary: dict
+    predictions: pd.DataFrame
+
+
+def firm_folds(groups: np.ndarray, folds: int, repeat: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Firm-grouped folds: repeat 0 is the plain GroupKFold; later repeats shuffle firms (seed + repeat).
+
+    Every firm is in exactly one test fold per repeat, so each repeat gives one out-of-fold
+    prediction per firm; different repeats show how much a figure owes to the particular split.
+    """
+    splitter = (
+        GroupKFold(n_splits=folds)
+        if repeat == 0
+        else GroupKFold(n_splits=folds, shuffle=True, random_state=seed + repeat)
+    )
+    return list(splitter.split(groups, groups=groups))
+
+
+def _subsample_firms(train_index: np.ndarray, groups: np.ndarray, fraction: float, rng) -> np.ndarray:
+    """Keep ``fraction`` of the training firms (whole firms, fixed seed) for a learning curve."""
+    if fraction >= 1.0:
+        return train_index
+    firms = np.unique(groups[train_index])
+    kept = rng.choice(firms, size=max(2, round(fraction * len(firms))), replace=False)
+    return train_index[np.isin(groups[train_index], kept)]
+
+
+def _fit_predict_fold(
+    matrix: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    train_index: np.ndarray,
+    test_index: np.ndarray,
+    settings: Settings,
+    seed: int,
+) -> tuple[dict[str, np.ndarray], dict]:
+    """Choose features and tune on the training firms only, then predict the test firms."""
+    X, y_train = matrix.iloc[train_index], y[train_index]
+    selected = select_features(X, y_train, settings)
+    params, _ = tune(
+        X[selected],
+        y_train,
+        groups[train_index],
+        _constrained(_base_params(settings), selected),
+        {k: list(v) for k, v in settings.model.tuning_grid.items()},
+        settings.model.inner_folds,
+        seed,
+    )
+    model = GrowthGBM(**params, random_state=seed).fit(X[selected], y_train)
+    card = WoEScorecard(settings.scorecard.bins, settings.scorecard.C, settings.scorecard.max_features).fit(X, y_train)
+    test = matrix.iloc[test_index]
+    predictions = {
+        "lightgbm": model.predict_proba(test[selected])[:, 1],
+        "scorecard": card.predict_proba(test)[:, 1],
+    }
+    return predictions, {k: v for k, v in params.items() if k in settings.model.tuning_grid}
+
+
+def _out_of_fold(
+    matrix: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    settings: Settings,
+    seed: int,
+    fraction: float = 1.0,
 ) -> dict:
+    """Out-of-fold predictions of LightGBM and the scorecard over one set of firm folds."""
+    oof = {"lightgbm": np.full(len(y), np.nan), "scorecard": np.full(len(y), np.nan)}
+    folds, chosen, training_firms = [], [], []
+    rng = np.random.default_rng(seed)
+    for train_index, test_index in splits:
+        train_index = _subsample_firms(train_index, groups, fraction, rng)
+        predicted, params = _fit_predict_fold(matrix, y, groups, train_index, test_index, settings, seed)
+        for name, p in predicted.items():
+            oof[name][test_index] = p
+        folds.append({name: discrimination(y[test_index], p)["auc"] for name, p in predicted.items()})
+        chosen.append(params)
+        training_firms.append(len(np.unique(groups[train_index])))
+    return {"oof": oof, "folds": folds, "chosen": chosen, "training_firms": training_firms, "splits": splits}
+
+
+def _fold_numbers(splits: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    number = np.empty(sum(len(test) for _, test in splits), dtype=int)
+    for fold, (_, test_index) in enumerate(splits):
+        number[test_index] = fold
+    return number
+
+
+def _fold_spread(folds: list[dict], name: str) -> dict:
+    values = np.array([fold[name] for fold in folds], dtype="float64")
+    return {
+        "mean": float(values.mean()),
+        "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+        "min": float(values.min()),
+        "max": float(values.max()),
+    }
+
+
+def _origin_table(features: pd.DataFrame, targets: pd.DataFrame, origin: int):
+    table = labelled_table(features[features["fiscal_year"] == origin], targets)
+    if table.empty or table["target"].nunique() < 2:
+        raise ValueError(f"origin {origin} has no labelled firms of both classes; pick an origin with known outcomes")
+    matrix = model_matrix(table, model_feature_names())
+    return table, matrix, table["target"].to_numpy(dtype=int), table["firm_id"].to_numpy()
+
+
+def cross_validate_origin(
+    features: pd.DataFrame, targets: pd.DataFrame, origin: int, settings: Settings, seed: int, repeats: int = 1
+) -> CrossValidation:
     """Firm-grouped K-fold CV at one origin year, tuning nested inside each training fold.
 
-    Out-of-fold predictions of LightGBM, the scorecard and the past-growth baseline are pooled;
-    AUCs get firm-bootstrap intervals, and the LightGBM - challenger difference a paired interval.
+    The headline figures pool the out-of-fold predictions of the plain firm folds (repeat 0):
+    LightGBM, the scorecard and the past-growth baseline get firm-bootstrap AUC intervals and the
+    LightGBM - other differences paired intervals. Pooling compares firms scored by different
+    fold models, so it is stricter than the mean of per-fold AUCs, which is reported beside it.
+    Further repeats reshuffle the firms into new folds and report the pooled AUC of each split.
     """
-    table = labelled_table(features[features["fiscal_year"] == origin], targets)
-    names = model_feature_names()
-    matrix = model_matrix(table, names)
-    y = table["target"].to_numpy(dtype=int)
-    groups = table["firm_id"].to_numpy()
-    oof = {"lightgbm": np.zeros(len(y)), "scorecard": np.zeros(len(y))}
-    folds, chosen = [], []
-    for train_index, test_index in GroupKFold(n_splits=settings.validation.cv_folds).split(matrix, y, groups):
-        selected = select_features(matrix.iloc[train_index], y[train_index], settings)
-        params, _ = tune(
-            matrix.iloc[train_index][selected],
-            y[train_index],
-            groups[train_index],
-            _constrained(_base_params(settings), selected),
-            {k: list(v) for k, v in settings.model.tuning_grid.items()},
-            settings.model.inner_folds,
-            seed,
-        )
-        chosen.append({k: v for k, v in params.items() if k in settings.model.tuning_grid})
-        model = GrowthGBM(**params, random_state=seed).fit(matrix.iloc[train_index][selected], y[train_index])
-        oof["lightgbm"][test_index] = model.predict_proba(matrix.iloc[test_index][selected])[:, 1]
-        card = WoEScorecard(settings.scorecard.bins, settings.scorecard.C, settings.scorecard.max_features)
-        oof["scorecard"][test_index] = card.fit(matrix.iloc[train_index], y[train_index]).predict_proba(
-            matrix.iloc[test_index]
-        )[:, 1]
-        folds.append({name: discrimination(y[test_index], oof[name][test_index])["auc"] for name in oof})
-    oof["past_growth_baseline"] = past_growth_baseline(table)
+    table, matrix, y, groups = _origin_table(features, targets, origin)
+    folds = settings.validation.cv_folds
+    first = _out_of_fold(matrix, y, groups, firm_folds(groups, folds, 0, seed), settings, seed)
+    oof = {**first["oof"], "past_growth_baseline": past_growth_baseline(table)}
     v = settings.validation
     result = {
         "origin": origin,
         "horizon": settings.targets.horizon,
         "firms": len(y),
         "event_rate": float(y.mean()),
-        "folds": folds,
-        "chosen_params": chosen,
+        "folds": first["folds"],
+        "chosen_params": first["chosen"],
         "pooled": {name: bootstrap_intervals(y, p, groups, v.bootstrap, v.alpha, seed) for name, p in oof.items()},
+        "fold_auc": {name: _fold_spread(first["folds"], name) for name in first["oof"]},
     }
     rng = np.random.default_rng(seed)
     differences = {"scorecard": [], "past_growth_baseline": []}
@@ -281,4 +373,68 @@ def cross_validate_origin(
         }
         for other, d in differences.items()
     }
-    return result
+    predictions = pd.DataFrame(
+        {"firm_id": groups, "fiscal_year": origin, "target": y, "repeat": 0, "fold": _fold_numbers(first["splits"])}
+    )
+    for name, p in oof.items():
+        predictions[name] = p
+    frames, per_repeat = (
+        [predictions],
+        [{"repeat": 0, **{name: result["pooled"][name]["auc"]["value"] for name in first["oof"]}}],
+    )
+    for repeat in range(1, repeats):
+        splits = firm_folds(groups, folds, repeat, seed)
+        run = _out_of_fold(matrix, y, groups, splits, settings, seed)
+        per_repeat.append({"repeat": repeat, **{n: discrimination(y, p)["auc"] for n, p in run["oof"].items()}})
+        frame = predictions[["firm_id", "fiscal_year", "target"]].assign(repeat=repeat, fold=_fold_numbers(splits))
+        for name, p in run["oof"].items():
+            frame[name] = p
+        frame["past_growth_baseline"] = oof["past_growth_baseline"]
+        frames.append(frame)
+    if repeats > 1:
+        result["repeats"] = {
+            "per_repeat": per_repeat,
+            "pooled_auc": {
+                name: {
+                    "mean": float(np.mean([r[name] for r in per_repeat])),
+                    "min": float(np.min([r[name] for r in per_repeat])),
+                    "max": float(np.max([r[name] for r in per_repeat])),
+                }
+                for name in first["oof"]
+            },
+        }
+    return CrossValidation(result, pd.concat(frames, ignore_index=True))
+
+
+def learning_curve_origin(
+    features: pd.DataFrame,
+    targets: pd.DataFrame,
+    origin: int,
+    settings: Settings,
+    seed: int,
+    fractions: tuple[float, ...],
+) -> list[dict]:
+    """Out-of-fold AUC when each training fold keeps only a share of its firms.
+
+    The test folds stay the same (the plain firm folds), so the rows differ only in how many firms
+    the models learn from. A curve still rising at 100% says more firms would help; a flat one
+    says the features, not the sample size, limit the figure.
+    """
+    _, matrix, y, groups = _origin_table(features, targets, origin)
+    splits = firm_folds(groups, settings.validation.cv_folds, 0, seed)
+    v = settings.validation
+    rows = []
+    for fraction in sorted(fractions):
+        run = _out_of_fold(matrix, y, groups, splits, settings, seed, fraction)
+        rows.append(
+            {
+                "fraction": float(fraction),
+                "training_firms": run["training_firms"],
+                "pooled": {
+                    name: bootstrap_intervals(y, p, groups, v.bootstrap, v.alpha, seed)["auc"]
+                    for name, p in run["oof"].items()
+                },
+                "fold_auc": {name: _fold_spread(run["folds"], name) for name in run["oof"]},
+            }
+        )
+    return rows

@@ -22,7 +22,7 @@ from jumpup.models.growth_engine import GrowthPathModel, history_table
 from jumpup.models.pyfunc import GrowthModelPyfunc, complete_rows, contract_columns
 from jumpup.models.report_html import render_validation_html
 from jumpup.models.targets import TARGET_KO, make_targets
-from jumpup.models.training import cross_validate_origin, train_and_validate
+from jumpup.models.training import CrossValidation, cross_validate_origin, learning_curve_origin, train_and_validate
 from jumpup.pipelines.ingest import load_panel
 from jumpup.provenance import code_version, frame_sha256, write_json
 from jumpup.settings import PROJECT_ROOT, Settings, load_settings
@@ -171,15 +171,29 @@ def assign_initial_alias(mlflow_module, name: str, version: str) -> str:
     return "challenger"
 
 
-def cross_validate_panel(panel_dir: Path, origin: int, settings: Settings) -> dict:
-    """Firm-grouped CV at one origin (features as of ``origin``, outcome ``origin + horizon``)."""
+def _origin_features(panel_dir: Path, origin: int, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Features from panel rows up to the origin (nothing later is read) and the targets."""
     result = load_panel(Path(panel_dir), settings.ingest)
     firms, financials = result.tables["firms"], result.tables["financials"]
-    rows = panel_rows(firms, financials[financials["fiscal_year"] <= origin])  # nothing after the origin
+    rows = panel_rows(firms, financials[financials["fiscal_year"] <= origin])
     builder = FeatureBuilder(settings.features, settings.size_class, settings.program).fit(rows)
-    features = builder.transform(rows)
-    targets = make_targets(financials, None, settings.targets)
-    return cross_validate_origin(features, targets, origin, settings, settings.seed)
+    return builder.transform(rows), make_targets(financials, None, settings.targets)
+
+
+def cross_validate_panel(
+    panel_dir: Path, origin: int, settings: Settings, repeats: int | None = None
+) -> CrossValidation:
+    """Firm-grouped CV at one origin (features as of ``origin``, outcome ``origin + horizon``)."""
+    features, targets = _origin_features(panel_dir, origin, settings)
+    repeats = settings.validation.cv_repeats if repeats is None else repeats
+    return cross_validate_origin(features, targets, origin, settings, settings.seed, repeats)
+
+
+def learning_curve_panel(panel_dir: Path, origin: int, settings: Settings) -> list[dict]:
+    """Out-of-fold AUC at the origin with each training fold cut to ``learning_curve_fractions``."""
+    features, targets = _origin_features(panel_dir, origin, settings)
+    fractions = settings.validation.learning_curve_fractions
+    return learning_curve_origin(features, targets, origin, settings, settings.seed, fractions)
 
 
 def main() -> None:
