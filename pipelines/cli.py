@@ -340,11 +340,14 @@ def cross_validate(
     fold models are compared, as one grade scale compares every applicant); the mean of per-fold
     AUCs is shown beside it.
     """
-    from jumpup.pipelines.train import cross_validate_panel, learning_curve_panel
+    from jumpup.pipelines.train import cross_validate_panel
     from jumpup.provenance import write_json
 
     settings = _settings(params, {"targets": {"horizon": horizon}} if horizon else None)
-    cv = _step(f"cross-validate origin {origin}", lambda: cross_validate_panel(panel, origin, settings, repeats))
+    cv = _step(
+        f"cross-validate origin {origin}",
+        lambda: cross_validate_panel(panel, origin, settings, repeats, learning_curve=learning_curve),
+    )
     result = cv.summary
     table = _table(
         f"{settings.validation.cv_folds}-fold firm-grouped CV, origin {origin}, "
@@ -373,7 +376,6 @@ def cross_validate(
             + "; ".join(f"{n} mean {s['mean']:.3f} (range {s['min']:.3f}–{s['max']:.3f})" for n, s in spread.items())
         )
     if learning_curve:
-        result["learning_curve"] = _step("learning curve", lambda: learning_curve_panel(panel, origin, settings))
         curve = _table(
             "Learning curve: same test folds, training folds cut to a share of their firms",
             ("share", "training firms per fold", "LightGBM pooled AUC", "95% CI", "scorecard", "LightGBM fold mean"),
@@ -382,13 +384,14 @@ def cross_validate(
             auc = row["pooled"]["lightgbm"]
             curve.add_row(
                 f"{row['fraction']:.0%}",
-                f"{min(row['training_firms']):,}–{max(row['training_firms']):,}",
+                "–".join(f"{n:,}" for n in sorted({min(row["training_firms"]), max(row["training_firms"])})),
                 f"{auc['value']:.3f}",
                 f"[{auc['ci_low']:.3f}, {auc['ci_high']:.3f}]",
                 f"{row['pooled']['scorecard']['value']:.3f}",
                 f"{row['fold_auc']['lightgbm']['mean']:.3f}",
             )
         console.print(curve)
+    console.print(f"MLflow run {result['run_id']}; data {result['data_sha256'][:12]}, code {result['code_version']}")
     if out:
         write_json(out, result)
     if predictions:

@@ -171,29 +171,82 @@ def assign_initial_alias(mlflow_module, name: str, version: str) -> str:
     return "challenger"
 
 
-def _origin_features(panel_dir: Path, origin: int, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Features from panel rows up to the origin (nothing later is read) and the targets."""
+def _origin_features(panel_dir: Path, origin: int, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Features from panel rows up to the origin (nothing later is read), the targets and a data hash."""
     result = load_panel(Path(panel_dir), settings.ingest)
     firms, financials = result.tables["firms"], result.tables["financials"]
     rows = panel_rows(firms, financials[financials["fiscal_year"] <= origin])
     builder = FeatureBuilder(settings.features, settings.size_class, settings.program).fit(rows)
-    return builder.transform(rows), make_targets(financials, None, settings.targets)
+    every_year = panel_rows(firms, financials).sort_values(["firm_id", "fiscal_year"]).reset_index(drop=True)
+    data_hash = frame_sha256(every_year)
+    return builder.transform(rows), make_targets(financials, None, settings.targets), data_hash
 
 
 def cross_validate_panel(
-    panel_dir: Path, origin: int, settings: Settings, repeats: int | None = None
+    panel_dir: Path,
+    origin: int,
+    settings: Settings,
+    repeats: int | None = None,
+    learning_curve: bool = False,
+    log_mlflow: bool = True,
 ) -> CrossValidation:
-    """Firm-grouped CV at one origin (features as of ``origin``, outcome ``origin + horizon``)."""
-    features, targets = _origin_features(panel_dir, origin, settings)
+    """Firm-grouped CV at one origin (features as of ``origin``, outcome ``origin + horizon``).
+
+    With ``learning_curve`` the same test folds are rerun with training folds cut to
+    ``validation.learning_curve_fractions``. The summary records the panel's data hash and the
+    code version, and the run is logged to MLflow with the out-of-fold predictions.
+    """
+    features, targets, data_hash = _origin_features(panel_dir, origin, settings)
     repeats = settings.validation.cv_repeats if repeats is None else repeats
-    return cross_validate_origin(features, targets, origin, settings, settings.seed, repeats)
+    cv = cross_validate_origin(features, targets, origin, settings, settings.seed, repeats)
+    if learning_curve:
+        fractions = settings.validation.learning_curve_fractions
+        curve = learning_curve_origin(features, targets, origin, settings, settings.seed, fractions)
+        cv.summary["learning_curve"] = curve
+    cv.summary |= {
+        "panel": str(panel_dir),
+        "target": settings.targets.name,
+        "data_sha256": data_hash,
+        "code_version": code_version(),
+    }
+    if log_mlflow:
+        cv.summary["run_id"] = _log_cross_validation(cv, settings)
+    return cv
 
 
-def learning_curve_panel(panel_dir: Path, origin: int, settings: Settings) -> list[dict]:
-    """Out-of-fold AUC at the origin with each training fold cut to ``learning_curve_fractions``."""
-    features, targets = _origin_features(panel_dir, origin, settings)
-    fractions = settings.validation.learning_curve_fractions
-    return learning_curve_origin(features, targets, origin, settings, settings.seed, fractions)
+def _log_cross_validation(cv: CrossValidation, settings: Settings) -> str:
+    """One MLflow run per cross-validation: settings, pooled and per-fold AUCs, the curve, predictions."""
+    summary = cv.summary
+    metrics: dict[str, float] = {}
+    for name, pooled in summary["pooled"].items():
+        for key in ("value", "ci_low", "ci_high"):
+            metrics[f"cv.{name}.auc{'' if key == 'value' else '.' + key}"] = pooled["auc"][key]
+        metrics[f"cv.{name}.ks"] = pooled["ks"]["value"]
+    for name, spread in summary["fold_auc"].items():
+        metrics[f"cv.{name}.fold_auc_mean"] = spread["mean"]
+        metrics[f"cv.{name}.fold_auc_sd"] = spread["sd"]
+    for name, spread in summary.get("repeats", {}).get("pooled_auc", {}).items():
+        metrics |= {f"cv.{name}.repeats_auc_{k}": v for k, v in spread.items()}
+    mlflow = start_experiment(settings.tracking)
+    with mlflow.start_run(run_name=f"cross-validate-o{summary['origin']}-h{summary['horizon']}") as run:
+        mlflow.set_tags(
+            {
+                "stage": "cross_validate",
+                "code_version": summary["code_version"],
+                "data_sha256": summary["data_sha256"],
+                "target": summary["target"],
+                "panel": summary["panel"],
+                "origin": str(summary["origin"]),
+            }
+        )
+        mlflow.log_params(_flat_params(settings))
+        mlflow.log_metrics(metrics)
+        for row in summary.get("learning_curve", []):
+            for name, auc in row["pooled"].items():
+                mlflow.log_metric(f"learning_curve.{name}.auc", auc["value"], step=round(100 * row["fraction"]))
+        mlflow.log_dict(summary, "cross_validation/summary.json")
+        mlflow.log_text(cv.predictions.to_csv(index=False), "cross_validation/out_of_fold.csv")
+        return run.info.run_id
 
 
 def main() -> None:

@@ -30,12 +30,12 @@ def panel(tmp_path_factory):
 @pytest.fixture(scope="module")
 def two_splits(panel):
     settings, history = panel
-    return cross_validate_panel(history, ORIGIN, settings, repeats=2)
+    return cross_validate_panel(history, ORIGIN, settings, repeats=2, log_mlflow=False)
 
 
 def test_every_firm_is_predicted_once_per_split_by_a_model_that_never_saw_it(panel, monkeypatch):
     settings, history = panel
-    features, targets = _origin_features(history, ORIGIN, settings)
+    features, targets, _ = _origin_features(history, ORIGIN, settings)
     seen: list[set] = []
     real_select, real_tune = training.select_features, training.tune
 
@@ -69,6 +69,7 @@ def test_summary_pools_out_of_fold_predictions_and_reports_the_fold_spread(two_s
     assert summary["fold_auc"]["lightgbm"]["mean"] == pytest.approx(np.mean(per_fold))
     assert summary["fold_auc"]["lightgbm"]["min"] == min(per_fold)
     assert summary["pooled"]["lightgbm"]["auc"]["value"] > 0.6  # the synthetic sample carries signal
+    assert len(summary["data_sha256"]) == 64 and summary["code_version"]
     json.dumps(summary)  # JSON-ready as written by --out
 
 
@@ -89,7 +90,7 @@ def test_repeats_reshuffle_firms_and_report_each_split(two_splits):
 
 def test_learning_curve_keeps_the_test_folds_and_cuts_training_firms(panel, two_splits):
     settings, history = panel
-    features, targets = _origin_features(history, ORIGIN, settings)
+    features, targets, _ = _origin_features(history, ORIGIN, settings)
     rows = training.learning_curve_origin(features, targets, ORIGIN, settings, settings.seed, (1.0, 0.5))
     assert [r["fraction"] for r in rows] == [0.5, 1.0]
     half, whole = rows
@@ -102,7 +103,7 @@ def test_learning_curve_keeps_the_test_folds_and_cuts_training_firms(panel, two_
 
 def test_an_origin_without_outcomes_is_a_clear_error(panel):
     settings, history = panel
-    features, targets = _origin_features(history, 2024, settings)
+    features, targets, _ = _origin_features(history, 2024, settings)
     with pytest.raises(ValueError, match="origin 2024 has no labelled firms"):
         training.cross_validate_origin(features, targets, 2024, settings, settings.seed)
 
@@ -149,11 +150,22 @@ def test_cli_prints_both_aucs_the_learning_curve_and_writes_json_and_predictions
     assert len(frame) == written["firms"]
     assert set(frame.columns) >= {"firm_id", "fold", "lightgbm", "scorecard", "past_growth_baseline", "target"}
 
+    import mlflow
+
+    run = mlflow.get_run(written["run_id"])
+    assert run.data.tags["stage"] == "cross_validate" and run.data.tags["data_sha256"] == written["data_sha256"]
+    assert run.data.metrics["cv.lightgbm.auc"] == pytest.approx(written["pooled"]["lightgbm"]["auc"]["value"])
+    assert run.data.metrics["cv.lightgbm.fold_auc_mean"] == pytest.approx(written["fold_auc"]["lightgbm"]["mean"])
+    curve = mlflow.MlflowClient().get_metric_history(run.info.run_id, "learning_curve.lightgbm.auc")
+    assert [m.step for m in curve] == [100]
+    logged = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/cross_validation/out_of_fold.csv")
+    assert len(logged.splitlines()) == len(frame) + 1
+
 
 def test_real_kosdaq_lightgbm_beats_the_challenger_and_past_growth(kosdaq_panel):
     """The KOSDAQ design of the grading model: features as of 2018, high growth to 2021."""
     settings = load_settings(overrides={"ingest": {"max_fiscal_year": 2021}})
-    summary = cross_validate_panel(kosdaq_panel, 2018, settings).summary
+    summary = cross_validate_panel(kosdaq_panel, 2018, settings, log_mlflow=False).summary
     pooled = {name: metrics["auc"]["value"] for name, metrics in summary["pooled"].items()}
     assert summary["firms"] > 1000
     assert pooled["lightgbm"] > pooled["scorecard"] > pooled["past_growth_baseline"]
