@@ -117,9 +117,19 @@ class HeadlessBrowser:
             message["sessionId"] = session
         data = json.dumps(message).encode() + b"\0"
         while data:
-            written = os.write(self._to_browser, data)
+            try:
+                written = os.write(self._to_browser, data)
+            except BrokenPipeError:  # the browser is gone (or never started): say why, as a read would
+                raise self._exited() from None
             data = data[written:]
         return self._next_id
+
+    def _exited(self) -> BrowserError:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._process.wait(timeout=5)
+        self._log.seek(0)
+        log = self._log.read().decode(errors="replace")[-1500:]
+        return BrowserError(f"browser exited (code {self._process.poll()}): {log}")
 
     def _read_message(self, deadline: float) -> dict:
         while b"\0" not in self._buffer:
@@ -127,9 +137,7 @@ class HeadlessBrowser:
                 raise BrowserError(f"browser did not answer within {self.timeout:.0f} s")
             chunk = os.read(self._from_browser, 1 << 20)
             if not chunk:
-                self._log.seek(0)
-                log = self._log.read().decode(errors="replace")[-1500:]
-                raise BrowserError(f"browser exited (code {self._process.poll()}): {log}")
+                raise self._exited()
             self._buffer += chunk
         raw, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(raw)

@@ -86,6 +86,24 @@ def test_a_missing_browser_binary_is_a_clear_error():
         pass
 
 
+def test_a_browser_gone_before_the_first_command_is_a_clear_error(tmp_path, monkeypatch):
+    """Writing to a browser that has already exited breaks the pipe; that must read like any exit."""
+    from jumpup.pipelines.browser import BrowserError
+
+    quitter = tmp_path / "quitter"
+    quitter.write_text("#!/bin/sh\necho 'cannot start: no display' >&2\nexit 3\n")
+    quitter.chmod(0o755)
+    original = HeadlessBrowser.call
+
+    def call_after_exit(self, *args, **kwargs):
+        self._process.wait(timeout=10)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(HeadlessBrowser, "call", call_after_exit)
+    with pytest.raises(BrowserError, match=r"browser exited \(code 3\).*cannot start"), HeadlessBrowser(str(quitter)):
+        pass
+
+
 def test_a_broken_browser_costs_the_pdfs_only_with_a_warning(round_out, monkeypatch):
     root = round_out.parent
     monkeypatch.setenv("JUMPUP_BROWSER", "/nonexistent/chromium")
