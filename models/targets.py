@@ -28,6 +28,11 @@ TARGET_KO = {
     "distress": "부실 (관리종목 지정)",
 }
 
+# +1 for a good outcome (growth, a size upgrade), -1 for a bad one (distress). Monotone directions
+# in params.yaml are written for good outcomes, so a distress model applies them reversed, and the
+# naive past-growth baseline turns its sign (faster growth, less distress).
+TARGET_ORIENTATION = {"high_growth": 1, "high_growth_employment": 1, "size_upgrade": 1, "distress": -1}
+
 
 def _lead(panel: pd.DataFrame, column: str, years: int) -> pd.Series:
     """Value of ``column`` for the same firm exactly ``years`` fiscal years later (else NaN)."""

@@ -21,6 +21,7 @@ from jumpup.models.bundle import GrowthModelBundle, model_feature_names, model_m
 from jumpup.models.gbm import GrowthGBM, check_monotone, tune
 from jumpup.models.grading import MasterScale
 from jumpup.models.scorecard import WoEScorecard
+from jumpup.models.targets import TARGET_ORIENTATION
 from jumpup.models.validation import bootstrap_intervals, discrimination, evaluate_split, psi
 from jumpup.settings import Settings
 
@@ -61,6 +62,7 @@ def make_splits(table: pd.DataFrame, settings: Settings, seed: int) -> Splits:
 
 def _base_params(settings: Settings) -> dict:
     m = settings.model
+    orientation = TARGET_ORIENTATION[settings.targets.name]
     return {
         "n_estimators": m.n_estimators,
         "learning_rate": m.learning_rate,
@@ -69,7 +71,8 @@ def _base_params(settings: Settings) -> dict:
         "subsample": m.subsample,
         "colsample_bytree": m.colsample_bytree,
         "reg_lambda": m.reg_lambda,
-        "monotone": dict(m.monotone),
+        # Directions are written for good outcomes; a distress model reads them reversed.
+        "monotone": {name: direction * orientation for name, direction in m.monotone.items()},
     }
 
 
@@ -96,9 +99,13 @@ def fit_calibrator(raw: np.ndarray, y: np.ndarray, method: str):
     return _SigmoidCalibration().fit(raw, y)
 
 
-def past_growth_baseline(features: pd.DataFrame) -> np.ndarray:
-    """The naive forecast: past 3-year revenue CAGR, or 1-year growth where that is all there is."""
-    return features["revenue_cagr_3y"].fillna(features["revenue_growth_1y"]).fillna(0.0).to_numpy(dtype="float64")
+def past_growth_baseline(features: pd.DataFrame, target: str = "high_growth") -> np.ndarray:
+    """The naive forecast: past 3-year revenue CAGR, or 1-year growth where that is all there is.
+
+    For distress the sign is turned, so that the baseline expects trouble where revenue fell.
+    """
+    growth = features["revenue_cagr_3y"].fillna(features["revenue_growth_1y"]).fillna(0.0).to_numpy(dtype="float64")
+    return TARGET_ORIENTATION[target] * growth
 
 
 @dataclass
@@ -145,7 +152,7 @@ def train_and_validate(
 
     probability = bundle.probability(matrix[selected])
     challenger_probability = challenger.predict_proba(matrix)[:, 1]
-    baseline = past_growth_baseline(table)
+    baseline = past_growth_baseline(table, settings.targets.name)
     grades = scale.grades(probability)
     v = settings.validation
     report: dict = {
@@ -344,7 +351,7 @@ def cross_validate_origin(
     table, matrix, y, groups = _origin_table(features, targets, origin)
     folds = settings.validation.cv_folds
     first = _out_of_fold(matrix, y, groups, firm_folds(groups, folds, 0, seed), settings, seed)
-    oof = {**first["oof"], "past_growth_baseline": past_growth_baseline(table)}
+    oof = {**first["oof"], "past_growth_baseline": past_growth_baseline(table, settings.targets.name)}
     v = settings.validation
     result = {
         "origin": origin,

@@ -316,7 +316,10 @@ def promote(
 def cross_validate(
     panel: Annotated[Path, typer.Option("--panel", help="Panel directory.")],
     origin: Annotated[int, typer.Option("--origin", help="Feature year; the outcome is origin + horizon.")],
-    horizon: Annotated[int | None, typer.Option("--horizon")] = None,
+    horizon: Annotated[int | None, typer.Option("--horizon", help="Years ahead (default: params.yaml).")] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="high_growth, high_growth_employment, size_upgrade or distress.")
+    ] = None,
     repeats: Annotated[
         int | None,
         typer.Option("--repeats", min=1, help="Splits to run; repeats after the first reshuffle firms into new folds."),
@@ -340,17 +343,20 @@ def cross_validate(
     fold models are compared, as one grade scale compares every applicant); the mean of per-fold
     AUCs is shown beside it.
     """
+    from jumpup.pipelines.readers import InputFileError
     from jumpup.pipelines.train import cross_validate_panel
     from jumpup.provenance import write_json
 
-    settings = _settings(params, {"targets": {"horizon": horizon}} if horizon else None)
+    overrides = {"targets": {k: v for k, v in {"horizon": horizon, "name": target}.items() if v is not None}}
+    settings = _settings(params, overrides)
     cv = _step(
-        f"cross-validate origin {origin}",
+        f"cross-validate {settings.targets.name} h={settings.targets.horizon}, origin {origin}",
         lambda: cross_validate_panel(panel, origin, settings, repeats, learning_curve=learning_curve),
+        (InputFileError, ValueError),
     )
     result = cv.summary
     table = _table(
-        f"{settings.validation.cv_folds}-fold firm-grouped CV, origin {origin}, "
+        f"{settings.validation.cv_folds}-fold firm-grouped CV of {settings.targets.name}, origin {origin}, "
         f"{result['firms']} firms, event rate {result['event_rate']:.3f}",
         ("model", "pooled AUC", "95% CI", "Gini", "KS", "fold AUC mean ± sd", "fold range"),
     )

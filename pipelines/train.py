@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from jumpup.features.builder import FeatureBuilder, panel_rows
+from jumpup.features.size_class import classify_size
 from jumpup.models.growth_engine import GrowthPathModel, history_table
 from jumpup.models.pyfunc import GrowthModelPyfunc, complete_rows, contract_columns
 from jumpup.models.report_html import render_validation_html
@@ -179,7 +180,11 @@ def _origin_features(panel_dir: Path, origin: int, settings: Settings) -> tuple[
     builder = FeatureBuilder(settings.features, settings.size_class, settings.program).fit(rows)
     every_year = panel_rows(firms, financials).sort_values(["firm_id", "fiscal_year"]).reset_index(drop=True)
     data_hash = frame_sha256(every_year)
-    return builder.transform(rows), make_targets(financials, None, settings.targets), data_hash
+    # Labels look ahead by design; size_upgrade needs the size class of every later year.
+    size_classes = (
+        classify_size(financials, firms, settings.size_class) if settings.targets.name == "size_upgrade" else None
+    )
+    return builder.transform(rows), make_targets(financials, size_classes, settings.targets), data_hash
 
 
 def cross_validate_panel(

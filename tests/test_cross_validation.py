@@ -170,3 +170,21 @@ def test_real_kosdaq_lightgbm_beats_the_challenger_and_past_growth(kosdaq_panel)
     assert summary["firms"] > 1000
     assert pooled["lightgbm"] > pooled["scorecard"] > pooled["past_growth_baseline"]
     assert summary["lightgbm_minus"]["past_growth_baseline"]["ci_low"] > 0
+
+
+def test_size_upgrade_labels_read_later_size_classes(panel):
+    settings, history = panel
+    upgrade = settings.model_copy(update={"targets": settings.targets.model_copy(update={"name": "size_upgrade"})})
+    _, targets, _ = _origin_features(history, ORIGIN, upgrade)
+    labelled = targets[(targets["fiscal_year"] == ORIGIN) & targets["target"].notna()]
+    assert len(labelled) > 100 and labelled["target"].nunique() == 2
+
+
+def test_distress_reverses_the_known_directions_and_the_baseline():
+    growth = load_settings()
+    distress = load_settings(overrides={"targets": {"name": "distress"}})
+    reversed_directions = {name: -d for name, d in training._base_params(growth)["monotone"].items()}
+    assert reversed_directions and training._base_params(distress)["monotone"] == reversed_directions
+    frame = pd.DataFrame({"revenue_cagr_3y": [0.3, np.nan], "revenue_growth_1y": [0.1, -0.2]})
+    np.testing.assert_allclose(training.past_growth_baseline(frame), [0.3, -0.2])
+    np.testing.assert_allclose(training.past_growth_baseline(frame, "distress"), [-0.3, 0.2])
