@@ -338,7 +338,13 @@ def _origin_table(features: pd.DataFrame, targets: pd.DataFrame, origin: int):
 
 
 def cross_validate_origin(
-    features: pd.DataFrame, targets: pd.DataFrame, origin: int, settings: Settings, seed: int, repeats: int = 1
+    features: pd.DataFrame,
+    targets: pd.DataFrame,
+    origin: int,
+    settings: Settings,
+    seed: int,
+    repeats: int = 1,
+    learning_curve: tuple[float, ...] = (),
 ) -> CrossValidation:
     """Firm-grouped K-fold CV at one origin year, tuning nested inside each training fold.
 
@@ -347,6 +353,7 @@ def cross_validate_origin(
     LightGBM - other differences paired intervals. Pooling compares firms scored by different
     fold models, so it is stricter than the mean of per-fold AUCs, which is reported beside it.
     Further repeats reshuffle the firms into new folds and report the pooled AUC of each split.
+    ``learning_curve`` shares add a learning curve on the plain folds (the full share is this run).
     """
     table, matrix, y, groups = _origin_table(features, targets, origin)
     folds = settings.validation.cv_folds
@@ -398,6 +405,10 @@ def cross_validate_origin(
             frame[name] = p
         frame["past_growth_baseline"] = oof["past_growth_baseline"]
         frames.append(frame)
+    if learning_curve:
+        result["learning_curve"] = _learning_curve(
+            matrix, y, groups, first["splits"], settings, seed, learning_curve, full=first
+        )
     if repeats > 1:
         result["repeats"] = {
             "per_repeat": per_repeat,
@@ -429,10 +440,27 @@ def learning_curve_origin(
     """
     _, matrix, y, groups = _origin_table(features, targets, origin)
     splits = firm_folds(groups, settings.validation.cv_folds, 0, seed)
+    return _learning_curve(matrix, y, groups, splits, settings, seed, fractions)
+
+
+def _learning_curve(
+    matrix: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    settings: Settings,
+    seed: int,
+    fractions: tuple[float, ...],
+    full: dict | None = None,
+) -> list[dict]:
+    """One row per share of training firms; ``full``, an out-of-fold run on all of them, is reused."""
     v = settings.validation
     rows = []
     for fraction in sorted(fractions):
-        run = _out_of_fold(matrix, y, groups, splits, settings, seed, fraction)
+        if fraction >= 1.0 and full is not None:
+            run = full
+        else:
+            run = _out_of_fold(matrix, y, groups, splits, settings, seed, fraction)
         rows.append(
             {
                 "fraction": float(fraction),

@@ -23,7 +23,7 @@ from jumpup.models.growth_engine import GrowthPathModel, history_table
 from jumpup.models.pyfunc import GrowthModelPyfunc, complete_rows, contract_columns
 from jumpup.models.report_html import render_validation_html
 from jumpup.models.targets import TARGET_KO, make_targets
-from jumpup.models.training import CrossValidation, cross_validate_origin, learning_curve_origin, train_and_validate
+from jumpup.models.training import CrossValidation, cross_validate_origin, train_and_validate
 from jumpup.pipelines.ingest import load_panel
 from jumpup.provenance import code_version, frame_sha256, write_json
 from jumpup.settings import PROJECT_ROOT, Settings, load_settings
@@ -67,6 +67,11 @@ def _flat_params(settings: Settings) -> dict[str, str]:
     return flat
 
 
+def panel_sha256(rows: pd.DataFrame) -> str:
+    """Hash of the panel rows in firm-year order, whatever order the files held them in."""
+    return frame_sha256(rows.sort_values(["firm_id", "fiscal_year"]).reset_index(drop=True))
+
+
 def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bool = True) -> dict:
     """Train on a panel directory; returns run id, model URI, version, alias and headline metrics."""
     started = time.perf_counter()
@@ -77,7 +82,7 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
     features = builder.transform(rows)
     targets = make_targets(financials, features[["firm_id", "fiscal_year", "size_class"]], settings.targets)
     training = train_and_validate(features, targets, builder, settings, settings.seed)
-    data_hash = frame_sha256(rows.sort_values(["firm_id", "fiscal_year"]).reset_index(drop=True))
+    data_hash = panel_sha256(rows)
     feature_hash = hashlib.sha256("\n".join(training.bundle.feature_names).encode()).hexdigest()
     training.bundle.history = history_table(features, financials, settings.growth_paths.horizon)
     # The growth-path engine is fitted once here, so a round pays only for its firms' forecasts.
@@ -176,10 +181,10 @@ def _origin_features(panel_dir: Path, origin: int, settings: Settings) -> tuple[
     """Features from panel rows up to the origin (nothing later is read), the targets and a data hash."""
     result = load_panel(Path(panel_dir), settings.ingest)
     firms, financials = result.tables["firms"], result.tables["financials"]
-    rows = panel_rows(firms, financials[financials["fiscal_year"] <= origin])
+    every_year = panel_rows(firms, financials)
+    rows = every_year[every_year["fiscal_year"] <= origin].reset_index(drop=True)  # nothing after the origin
     builder = FeatureBuilder(settings.features, settings.size_class, settings.program).fit(rows)
-    every_year = panel_rows(firms, financials).sort_values(["firm_id", "fiscal_year"]).reset_index(drop=True)
-    data_hash = frame_sha256(every_year)
+    data_hash = panel_sha256(every_year)
     # Labels look ahead by design; size_upgrade needs the size class of every later year.
     size_classes = (
         classify_size(financials, firms, settings.size_class) if settings.targets.name == "size_upgrade" else None
@@ -203,11 +208,8 @@ def cross_validate_panel(
     """
     features, targets, data_hash = _origin_features(panel_dir, origin, settings)
     repeats = settings.validation.cv_repeats if repeats is None else repeats
-    cv = cross_validate_origin(features, targets, origin, settings, settings.seed, repeats)
-    if learning_curve:
-        fractions = settings.validation.learning_curve_fractions
-        curve = learning_curve_origin(features, targets, origin, settings, settings.seed, fractions)
-        cv.summary["learning_curve"] = curve
+    fractions = settings.validation.learning_curve_fractions if learning_curve else ()
+    cv = cross_validate_origin(features, targets, origin, settings, settings.seed, repeats, fractions)
     cv.summary |= {
         "panel": str(panel_dir),
         "target": settings.targets.name,
