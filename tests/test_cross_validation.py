@@ -188,3 +188,22 @@ def test_distress_reverses_the_known_directions_and_the_baseline():
     frame = pd.DataFrame({"revenue_cagr_3y": [0.3, np.nan], "revenue_growth_1y": [0.1, -0.2]})
     np.testing.assert_allclose(training.past_growth_baseline(frame), [0.3, -0.2])
     np.testing.assert_allclose(training.past_growth_baseline(frame, "distress"), [-0.3, 0.2])
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--panel", "{missing}", "--origin", "2020"], "not a directory"),
+        (["--panel", "{history}", "--origin", "2020", "--target", "nonsense"], "got 'nonsense'"),
+        (["--panel", "{history}", "--origin", "2024"], "origin 2024 has no labelled firms"),
+        (["--panel", "{history}", "--origin", "2020", "--repeats", "0"], "--repeats"),
+    ],
+)
+def test_cli_bad_input_is_a_clear_error_and_writes_nothing(panel, tmp_path, arguments, message):
+    _, history = panel
+    out = tmp_path / "cv.json"
+    filled = [a.format(missing=tmp_path / "missing", history=history) for a in arguments]
+    result = CliRunner().invoke(app, ["cross-validate", *filled, "--out", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not out.exists()
