@@ -20,8 +20,8 @@ from _harness import measure, print_rows, run_child
 
 
 def setup(directory: str, firm_years: int) -> None:
-    from jumpup.pipelines import synth
     from jumpup.settings import load_settings
+    from jumpup.synthetic import generator as synth
 
     # About 9.1 written rows per firm over 10 years (young firms and exits).
     settings = load_settings(overrides={"synth": {"firms": int(firm_years / 9.1), "years": 10, "applicants": 100}})

@@ -24,7 +24,9 @@ from _harness import measure, run_child
 
 
 def child(firms: int) -> None:
-    from jumpup.pipelines import growth, synth
+    from jumpup.models import growth_engine
+    from jumpup.pipelines import growth_paths as growth
+    from jumpup.pipelines import synth
     from jumpup.settings import load_settings
 
     overrides = {"synth": {"firms": firms, "applicants": 10}, "ingest": {"max_fiscal_year": 2024}}
@@ -39,13 +41,13 @@ def child(firms: int) -> None:
             return len(state["history"])
 
         def fit() -> int:
-            state["model"] = growth.fit_growth_model(state["history"], settings)
+            state["model"] = growth_engine.fit_growth_model(state["history"], settings)
             return len(state["history"])
 
         def forecast() -> int:
             history, model = state["history"], state["model"]
             queries = history[history["fiscal_year"] == model.as_of_]
-            paths, _ = growth.forecast_paths(history, queries, model.as_of_, settings, model=model)
+            paths, _ = growth_engine.forecast_paths(history, queries, model.as_of_, settings, model=model)
             return int(paths["firm_id"].nunique())
 
         steps = {"history features": history_features, "fit": fit, "forecast": forecast}

@@ -47,7 +47,7 @@ def child(directory: str, applicants: int, with_reports: bool, with_workbook: bo
     from jumpup.models.bundle import model_matrix
     from jumpup.models.grading import reason_codes
     from jumpup.pipelines import synth
-    from jumpup.pipelines.round import STAGES, run_round
+    from jumpup.pipelines.round import run_round
     from jumpup.pipelines.score import load_bundle
     from jumpup.settings import load_settings
 
@@ -76,7 +76,7 @@ def child(directory: str, applicants: int, with_reports: bool, with_workbook: bo
     )
     total = time.perf_counter() - started
     stage_peaks[current["stage"]] = _peak_mb()
-    features = pd.read_parquet(root / "out" / "features.parquet")
+    features = pd.read_parquet(root / "out" / ".stages" / "score.features.parquet")
     bundle, _ = load_bundle(bundle_path, settings)
     matrix = model_matrix(features, bundle.feature_names)
     predict_started = time.perf_counter()
@@ -96,8 +96,7 @@ def child(directory: str, applicants: int, with_reports: bool, with_workbook: bo
                 "seconds": round(total, 2),
                 "stages": {
                     s: {"seconds": manifest["timings_seconds"].get(s), "peak_mb": peaks.get(s)}
-                    for s in (*STAGES, "workbook")
-                    if s in manifest["timings_seconds"]
+                    for s in manifest["timings_seconds"]
                 },
                 "peak_mb": _peak_mb(),
                 "bare_predict_seconds": round(bare, 4),

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from jumpup.models.growth_paths import (
+from jumpup.features.size_class import EOK
+from jumpup.models.growth_peers import (
     PeerDraws,
     PeerIndex,
     Recalibration,
@@ -27,7 +28,7 @@ from jumpup.models.growth_paths import (
     position_in,
     probability_above,
 )
-from jumpup.settings import GrowthPathSettings
+from jumpup.settings import GrowthPathSettings, Settings
 
 METHODS = ("peers", "pooled", "blend")
 BASELINES = ("baseline_pooled_history", "baseline_industry_median")
@@ -365,3 +366,65 @@ def evaluate(results: list[OriginResult], quantiles, n_boot: int = 200, seed: in
     base = table.set_index("method").loc["baseline_pooled_history", "pinball"]
     table["pinball_vs_pooled_history"] = table["pinball"] / base - 1
     return table
+
+
+NEXT_CLASS_FLOOR = {"small": "small_max_eok", "medium": "candidate_min_eok", "midsize_candidate": "medium_max_eok"}
+
+
+def fit_growth_model(history: pd.DataFrame, settings: Settings, as_of: int | None = None) -> GrowthPathModel:
+    """The growth-path engine fitted on ``history`` at ``as_of`` (default: the history's last year)."""
+    return GrowthPathModel(settings.growth_paths, settings.seed).fit(history, as_of)
+
+
+def forecast_paths(
+    history: pd.DataFrame,
+    queries: pd.DataFrame,
+    as_of: int,
+    settings: Settings,
+    model: GrowthPathModel | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Growth paths of ``queries`` (feature rows at ``as_of``) against a peer ``history``.
+
+    One row per firm and future year: revenue quantiles (won), peer count and level, the method
+    used, and the probabilities of high growth, decline (both recalibrated) and of reaching the
+    next size class's revenue floor (the peers' raw share). The second frame keeps the nearest
+    peers' ids for the report, which shows aggregates only. A fitted ``model`` that serves
+    ``as_of`` is used as it is; otherwise one is fitted on ``history`` here.
+    """
+    g = settings.growth_paths
+    queries = queries.reset_index(drop=True)
+    if model is None or not model.serves(as_of, g, settings.seed):
+        model = fit_growth_model(history, settings, as_of)
+    forecasts = model.predict(queries)
+    size_class = queries["size_class"].astype("object")
+    floor_eok = np.select(
+        [size_class == name for name in NEXT_CLASS_FLOOR],
+        [queries[column].astype("float64") for column in NEXT_CLASS_FLOOR.values()],
+        default=np.nan,
+    )
+    floor_won = pd.Series(floor_eok * EOK, index=queries["firm_id"])
+    rows, peers = [], []
+    quantiles = tuple(g.quantiles)
+    for k, forecast in sorted(forecasts.items()):
+        frame, draws = forecast["frame"], forecast["draws"]
+        q = method_quantiles(frame, g.method, quantiles)
+        out = frame[["firm_id", "fiscal_year", "horizon", "peer_count", "peer_level", "peer_pool_size"]].copy()
+        out = out.rename(columns={"fiscal_year": "as_of"})
+        out["year"] = out["as_of"] + k
+        out["method"] = frame["auto_method"] if g.method == "auto" else g.method
+        revenue = frame["revenue"].to_numpy(dtype="float64")
+        out[quantile_columns("revenue", quantiles)] = np.round(revenue[:, None] * np.exp(q))
+        out["p_high_growth"] = frame["p_high_growth"].round(4)
+        out["p_decline"] = frame["p_decline"].round(4)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            needed = np.log(floor_won.reindex(out["firm_id"]).to_numpy() / revenue)
+        reach = probability_above(draws.outcomes, np.nan_to_num(needed, nan=0.0), Recalibration(np.empty(0)))
+        out["p_next_size_class"] = np.where(np.isnan(needed), np.nan, reach).round(4)
+        out["employees_growth_q50"] = np.round(np.exp(frame["employee_growth_q50"].to_numpy(dtype="float64")) - 1, 4)
+        out["operating_margin_q50"] = frame["margin_q50"].round(4)
+        rows.append(out)
+        peers.append(frame[["firm_id", "horizon", "nearest_peers"]])
+    if not rows:
+        return pd.DataFrame(columns=["firm_id", "horizon", "year"]), pd.DataFrame(columns=["firm_id", "horizon"])
+    paths = pd.concat(rows, ignore_index=True).sort_values(["firm_id", "horizon"], kind="stable").reset_index(drop=True)
+    return paths, pd.concat(peers, ignore_index=True)

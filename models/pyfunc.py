@@ -14,7 +14,7 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
-from jumpup.contracts import FINANCIALS, FIRMS
+from jumpup.intake.contracts import FINANCIALS, FIRMS
 
 
 def contract_columns() -> list[str]:

@@ -20,9 +20,9 @@ from jumpup.features.builder import FeatureBuilder
 from jumpup.models.bundle import GrowthModelBundle, model_feature_names, model_matrix
 from jumpup.models.gbm import GrowthGBM, check_monotone, tune
 from jumpup.models.grading import MasterScale
+from jumpup.models.metrics import bootstrap_intervals, discrimination, evaluate_split, psi
 from jumpup.models.scorecard import WoEScorecard
 from jumpup.models.targets import TARGET_ORIENTATION
-from jumpup.models.validation import bootstrap_intervals, discrimination, evaluate_split, psi
 from jumpup.settings import Settings
 
 

@@ -11,17 +11,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from jumpup.pipelines.console import console, print_ingest_summary, progress_bar
+from jumpup.pipelines.console import table as console_table
 from jumpup.settings import DEFAULT_PARAMS_PATH, SettingsError, load_settings
 from jumpup.tracking import CHAMPION_URI
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Jump-Up (도약) STEP 1 scoring pipeline.")
 import_app = typer.Typer(no_args_is_help=True, help="Import data from outside formats into the panel format.")
 app.add_typer(import_app, name="import")
-console = Console()
 
 ParamsOption = Annotated[Path, typer.Option("--params", help="Settings file (YAML).")]
 
@@ -34,17 +32,6 @@ def _settings(params: Path, overrides: dict | None = None):
         raise typer.Exit(2) from None
 
 
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-
-
 def _fail(message: str) -> None:
     console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(2)
@@ -53,44 +40,13 @@ def _fail(message: str) -> None:
 def _step(description: str, work, errors: tuple[type[Exception], ...] = ()):
     """Run one step under a progress bar; the listed input errors become one clear message, exit 2."""
     try:
-        with _progress() as progress:
+        with progress_bar() as progress:
             task = progress.add_task(description, total=1)
             result = work()
             progress.advance(task)
     except errors as exc:
         _fail(str(exc))
     return result
-
-
-def _table(title: str, columns: tuple[str, ...], right: tuple[str, ...] = ()) -> Table:
-    """A console table with these columns; those in ``right`` (counts) are right-aligned."""
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column, justify="right" if column in right else "left")
-    return table
-
-
-def print_ingest_summary(report: dict, out_dir: Path) -> None:
-    table = _table(
-        f"ingest → {out_dir}",
-        ("file", "encoding", "read", "accepted", "quarantined", "read = accepted + quarantined"),
-        right=("read", "accepted", "quarantined"),
-    )
-    for f in report["files"]:
-        ok = f["rows_read"] == f["accepted"] + f["quarantined"]
-        table.add_row(
-            Path(f["path"]).name,
-            f["encoding"],
-            f"{f['rows_read']:,}",
-            f"{f['accepted']:,}",
-            f"{f['quarantined']:,}",
-            f"{f['rows_read']:,} = {f['accepted']:,} + {f['quarantined']:,} {'✓' if ok else '✗'}",
-        )
-    console.print(table)
-    if report["quarantine_by_rule"]:
-        console.print("quarantined by rule: " + ", ".join(f"{k} {v}" for k, v in report["quarantine_by_rule"].items()))
-    for warning in report["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 @app.command()
@@ -134,8 +90,8 @@ def ingest(
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Validate input files; every row is accepted or quarantined with a reason."""
-    from jumpup.pipelines.ingest import ingest_directory, write_outputs
-    from jumpup.pipelines.readers import InputFileError
+    from jumpup.intake.ingest import ingest_directory, write_outputs
+    from jumpup.intake.readers import InputFileError
 
     settings = _settings(params, {"ingest": {"amount_unit": amount_unit}} if amount_unit else None)
     started = time.perf_counter()
@@ -157,12 +113,12 @@ def import_dart_bulk(
     ] = "prefer-consolidated",
 ) -> None:
     """Import DART bulk-download statements into the panel format, quarantining unreadable lines."""
-    from jumpup.pipelines.dart_import import import_dart_bulk as run_import
+    from jumpup.intake.dart_bulk import import_dart_bulk as run_import
 
     if statements not in ("separate", "consolidated", "prefer-consolidated"):
         _fail(f"--statements must be separate, consolidated or prefer-consolidated, got {statements!r}")
     report = _step(f"import {source}", lambda: run_import(source, out, statements), (FileNotFoundError, ValueError))
-    table = _table(
+    table = console_table(
         f"DART bulk import → {out}",
         ("file", "lines read", "usable", "quarantined"),
         right=("lines read", "usable", "quarantined"),
@@ -202,8 +158,8 @@ def features(
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Build indicators, size classes, focus fields and peer comparisons for every firm-year."""
+    from jumpup.intake.readers import InputFileError
     from jumpup.pipelines import features_stage
-    from jumpup.pipelines.readers import InputFileError
 
     settings = _settings(params)
     manifest = _step(
@@ -236,7 +192,7 @@ def train(
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Train the graded growth model, validate it and track the run in MLflow."""
-    from jumpup.pipelines.readers import InputFileError
+    from jumpup.intake.readers import InputFileError
     from jumpup.pipelines.train import train_panel
 
     overrides = {"targets": {k: v for k, v in {"horizon": horizon, "name": target}.items() if v is not None}}
@@ -273,7 +229,7 @@ def score(
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Score every firm of a panel as of one fiscal year: probability, points, grade and reasons."""
-    from jumpup.pipelines.readers import InputFileError
+    from jumpup.intake.readers import InputFileError
     from jumpup.pipelines.score import score_panel
 
     settings = _settings(params)
@@ -343,7 +299,7 @@ def cross_validate(
     fold models are compared, as one grade scale compares every applicant); the mean of per-fold
     AUCs is shown beside it.
     """
-    from jumpup.pipelines.readers import InputFileError
+    from jumpup.intake.readers import InputFileError
     from jumpup.pipelines.train import cross_validate_panel
     from jumpup.provenance import write_json
 
@@ -355,7 +311,7 @@ def cross_validate(
         (InputFileError, ValueError),
     )
     result = cv.summary
-    table = _table(
+    table = console_table(
         f"{settings.validation.cv_folds}-fold firm-grouped CV of {settings.targets.name}, origin {origin}, "
         f"{result['firms']} firms, event rate {result['event_rate']:.3f}",
         ("model", "pooled AUC", "95% CI", "Gini", "KS", "fold AUC mean ± sd", "fold range"),
@@ -382,7 +338,7 @@ def cross_validate(
             + "; ".join(f"{n} mean {s['mean']:.3f} (range {s['min']:.3f}–{s['max']:.3f})" for n, s in spread.items())
         )
     if learning_curve:
-        curve = _table(
+        curve = console_table(
             "Learning curve: same test folds, training folds cut to a share of their firms",
             ("share", "training firms per fold", "LightGBM pooled AUC", "95% CI", "scorecard", "LightGBM fold mean"),
         )
@@ -408,16 +364,24 @@ def cross_validate(
 @app.command()
 def step1(
     scores: Annotated[Path, typer.Option("--scores", help="scores.csv from `jumpup score`.")],
-    round_dir: Annotated[Path, typer.Option("--round", help="Application round directory.")],
+    round_dir: Annotated[
+        Path,
+        typer.Option("--round", help="Round directory: raw files, or the output of `jumpup ingest --round`."),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")],
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """STEP 1 decisions against the reference grade, audit-quality report, what-if table and STEP 2 dossiers."""
+    from jumpup.intake.ingest import open_panel
+    from jumpup.intake.readers import InputFileError
     from jumpup.pipelines import step1 as step1_stage
-    from jumpup.pipelines.readers import InputFileError
 
     settings = _settings(params)
-    report = _step("STEP 1", lambda: step1_stage.run(scores, round_dir, out, settings), (InputFileError, ValueError))
+    report = _step(
+        "STEP 1",
+        lambda: step1_stage.run(scores, open_panel(round_dir, settings.ingest, round_mode=True), out, settings),
+        (InputFileError, ValueError),
+    )
     counts = report["counts"]
     console.print(
         f"{counts['passed']:,} of {counts['applicants']:,} applicants pass STEP 1 at reference grade "
@@ -434,7 +398,7 @@ def step1(
     )
     for warning in report["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
-    console.print(f"what-if: {out / 'whatif.csv'} and whatif.png; dossiers: {out / 'dossiers'} ({report['dossiers']})")
+    console.print(f"what-if: {out / 'whatif.csv'} and whatif.svg; dossiers: {out / 'dossiers'} ({report['dossiers']})")
 
 
 @app.command("growth-path")
@@ -447,8 +411,8 @@ def growth_path(
 ) -> None:
     """Peer-group growth paths: revenue quantiles for t+1..t+h and the probabilities of high growth,
     reaching the next size class and decline."""
-    from jumpup.pipelines.growth import write_growth_paths
-    from jumpup.pipelines.readers import InputFileError
+    from jumpup.intake.readers import InputFileError
+    from jumpup.pipelines.growth_paths import write_growth_paths
 
     settings = _settings(params, {"growth_paths": {"horizon": horizon}} if horizon else None)
     manifest = _step(
@@ -469,11 +433,11 @@ def backtest_growth(
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Rolling-origin backtest of the growth paths against two baselines; results to MLflow and DVC."""
-    from jumpup.pipelines.growth import backtest
+    from jumpup.pipelines.growth_paths import backtest
 
     settings = _settings(params)
     summary = _step(f"backtest {panel}", lambda: backtest(panel, settings, out))
-    table = _table(
+    table = console_table(
         f"growth-path backtest: origins {summary['origins'][0]}–{summary['origins'][-1]}, "
         f"horizons 1–{summary['horizon']}, {summary['rows']:,} forecasts",
         ("method", "80% coverage", "50% coverage", "pinball (log revenue)", "vs pooled history"),
@@ -505,13 +469,13 @@ def score_round(
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Score a whole application round: ingest, features, grades, growth paths, STEP 1 and reports."""
-    from jumpup.pipelines.readers import InputFileError
+    from jumpup.intake.readers import InputFileError
     from jumpup.pipelines.round import STAGES, run_round
-    from jumpup.pipelines.round_reports import model_label
+    from jumpup.rendering.round_reports import model_label
 
     settings = _settings(params)
     try:
-        with _progress() as progress:
+        with progress_bar() as progress:
             task = progress.add_task("round", total=len(STAGES))
 
             def advance(stage: str) -> None:
@@ -546,7 +510,7 @@ def demo(
     from jumpup.pipelines.demo import run_demo
 
     settings = _settings(params, {"synth": {"firms": firms}} if firms else None)
-    run_demo(settings, out, console, _progress)
+    run_demo(settings, out, console, progress_bar)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -15,9 +15,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
+from jumpup.intake.ingest import ingest_directory, write_outputs
 from jumpup.pipelines import features_stage
 from jumpup.pipelines import synth as synth_stage
-from jumpup.pipelines.ingest import ingest_directory, write_outputs
+from jumpup.pipelines.console import print_ingest_summary
 from jumpup.pipelines.round import run_round
 from jumpup.pipelines.train import train_panel
 from jumpup.provenance import code_version, write_json
@@ -50,13 +51,13 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
         started = time.perf_counter()
         progress.update(steps, description="features (reference = history)")
         features_manifest = features_stage.run(
-            out / "synthetic" / "history",
+            out / "ingested" / "history",
             out / "features" / "history_features.parquet",
             settings,
             save_reference=out / "features" / "feature_reference.pkl",
         )
         round_manifest = features_stage.run(
-            out / "synthetic" / "round",
+            out / "ingested" / "round",
             out / "features" / "round_features.parquet",
             settings,
             reference=out / "features" / "feature_reference.pkl",
@@ -66,14 +67,14 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
 
         started = time.perf_counter()
         progress.update(steps, description="train the graded model (MLflow)")
-        trained = train_panel(out / "synthetic" / "history", out / "model", settings)
+        trained = train_panel(out / "ingested" / "history", out / "model", settings)
         timings["train"] = time.perf_counter() - started
         progress.advance(steps)
 
         started = time.perf_counter()
         progress.update(steps, description="score the round: grades, growth paths, STEP 1, reports")
         round_result = run_round(
-            out / "synthetic" / "round",
+            out / "ingested" / "round",
             out / "round",
             settings,
             trained["model_uri"],
@@ -101,8 +102,6 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
             mlflow.log_metric("features.history.firm_years", features_manifest["firm_years"])
             run_id = run.info.run_id
         progress.advance(steps)
-
-    from jumpup.pipelines.cli import print_ingest_summary
 
     for name, report in reports.items():
         print_ingest_summary(report, out / "ingested" / name)

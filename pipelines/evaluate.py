@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jumpup.models.validation import evaluate_split
+from jumpup.models.metrics import evaluate_split
 from jumpup.provenance import write_json
 from jumpup.settings import Settings, load_settings
 

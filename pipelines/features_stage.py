@@ -15,8 +15,9 @@ import pandas as pd
 
 from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.registry import BY_NAME
-from jumpup.pipelines.ingest import load_panel
+from jumpup.intake.ingest import open_panel
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
+from jumpup.schemas import FEATURES
 from jumpup.settings import Settings, load_settings
 
 
@@ -53,12 +54,13 @@ def run(
     save_reference: Path | None = None,
 ) -> dict:
     started = time.perf_counter()
-    result = load_panel(panel_dir, settings.ingest)
+    result = open_panel(panel_dir, settings.ingest)
     builder = None
     if reference is not None:
         with open(reference, "rb") as handle:
             builder = pickle.load(handle)
     features, builder = build_features(result.tables["firms"], result.tables["financials"], settings, builder)
+    FEATURES.validate(features)
     out_file = Path(out_file)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     features.to_parquet(out_file, index=False)
@@ -96,7 +98,7 @@ def main() -> None:
     settings = load_settings()
     root = settings.paths.resolve(Path("data"))
     run(
-        root / "synthetic" / "history",
+        settings.paths.resolve(settings.paths.ingested_dir),
         root / "processed" / "features.parquet",
         settings,
         save_reference=root / "processed" / "feature_reference.pkl",

@@ -9,6 +9,7 @@ is redone, so an interrupted run resumes and no output is ever duplicated.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -19,32 +20,46 @@ import numpy as np
 import pandas as pd
 
 from jumpup.features.builder import panel_rows
+from jumpup.intake.ingest import open_panel, write_outputs
 from jumpup.models.bundle import GrowthModelBundle, model_matrix
-from jumpup.models.grading import feature_label
-from jumpup.models.validation import psi
+from jumpup.models.grading import MasterScale, feature_label
+from jumpup.models.growth_engine import forecast_paths
+from jumpup.models.metrics import psi
 from jumpup.notices import Notice
-from jumpup.pipelines import reports, step1
-from jumpup.pipelines.growth import forecast_paths
-from jumpup.pipelines.ingest import load_panel, write_outputs
-from jumpup.pipelines.round_reports import RoundOutputs, write_round_reports
 from jumpup.pipelines.score import load_bundle
+from jumpup.pipelines.step1 import DECISION_LOG, decide_round, write_decisions, write_step1
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
+from jumpup.rendering.round_reports import RoundOutputs, write_round_reports
+from jumpup.rendering.workbook import write_workbook
+from jumpup.schemas import FEATURES, GROWTH_PATHS, SCORES
 from jumpup.settings import Settings
+from jumpup.step1.decisions import as_of_year
 
-STAGES = ("ingest", "score", "growth_paths", "step1", "reports")
+STAGES = ("score", "growth_paths")
 
 
 class StageState:
-    """Fingerprints of finished stages, kept in ``<out>/.stages.json``."""
+    """Results of finished stages, kept in ``<out>/.stages/`` with the fingerprint of their inputs.
+
+    A stage whose fingerprint matches is loaded instead of recomputed; finishing a stage drops every
+    later stage's result, so nothing downstream of a changed input is ever reused.
+    """
 
     def __init__(self, out_dir: Path):
-        self.path = out_dir / ".stages.json"
+        self.dir = out_dir / ".stages"
+        self.path = self.dir / "fingerprints.json"
         self.done = json.loads(self.path.read_text()) if self.path.exists() else {}
 
-    def fresh(self, stage: str, fingerprint: str, outputs: list[Path]) -> bool:
-        return self.done.get(stage) == fingerprint and all(p.exists() for p in outputs)
+    def load(self, stage: str, fingerprint: str, tables: tuple[str, ...]) -> dict[str, pd.DataFrame] | None:
+        files = {name: self.dir / f"{stage}.{name}.parquet" for name in tables}
+        if self.done.get(stage) != fingerprint or not all(f.exists() for f in files.values()):
+            return None
+        return {name: pd.read_parquet(f) for name, f in files.items()}
 
-    def finish(self, stage: str, fingerprint: str) -> None:
+    def save(self, stage: str, fingerprint: str, tables: dict[str, pd.DataFrame]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for name, frame in tables.items():
+            frame.to_parquet(self.dir / f"{stage}.{name}.parquet", index=False)
         self.done[stage] = fingerprint
         for later in STAGES[STAGES.index(stage) + 1 :]:
             self.done.pop(later, None)  # anything downstream must be redone
@@ -55,6 +70,11 @@ def _fingerprint(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def round_scale(bundle: GrowthModelBundle, settings: Settings) -> MasterScale:
+    """The master scale of a round: the model's cut-points, and the reference grade (policy) from params."""
+    return dataclasses.replace(bundle.scale, reference_grade=settings.grade_scale.reference_grade)
+
+
 def run_round(
     round_dir: Path,
     out_dir: Path,
@@ -63,9 +83,17 @@ def run_round(
     with_reports: bool = True,
     language: str = "ko",
     progress: Callable[[str], None] | None = None,
-    log_path: Path = step1.DECISION_LOG,
+    log_path: Path = DECISION_LOG,
     with_workbook: bool = True,
 ) -> dict:
+    """Score one application round end to end; returns the round manifest.
+
+    The round is a data flow in memory: ingest → features and scores → growth paths → STEP 1 →
+    reports, each stage handing its table to the next through a contract (``jumpup.schemas``).
+    A finished stage's result is kept as Parquet under ``<out>/.stages/`` with a fingerprint of
+    its inputs, so a rerun on the same inputs resumes from it; the files people read (CSV,
+    workbook, reports) are written once, at the end.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     notify = progress or (lambda stage: None)
@@ -75,71 +103,68 @@ def run_round(
 
     notify("ingest")
     started = time.perf_counter()
-    result = load_panel(Path(round_dir), settings.ingest, round_mode=True)
+    result = open_panel(Path(round_dir), settings.ingest, round_mode=True)
     ingest_report = write_outputs(result, out_dir / "ingested")
-    (out_dir / "quarantine.csv").write_bytes((out_dir / "ingested" / "quarantine.csv").read_bytes())
     inputs = {r.table: r.sha256 for r in result.reports}
     timings["ingest"] = time.perf_counter() - started
 
     notify("score")
     started = time.perf_counter()
     bundle, model_info = load_bundle(model, settings)
-    rows = panel_rows(result.tables["firms"], result.tables["financials"])
+    scale = round_scale(bundle, settings)
     applications = result.tables["applications"]
-    as_of = int(pd.to_datetime(applications["applied_on"]).dt.year.max()) - 1
+    as_of = as_of_year(applications)
+    rows = panel_rows(result.tables["firms"], result.tables["financials"])
     rows = rows[rows["firm_id"].isin(applications["firm_id"]) & (rows["fiscal_year"] <= as_of)]
     score_fp = _fingerprint(inputs, model_info, settings.model_dump(mode="json"), code, language, "score")
-    score_files = [out_dir / "scores.csv", out_dir / "scores.parquet", out_dir / "features.parquet"]
-    if state.fresh("score", score_fp, score_files):
-        scores = pd.read_parquet(out_dir / "scores.parquet")
-        features = pd.read_parquet(out_dir / "features.parquet")
+    cached = state.load("score", score_fp, ("scores", "features"))
+    if cached:
+        scores, features = cached["scores"], cached["features"]
     else:
         features = bundle.builder.transform(rows)
         latest = features.groupby("firm_id")["fiscal_year"].transform("max")
         features = features[features["fiscal_year"] == latest].reset_index(drop=True)
         scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable").reset_index(drop=True)
-        scores.to_csv(out_dir / "scores.csv", index=False, encoding="utf-8")
-        scores.to_parquet(out_dir / "scores.parquet", index=False)
-        features.to_parquet(out_dir / "features.parquet", index=False)
-        write_json(
-            out_dir / "scores_manifest.json",
-            {
-                **model_info,
-                "as_of": as_of,
-                "code_version": code,
-                "data_sha256": frame_sha256(rows.reset_index(drop=True)),
-            },
-        )
-        state.finish("score", score_fp)
+        state.save("score", score_fp, {"scores": scores, "features": features})
+    FEATURES.validate(features)
+    SCORES.validate(scores)
+    scores_manifest = {
+        **model_info,
+        "as_of": as_of,
+        "code_version": code,
+        "data_sha256": frame_sha256(rows.reset_index(drop=True)),
+    }
     timings["score"] = time.perf_counter() - started
 
     notify("growth paths")
     started = time.perf_counter()
     growth_fp = _fingerprint(score_fp, settings.growth_paths.model_dump(mode="json"), "growth")
-    growth_file = out_dir / "growth_paths.parquet"
-    if state.fresh("growth_paths", growth_fp, [growth_file]):
-        paths = pd.read_parquet(growth_file)
+    cached = state.load("growth_paths", growth_fp, ("growth_paths",))
+    if cached:
+        paths = cached["growth_paths"]
     else:
         paths = round_growth_paths(bundle, features, as_of, settings)
-        paths.to_parquet(growth_file, index=False)
-        paths.to_csv(out_dir / "growth_paths.csv", index=False, encoding="utf-8")
-        state.finish("growth_paths", growth_fp)
+        state.save("growth_paths", growth_fp, {"growth_paths": paths})
+    if len(paths):
+        GROWTH_PATHS.validate(paths)
     timings["growth_paths"] = time.perf_counter() - started
 
     notify("STEP 1")
     started = time.perf_counter()
-    summary = step1.run(
-        out_dir / "scores.csv",
-        round_dir,
-        out_dir / "step1",
-        settings,
-        log_path=log_path,
-        growth_summary=growth_sentences(paths),
-        ingested=result,
-    )
-    (out_dir / "step1_decisions.csv").write_bytes((out_dir / "step1" / "step1_decisions.csv").read_bytes())
-    decisions = pd.read_csv(out_dir / "step1_decisions.csv", dtype={"firm_id": str})
+    step1 = decide_round(scores, result, settings, scale)
     timings["step1"] = time.perf_counter() - started
+
+    notify("write")
+    started = time.perf_counter()
+    scores.to_csv(out_dir / "scores.csv", index=False, encoding="utf-8")
+    write_json(out_dir / "scores_manifest.json", scores_manifest)
+    paths.to_csv(out_dir / "growth_paths.csv", index=False, encoding="utf-8")
+    result.quarantine.to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
+    summary = write_step1(
+        step1, scores, result, out_dir / "step1", settings, scores_manifest, log_path, growth_sentences(paths)
+    )
+    write_decisions(step1.decisions, out_dir / "step1_decisions.csv")
+    timings["write"] = time.perf_counter() - started
 
     notify("reports")
     started = time.perf_counter()
@@ -162,6 +187,7 @@ def run_round(
                 f"입력 행 {quarantined}건이 격리되었습니다 — quarantine.csv 참조.",
             )
         )
+    decisions = step1.decisions
     manifest = {
         "round_id": sorted(applications["round_id"].unique().tolist()),
         "as_of": as_of,
@@ -186,15 +212,15 @@ def run_round(
         "STEP1 결정": decisions,
         "성장경로": paths,
         "격리": result.quarantine,
-        "현장실사 품질": pd.DataFrame(json.loads((out_dir / "step1" / "audit_quality.json").read_text())["evaluators"]),
+        "현장실사 품질": pd.DataFrame(step1.quality["evaluators"]),
     }
     workbook_started = time.perf_counter()
     if with_workbook:
-        reports.write_workbook(out_dir / "round_workbook.xlsx", sheets)
+        write_workbook(out_dir / "round_workbook.xlsx", sheets)
     else:
         (out_dir / "round_workbook.xlsx").unlink(missing_ok=True)  # never leave an earlier run's workbook
     workbook_seconds = time.perf_counter() - workbook_started
-    outputs = RoundOutputs(result, bundle, features, scores, paths, decisions, manifest, stability, warnings, summary)
+    outputs = RoundOutputs(result, bundle, scale, features, scores, paths, step1, manifest, stability, warnings)
     written = write_round_reports(out_dir, outputs, settings, language, progress=notify, firm_reports=with_reports)
     warnings += written.pop("warnings")
     manifest["reports"] = written

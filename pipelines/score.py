@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from jumpup.features.builder import panel_rows
+from jumpup.intake.ingest import open_panel
 from jumpup.models.bundle import GrowthModelBundle
-from jumpup.pipelines.ingest import load_panel
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.settings import Settings
 from jumpup.tracking import start_experiment
@@ -50,7 +50,7 @@ def score_panel(
     panel_dir: Path, as_of: int, model: str, out_dir: Path, settings: Settings, language: str = "ko"
 ) -> dict:
     started = time.perf_counter()
-    result = load_panel(Path(panel_dir), settings.ingest)
+    result = open_panel(Path(panel_dir), settings.ingest)
     rows = panel_rows(result.tables["firms"], result.tables["financials"])
     rows = rows[rows["fiscal_year"] <= as_of].reset_index(drop=True)
     bundle, description = load_bundle(model, settings)

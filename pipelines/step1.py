@@ -1,12 +1,8 @@
-"""STEP 1 (AI + 현장평가): combine the AI grade, the field audit and investor recommendations.
+"""Stage ``step1``: STEP 1 decisions for a round, written with the decision log.
 
-An absolute evaluation, not a ranking: a firm passes when its STEP 1 grade — AI points and audit
-points combined with the weights in ``params.yaml`` and read on the model's master scale — is at or
-above the reference grade (기준등급), it is eligible (size class, age, focus field when required)
-and no hard flag is raised. Investor recommendations add bonus points or pass the firm outright
-(``step1.recommendation_mode``); whether recommended firms stay within the planned share of those
-passed is checked and reported, never forced. Every decision carries its reasons and inputs, every
-run appends to the decision log, and the same inputs give byte-identical decisions.
+The rules are pure (``jumpup.step1.decisions.screen``); this stage only reads its inputs, calls
+them and writes ``step1_decisions.csv``, ``whatif.csv`` and its chart, ``audit_quality.json``,
+``audit_per_firm.csv``, the STEP 2 dossiers and one decision-log record.
 """
 
 from __future__ import annotations
@@ -16,374 +12,79 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from jinja2 import Environment
 
-from jumpup.contracts import INVESTMENT_STAGES
-from jumpup.features.size_class import INELIGIBLE_KO, SIZE_CLASS_KO
-from jumpup.models.audit import audit_quality, firm_audit_summary
+from jumpup.intake.ingest import IngestResult
 from jumpup.models.grading import MasterScale
-from jumpup.notices import Notice
-from jumpup.pipelines.ingest import load_panel
-from jumpup.provenance import code_version, file_sha256, write_json
+from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.reference import audit_rubric
-from jumpup.settings import PROJECT_ROOT, Settings, Step1Settings
+from jumpup.rendering.step1_pages import write_dossiers, write_whatif_chart
+from jumpup.schemas import DECISIONS, SCORES
+from jumpup.settings import PROJECT_ROOT, Settings
+from jumpup.step1.decisions import Step1Result, screen
 
 DECISION_LOG = PROJECT_ROOT / "registry" / "step1_decision_log.jsonl"
-FLAG_KO = {
-    "distress": "관리종목 지정 (부실 징후)",
-    "negative_equity": "자본잠식",
-    "missing_latest_statements": "최근 사업연도 재무제표 없음",
-    "no_complete_audit": "현장실사 점수 부족 (평가위원 수 미달 또는 미실시)",
-    "no_ai_score": "AI 평가 결과 없음",
-}
 
 
-def points_to_grade(points: np.ndarray, scale: MasterScale) -> np.ndarray:
-    """Read points on the master scale: points -> odds -> probability -> grade."""
-    odds = scale.base_odds * np.power(2.0, (np.asarray(points, dtype="float64") - scale.base_points) / scale.pdo)
-    return scale.grades(odds / (1 + odds))
+def decide_round(scores: pd.DataFrame, ingested: IngestResult, settings: Settings, scale: MasterScale) -> Step1Result:
+    """STEP 1 on an ingested round and its scores, with the hand-over contracts checked.
 
-
-def audit_points(audit_score: pd.Series, settings: Step1Settings) -> pd.Series:
-    span = settings.audit_points_at_100 - settings.audit_points_at_0
-    return settings.audit_points_at_0 + span * audit_score / 100.0
-
-
-def valid_recommendation(applications: pd.DataFrame, settings: Step1Settings) -> pd.Series:
-    """A recommendation counts when the investor type is allowed and the stage is at least the minimum."""
-    stage_rank = {stage: i for i, stage in enumerate(INVESTMENT_STAGES)}
-    minimum = stage_rank.get(settings.recommendation_min_stage, 0)
-    has = applications.get("recommending_investor", pd.Series(None, index=applications.index)).notna()
-    type_ok = applications.get("investor_type", pd.Series(None, index=applications.index)).isin(
-        settings.recommendation_investor_types
+    ``scale`` is the master scale the scores were graded on, with the round's reference grade.
+    """
+    SCORES.validate(scores)
+    result = screen(
+        scores, ingested.tables["applications"], ingested.tables.get("audits"), audit_rubric(), settings.step1, scale
     )
-    stage_ok = (
-        applications.get("investment_stage", pd.Series(None, index=applications.index)).map(stage_rank) >= minimum
-    )
-    return has & type_ok & stage_ok.fillna(False)
+    DECISIONS.validate(result.decisions)
+    return result
 
 
-def step1_points(
-    ai_points: pd.Series, audit: pd.Series, bonus: pd.Series, ai_weight: float, audit_weight: float, require_audit: bool
-) -> pd.Series:
-    """Weighted points; without an audit (when not required) the AI points stand alone."""
-    combined = ai_weight * ai_points + audit_weight * audit
-    if not require_audit:
-        combined = combined.where(audit.notna(), ai_points)
-    return combined + bonus
+def write_decisions(decisions: pd.DataFrame, path: Path) -> Path:
+    """``step1_decisions.csv``: UTF-8, six significant digits; returns ``path``."""
+    decisions.to_csv(path, index=False, encoding="utf-8", float_format="%.6g")
+    return path
 
 
-def decide(
+def write_step1(
+    result: Step1Result,
     scores: pd.DataFrame,
-    applications: pd.DataFrame,
-    audit_summary: pd.DataFrame,
-    expected_year: int,
-    settings: Step1Settings,
-    scale: MasterScale,
-) -> pd.DataFrame:
-    """One decision per applicant with its STEP 1 grade, reasons and every input used."""
-    frame = applications[["firm_id", "round_id", "applied_on"]].copy()
-    frame["recommending_investor"] = applications.get("recommending_investor")
-    frame["investor_type"] = applications.get("investor_type")
-    frame["investment_stage"] = applications.get("investment_stage")
-    frame["recommended"] = valid_recommendation(applications, settings).to_numpy()
-    score_columns = [
-        "firm_id",
-        "as_of",
-        "probability",
-        "score",
-        "grade",
-        "size_class",
-        "focus_field",
-        "eligible",
-        "ineligible_reason",
-        "firm_age",
-        "negative_equity",
-        "administrative_issue",
-    ]
-    frame = frame.merge(scores[[c for c in score_columns if c in scores]], on="firm_id", how="left")
-    frame = frame.rename(columns={"probability": "ai_probability", "score": "ai_points", "grade": "ai_grade"})
-    frame = frame.merge(
-        audit_summary[["firm_id", "audit_score", "evaluators", "complete_evaluators", "audit_flag"]],
-        on="firm_id",
-        how="left",
-    )
-    frame["audit_points"] = audit_points(frame["audit_score"], settings).round(2)
-    bonus_on = settings.recommendation_mode == "bonus"
-    frame["recommendation_bonus"] = np.where(frame["recommended"] & bonus_on, settings.recommendation_bonus_points, 0.0)
-    frame["step1_points"] = step1_points(
-        frame["ai_points"],
-        frame["audit_points"],
-        frame["recommendation_bonus"],
-        settings.ai_weight,
-        settings.audit_weight,
-        settings.require_audit,
-    ).round(2)
-    grades = points_to_grade(frame["step1_points"].fillna(-1e9).to_numpy(), scale)
-    frame["step1_grade"] = np.where(frame["step1_points"].notna(), grades, None)
-
-    flags = {
-        "no_ai_score": frame["ai_points"].isna(),
-        "distress": frame["administrative_issue"].fillna(0) > 0,
-        "negative_equity": frame["negative_equity"].fillna(0) > 0,
-        "missing_latest_statements": frame["as_of"].isna() | (frame["as_of"] < expected_year),
-        "no_complete_audit": frame["audit_score"].isna(),
-    }
-    active = {"no_ai_score", *settings.hard_flags}
-    if not settings.require_audit:
-        active.discard("no_complete_audit")
-    hard = pd.Series(False, index=frame.index)
-    flag_text = pd.Series("", index=frame.index, dtype="object")
-    for name, raised in flags.items():
-        if name in active:
-            hard |= raised
-            flag_text = flag_text.where(~raised, flag_text + np.where(flag_text == "", "", ";") + name)
-    frame["hard_flags"] = flag_text
-    eligible = frame["eligible"].astype("boolean").fillna(False).astype(bool)
-    at_or_above = scale.at_or_above(frame["step1_grade"]).fillna(False).astype(bool)
-    direct = frame["recommended"] & (settings.recommendation_mode == "direct_pass")
-    frame["passed"] = eligible & ~hard & (at_or_above | direct)
-    frame["recommendation_used"] = np.select(
-        [frame["recommended"] & bonus_on, direct], ["bonus", "direct_pass"], default=""
-    )
-    frame["decision"] = np.where(frame["passed"], "pass", "fail")
-    frame["meets_reference"] = at_or_above
-    frame["reasons"] = [_reasons(row, scale, settings) for row in frame.itertuples(index=False)]
-    frame = frame.sort_values("firm_id", kind="stable").reset_index(drop=True)
-    ordered = [
-        "firm_id",
-        "round_id",
-        "decision",
-        "step1_grade",
-        "step1_points",
-        "reasons",
-        "recommendation_used",
-        "ai_grade",
-        "ai_points",
-        "ai_probability",
-        "audit_score",
-        "audit_points",
-        "recommendation_bonus",
-        "eligible",
-        "ineligible_reason",
-        "hard_flags",
-        "size_class",
-        "focus_field",
-        "firm_age",
-        "as_of",
-        "evaluators",
-        "complete_evaluators",
-        "audit_flag",
-        "recommended",
-        "recommending_investor",
-        "investor_type",
-        "investment_stage",
-        "applied_on",
-    ]
-    return frame[ordered]
-
-
-def _reasons(row, scale: MasterScale, settings: Step1Settings) -> str:
-    reasons = []
-    reference = scale.reference_grade
-    if isinstance(row.step1_grade, str):
-        relation = "≥" if row.meets_reference else "<"
-        reasons.append(f"STEP 1 등급 {row.step1_grade} ({row.step1_points:.1f}점) {relation} 기준등급 {reference}")
-    if isinstance(row.ai_grade, str):
-        reasons.append(f"AI 등급 {row.ai_grade} ({row.ai_points:.1f}점)")
-    if pd.notna(row.audit_score):
-        reasons.append(f"현장실사 {row.audit_score:.1f}/100 → {row.audit_points:.1f}점")
-    if row.recommended:
-        if settings.recommendation_mode == "bonus":
-            reasons.append(
-                f"투자사 추천 가점 +{settings.recommendation_bonus_points:.0f}점 ({row.recommending_investor}, "
-                f"{row.investor_type}, {row.investment_stage})"
-            )
-        elif settings.recommendation_mode == "direct_pass":
-            reasons.append(f"투자사 추천으로 STEP 1 직행 ({row.recommending_investor}, {row.investor_type})")
-    if row.eligible is not True and row.eligible is not np.True_:
-        size = SIZE_CLASS_KO.get(row.size_class, row.size_class)
-        why = INELIGIBLE_KO.get(row.ineligible_reason, row.ineligible_reason) or "판정 불가"
-        reasons.append(f"지원 자격 미충족: {why} (규모: {size})")
-    for flag in filter(None, str(row.hard_flags).split(";")):
-        reasons.append(f"결격 사유: {FLAG_KO.get(flag, flag)}")
-    return " | ".join(reasons)
-
-
-def recommendation_share_check(decisions: pd.DataFrame, settings: Step1Settings) -> dict:
-    passed = decisions[decisions["decision"] == "pass"]
-    share = float(passed["recommended"].mean()) if len(passed) else float("nan")
-    low, high = settings.recommendation_share_range
-    status = "no_pass" if not len(passed) else ("below" if share < low else ("above" if share > high else "within"))
-    return {
-        "passed": len(passed),
-        "recommended_passed": int(passed["recommended"].sum()),
-        "share": share,
-        "range": [low, high],
-        "status": status,
-    }
-
-
-def what_if(decisions: pd.DataFrame, settings: Step1Settings, scale: MasterScale) -> pd.DataFrame:
-    """Firms passing at every reference grade (rows) and audit weight (columns)."""
-    base_ok = decisions["eligible"].astype("boolean").fillna(False).astype(bool) & (decisions["hard_flags"] == "")
-    direct = decisions["recommended"] & (settings.recommendation_mode == "direct_pass")
-    table = {}
-    for weight in settings.whatif_audit_weights:
-        points = step1_points(
-            decisions["ai_points"],
-            decisions["audit_points"],
-            decisions["recommendation_bonus"],
-            1 - weight,
-            weight,
-            settings.require_audit,
-        )
-        grades = pd.Series(points_to_grade(points.fillna(-1e9).to_numpy(), scale))
-        table[f"audit_weight_{weight:g}"] = [
-            int((base_ok & (scale.at_or_above(grades, reference).to_numpy() | direct)).sum())
-            for reference in scale.labels
-        ]
-    return pd.DataFrame(table, index=pd.Index(scale.labels, name="reference_grade")).reset_index()
-
-
-def _what_if_plot(table: pd.DataFrame, path: Path, current_weight: float, reference: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 4), dpi=100)
-    for column in [c for c in table.columns if c.startswith("audit_weight_")]:
-        weight = float(column.removeprefix("audit_weight_"))
-        axis.plot(
-            table["reference_grade"],
-            table[column],
-            marker="o",
-            linewidth=2.5 if abs(weight - current_weight) < 1e-9 else 1,
-            label=f"audit weight {weight:g}",
-        )
-    axis.axvline(list(table["reference_grade"]).index(reference), color="#d9534f", linestyle="--", linewidth=1)
-    axis.set(xlabel="reference grade (cut-off)", ylabel="firms passing STEP 1", title="What-if: passes by cut-off")
-    axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-
-
-DOSSIER_TEMPLATE = Path(__file__).parent / "templates" / "step2_dossier.html.j2"
-
-
-def write_dossiers(
-    decisions: pd.DataFrame,
-    scores: pd.DataFrame,
-    audit_summary: pd.DataFrame,
-    firms: pd.DataFrame,
-    rubric: dict,
-    out_dir: Path,
-    growth_summary: dict[str, str] | None = None,
-) -> list[Path]:
-    template = Environment(autoescape=True).from_string(DOSSIER_TEMPLATE.read_text(encoding="utf-8"))
-    names = firms.set_index("firm_id")["name"].to_dict() if "name" in firms else {}
-    passed = decisions[decisions["decision"] == "pass"]
-    reason_columns = [c for c in scores.columns if c.startswith(("reason_up_", "reason_down_"))]
-    reasons_by_firm = scores[scores["firm_id"].isin(passed["firm_id"])].set_index("firm_id")[reason_columns]
-    reasons_by_firm = reasons_by_firm[~reasons_by_firm.index.duplicated()].to_dict("index")
-    item_columns = [c for c in audit_summary.columns if c.startswith("audit_item_")]
-    items_by_firm = audit_summary.set_index("firm_id")[item_columns]
-    items_by_firm = items_by_firm[~items_by_firm.index.duplicated()].to_dict("index")
-    item_names = {c: rubric["items"][c.removeprefix("audit_item_")]["ko"] for c in item_columns}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for d in passed.itertuples(index=False):
-        reasons = reasons_by_firm.get(d.firm_id, {})
-        strengths = [r for c, r in reasons.items() if c.startswith("reason_up") and isinstance(r, str) and r]
-        risks = [r for c, r in reasons.items() if c.startswith("reason_down") and isinstance(r, str) and r]
-        items = [(item_names[c], v) for c, v in items_by_firm.get(d.firm_id, {}).items() if pd.notna(v)]
-        html = template.render(
-            d=d,
-            name=names.get(d.firm_id, d.firm_id),
-            strengths=strengths or ["—"],
-            risks=risks or ["—"],
-            items=items,
-            size_ko=SIZE_CLASS_KO.get(d.size_class, d.size_class),
-            growth=(growth_summary or {}).get(d.firm_id),
-        )
-        path = out_dir / f"{d.firm_id}.html"
-        path.write_text(html, encoding="utf-8")
-        written.append(path)
-    return written
-
-
-def run(
-    scores_path: Path,
-    round_dir: Path,
+    ingested: IngestResult,
     out_dir: Path,
     settings: Settings,
+    model: dict,
     log_path: Path = DECISION_LOG,
     growth_summary: dict[str, str] | None = None,
-    ingested=None,
 ) -> dict:
-    """STEP 1 for one round. ``ingested`` is the round as already ingested (the round command
-    passes it, so the files are not read and validated twice); otherwise ``round_dir`` is read."""
-    started = time.perf_counter()
-    scores = pd.read_csv(scores_path, dtype={"firm_id": str})
-    scale = MasterScale.from_settings(settings.grade_scale)
-    regraded = scale.grades(scores["probability"].to_numpy())
-    if (regraded != scores["grade"].to_numpy()).any():
-        raise ValueError(
-            f"{scores_path}: grades do not match the master scale in params.yaml (grade_scale); "
-            "score with a model that uses the same scale"
-        )
-    result = ingested if ingested is not None else load_panel(Path(round_dir), settings.ingest, round_mode=True)
-    applications = result.tables["applications"]
-    audits = result.tables.get(
-        "audits", pd.DataFrame(columns=["firm_id", "evaluator_id", "evaluator_role", "item", "score"])
-    )
-    rubric = audit_rubric()
-    summary = firm_audit_summary(audits, applications["firm_id"], rubric)
-    expected_year = int(pd.to_datetime(applications["applied_on"]).dt.year.max()) - 1
-    decisions = decide(scores, applications, summary, expected_year, settings.step1, scale)
-    table = what_if(decisions, settings.step1, scale)
-    quality = audit_quality(audits, rubric, settings.step1.leniency_z, settings.step1.leniency_min_deviation)
-    share = recommendation_share_check(decisions, settings.step1)
+    """Write STEP 1's files into ``out_dir`` and append one record to the decision log.
 
+    ``model`` describes the model that scored the round (version, run id, hash). Returns the
+    record, with the recommendation-share check, warnings and dossier count added.
+    """
+    rubric = audit_rubric()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    decisions.to_csv(out_dir / "step1_decisions.csv", index=False, encoding="utf-8", float_format="%.6g")
-    table.to_csv(out_dir / "whatif.csv", index=False)
-    _what_if_plot(table, out_dir / "whatif.png", settings.step1.audit_weight, scale.reference_grade)
-    write_json(out_dir / "audit_quality.json", quality)
-    summary.round(4).to_csv(out_dir / "audit_per_firm.csv", index=False, encoding="utf-8")  # one row per applicant
-    result.quarantine.to_csv(out_dir / "quarantine.csv", index=False)
+    decisions_file = write_decisions(result.decisions, out_dir / "step1_decisions.csv")
+    result.what_if.to_csv(out_dir / "whatif.csv", index=False)
+    (out_dir / "whatif.png").unlink(missing_ok=True)  # drawn as SVG now; never leave an older chart behind
+    reference_grade = settings.grade_scale.reference_grade
+    write_whatif_chart(result.what_if, out_dir / "whatif.svg", settings.step1.audit_weight, reference_grade)
+    write_json(out_dir / "audit_quality.json", result.quality)
+    result.audit_summary.round(4).to_csv(out_dir / "audit_per_firm.csv", index=False, encoding="utf-8")
+    ingested.quarantine.to_csv(out_dir / "quarantine.csv", index=False)
     dossiers = write_dossiers(
-        decisions, scores, summary, result.tables["firms"], rubric, out_dir / "dossiers", growth_summary
+        result.decisions,
+        scores,
+        result.audit_summary,
+        ingested.tables["firms"],
+        rubric,
+        out_dir / "dossiers",
+        growth_summary,
     )
-    warnings = []
-    if share["status"] in ("below", "above"):
-        low, high = share["range"]
-        warnings.append(
-            Notice(
-                f"recommended firms are {share['share']:.0%} of those passed, outside the planned {low:.0%}-{high:.0%}",
-                f"투자사 추천 기업이 STEP 1 통과 기업의 {share['share']:.0%}로, 계획한 {low:.0%}–{high:.0%} 범위를 "
-                f"벗어났습니다.",
-            )
-        )
-    flagged = quality.get("flagged_evaluators", [])
-    if flagged:
-        warnings.append(
-            Notice(
-                f"{len(flagged)} evaluator(s) score far from their panels: {', '.join(flagged)}",
-                f"소속 평가단과 크게 다르게 채점한 평가위원 {len(flagged)}명: {', '.join(flagged)}",
-            )
-        )
-    scores_manifest = Path(scores_path).with_name("scores_manifest.json")
-    model = json.loads(scores_manifest.read_text()) if scores_manifest.exists() else {}
+    applications = ingested.tables["applications"]
     record = {
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "round_id": sorted(applications["round_id"].unique().tolist()),
-        "inputs_sha256": {"scores": file_sha256(Path(scores_path)), **{r.table: r.sha256 for r in result.reports}},
+        "inputs_sha256": {"scores": frame_sha256(scores), **{r.table: r.sha256 for r in ingested.reports}},
         "rubric_version": rubric["version"],
         "model": {k: model.get(k) for k in ("model", "model_version", "model_run_id", "model_sha256") if k in model},
         "params": {
@@ -391,11 +92,11 @@ def run(
             "grade_scale": settings.grade_scale.model_dump(mode="json"),
         },
         "counts": {
-            "applicants": len(decisions),
-            "passed": int((decisions["decision"] == "pass").sum()),
-            "quarantined_rows": len(result.quarantine),
+            "applicants": len(result.decisions),
+            "passed": int((result.decisions["decision"] == "pass").sum()),
+            "quarantined_rows": len(ingested.quarantine),
         },
-        "decisions_sha256": file_sha256(out_dir / "step1_decisions.csv"),
+        "decisions_sha256": file_sha256(decisions_file),
         "code_version": code_version(),
     }
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -403,11 +104,31 @@ def run(
         handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     report = {
         **record,
-        "recommendation_share": share,
-        "warnings": warnings,
+        "recommendation_share": result.share,
+        "warnings": result.warnings,
         "dossiers": len(dossiers),
-        "icc_total": quality["icc_total"],
-        "seconds": round(time.perf_counter() - started, 2),
+        "icc_total": result.quality["icc_total"],
     }
-    write_json(out_dir / "step1_summary.json", {k: v for k, v in report.items() if k not in ("at", "seconds")})
+    write_json(out_dir / "step1_summary.json", {k: v for k, v in report.items() if k != "at"})
+    return report
+
+
+def run(
+    scores_path: Path,
+    ingested: IngestResult,
+    out_dir: Path,
+    settings: Settings,
+    log_path: Path = DECISION_LOG,
+) -> dict:
+    """``jumpup step1``: STEP 1 from a ``scores.csv`` and an ingested round."""
+    started = time.perf_counter()
+    scores = pd.read_csv(scores_path, dtype={"firm_id": str})
+    try:
+        result = decide_round(scores, ingested, settings, MasterScale.from_settings(settings.grade_scale))
+    except ValueError as exc:
+        raise ValueError(f"{scores_path}: {exc}") from None
+    manifest_file = Path(scores_path).with_name("scores_manifest.json")
+    model = json.loads(manifest_file.read_text()) if manifest_file.exists() else {}
+    report = write_step1(result, scores, ingested, out_dir, settings, model, log_path)
+    report["seconds"] = round(time.perf_counter() - started, 2)
     return report

@@ -19,13 +19,13 @@ import pandas as pd
 
 from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.size_class import classify_size
+from jumpup.intake.ingest import open_panel
 from jumpup.models.growth_engine import GrowthPathModel, history_table
 from jumpup.models.pyfunc import GrowthModelPyfunc, complete_rows, contract_columns
-from jumpup.models.report_html import render_validation_html
 from jumpup.models.targets import TARGET_KO, make_targets
 from jumpup.models.training import CrossValidation, cross_validate_origin, train_and_validate
-from jumpup.pipelines.ingest import load_panel
 from jumpup.provenance import code_version, frame_sha256, write_json
+from jumpup.rendering.validation_report import render_validation_html
 from jumpup.settings import PROJECT_ROOT, Settings, load_settings
 from jumpup.tracking import REGISTERED_MODEL, start_experiment
 
@@ -75,7 +75,7 @@ def panel_sha256(rows: pd.DataFrame) -> str:
 def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bool = True) -> dict:
     """Train on a panel directory; returns run id, model URI, version, alias and headline metrics."""
     started = time.perf_counter()
-    result = load_panel(Path(panel_dir), settings.ingest)
+    result = open_panel(Path(panel_dir), settings.ingest)
     firms, financials = result.tables["firms"], result.tables["financials"]
     rows = panel_rows(firms, financials)
     builder = FeatureBuilder(settings.features, settings.size_class, settings.program).fit(rows)
@@ -179,7 +179,7 @@ def assign_initial_alias(mlflow_module, name: str, version: str) -> str:
 
 def _origin_features(panel_dir: Path, origin: int, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Features from panel rows up to the origin (nothing later is read), the targets and a data hash."""
-    result = load_panel(Path(panel_dir), settings.ingest)
+    result = open_panel(Path(panel_dir), settings.ingest)
     firms, financials = result.tables["firms"], result.tables["financials"]
     every_year = panel_rows(firms, financials)
     rows = every_year[every_year["fiscal_year"] <= origin].reset_index(drop=True)  # nothing after the origin
@@ -257,10 +257,10 @@ def _log_cross_validation(cv: CrossValidation, settings: Settings) -> str:
 
 
 def main() -> None:
-    """DVC entry point: train on the synthetic history."""
+    """DVC entry point: train on the ingested synthetic history."""
     settings = load_settings()
     root = settings.paths.resolve(Path("data"))
-    summary = train_panel(root / "synthetic" / "history", root / "models", settings)
+    summary = train_panel(settings.paths.resolve(settings.paths.ingested_dir), root / "models", settings)
     print(json.dumps({k: summary[k] for k in ("run_id", "model_uri", "alias")}))
 
 

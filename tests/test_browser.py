@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from jumpup.pipelines.browser import HeadlessBrowser, find_browser
-from jumpup.pipelines.report_fonts import REPORT_FONT_FAMILY, find_cjk_font
 from jumpup.pipelines.round import run_round
+from jumpup.rendering.browser import HeadlessBrowser, find_browser
+from jumpup.rendering.fonts import REPORT_FONT_FAMILY, find_cjk_font
 from tests.conftest import quick_settings, synth_and_train
 
 needs_browser = pytest.mark.skipif(
@@ -77,7 +77,7 @@ def test_the_shipped_font_is_cut_to_the_pages_characters(round_out):
 
 
 def test_a_missing_browser_binary_is_a_clear_error():
-    from jumpup.pipelines.browser import BrowserError
+    from jumpup.rendering.browser import BrowserError
 
     with (
         pytest.raises(BrowserError, match=r"browser exited.*/nonexistent/chromium"),
@@ -88,7 +88,7 @@ def test_a_missing_browser_binary_is_a_clear_error():
 
 def test_a_browser_gone_before_the_first_command_is_a_clear_error(tmp_path, monkeypatch):
     """Writing to a browser that has already exited breaks the pipe; that must read like any exit."""
-    from jumpup.pipelines.browser import BrowserError
+    from jumpup.rendering.browser import BrowserError
 
     quitter = tmp_path / "quitter"
     quitter.write_text("#!/bin/sh\necho 'cannot start: no display' >&2\nexit 3\n")

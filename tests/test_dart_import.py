@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from jumpup.pipelines.dart_import import import_dart_bulk, normalise_item_name
+from jumpup.intake.dart_bulk import import_dart_bulk, normalise_item_name
 
 HEADER = "\t".join(
     [

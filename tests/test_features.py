@@ -10,8 +10,8 @@ from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.peers import percentile_in_groups
 from jumpup.features.ratios import certification_count, firm_indicators, lag
 from jumpup.features.registry import ALL_INDICATORS, render_markdown
+from jumpup.intake.ingest import ingest_directory
 from jumpup.pipelines import synth
-from jumpup.pipelines.ingest import ingest_directory
 from jumpup.settings import PROJECT_ROOT, load_settings
 
 SETTINGS = load_settings(overrides={"ingest": {"max_fiscal_year": 2024}})

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jumpup.intake.dart_bulk import import_dart_bulk
+from jumpup.models import growth_engine
 from jumpup.models.growth_engine import GrowthPathModel
-from jumpup.models.growth_paths import (
+from jumpup.models.growth_peers import (
     Recalibration,
     find_peers,
     peer_quantiles,
@@ -16,8 +18,8 @@ from jumpup.models.growth_paths import (
     probability_above,
     row_quantiles,
 )
-from jumpup.pipelines import growth, synth
-from jumpup.pipelines.dart_import import import_dart_bulk
+from jumpup.pipelines import growth_paths as growth
+from jumpup.pipelines import synth
 from jumpup.settings import GrowthPathSettings, load_settings
 
 SETTINGS = load_settings(
@@ -122,11 +124,11 @@ def test_fitted_engine_serves_later_rounds_identically_and_refits_when_it_cannot
 
     history, _ = growth._history(panel, SETTINGS, up_to=2021)
     queries = history[history["fiscal_year"] == 2021]
-    fresh, fresh_peers = growth.forecast_paths(history, queries, 2021, SETTINGS)
+    fresh, fresh_peers = growth_engine.forecast_paths(history, queries, 2021, SETTINGS)
     model = GrowthPathModel(SETTINGS.growth_paths, SETTINGS.seed).fit(history)
     assert model.as_of_ == 2021 and model.serves(2021, SETTINGS.growth_paths, SETTINGS.seed)
     stored = pickle.loads(pickle.dumps(model))  # trees are rebuilt after a round trip
-    reused, reused_peers = growth.forecast_paths(history, queries, 2021, SETTINGS, model=stored)
+    reused, reused_peers = growth_engine.forecast_paths(history, queries, 2021, SETTINGS, model=stored)
     pd.testing.assert_frame_equal(fresh, reused)
     pd.testing.assert_frame_equal(fresh_peers, reused_peers)
     # a later as-of year knows no more outcomes than the history holds: same state
@@ -136,9 +138,13 @@ def test_fitted_engine_serves_later_rounds_identically_and_refits_when_it_cannot
     assert not model.serves(2021, SETTINGS.growth_paths.model_copy(update={"neighbours": 30}), SETTINGS.seed)
     assert model.serves(2021, SETTINGS.growth_paths.model_copy(update={"workers": 1}), SETTINGS.seed)
     earlier = history[history["fiscal_year"] <= 2019]
-    at_2019 = growth.forecast_paths(history, earlier[earlier["fiscal_year"] == 2019], 2019, SETTINGS, model=model)[0]
+    at_2019 = growth_engine.forecast_paths(
+        history, earlier[earlier["fiscal_year"] == 2019], 2019, SETTINGS, model=model
+    )[0]
     refit = GrowthPathModel(SETTINGS.growth_paths, SETTINGS.seed).fit(earlier)
-    expected = growth.forecast_paths(earlier, earlier[earlier["fiscal_year"] == 2019], 2019, SETTINGS, model=refit)[0]
+    expected = growth_engine.forecast_paths(
+        earlier, earlier[earlier["fiscal_year"] == 2019], 2019, SETTINGS, model=refit
+    )[0]
     pd.testing.assert_frame_equal(at_2019, expected)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from jumpup.pipelines.ingest import ingest_directory, write_outputs
-from jumpup.pipelines.readers import InputFileError
+from jumpup.intake.ingest import ingest_directory, write_outputs
+from jumpup.intake.readers import InputFileError
 from jumpup.settings import load_settings
 
 FIRMS_HEADER = "firm_id,name,ksic_division,ksic_code,founded_year,main_products\n"

@@ -9,9 +9,9 @@ from sklearn.base import clone
 
 from jumpup.models.gbm import GrowthGBM, check_monotone
 from jumpup.models.grading import MasterScale, reason_codes
+from jumpup.models.metrics import bootstrap_intervals, grade_table, jeffreys_test, monotonicity, psi
 from jumpup.models.scorecard import WoEScorecard
 from jumpup.models.targets import make_targets
-from jumpup.models.validation import bootstrap_intervals, grade_table, jeffreys_test, monotonicity, psi
 from jumpup.settings import GradeScaleSettings, TargetSettings
 
 

@@ -25,7 +25,8 @@ def test_round_writes_every_output_and_resumes_identically(trained):
     first = run_round(root / "data" / "round", root / "out", settings, str(root / "model" / "bundle.pkl"), log_path=log)
     for name in (
         "scores.csv",
-        "scores.parquet",
+        ".stages/score.scores.parquet",
+        ".stages/growth_paths.growth_paths.parquet",
         "step1_decisions.csv",
         "growth_paths.csv",
         "quarantine.csv",
@@ -44,7 +45,7 @@ def test_round_writes_every_output_and_resumes_identically(trained):
         root / "data" / "round", root / "out", settings, str(root / "model" / "bundle.pkl"), log_path=log
     )
     assert second["outputs_sha256"] == first["outputs_sha256"]
-    assert json.loads((root / "out" / ".stages.json").read_text()).keys() >= {"score", "growth_paths"}
+    assert json.loads((root / "out" / ".stages" / "fingerprints.json").read_text()).keys() >= {"score", "growth_paths"}
     assert len(log.read_text().splitlines()) == 2  # one decision-log record per run, nothing duplicated
     # rerun without per-firm reports and workbook: the summary stays, nothing of the earlier run lingers
     third = run_round(

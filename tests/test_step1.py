@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jumpup.models.audit import audit_quality, firm_audit_summary, icc_one_way
+from jumpup.intake.ingest import ingest_directory
 from jumpup.models.grading import MasterScale
-from jumpup.pipelines import step1
+from jumpup.pipelines import step1 as step1_stage
 from jumpup.reference import audit_rubric
 from jumpup.settings import GradeScaleSettings, load_settings
+from jumpup.step1 import decisions as step1
+from jumpup.step1.audit import audit_quality, firm_audit_summary, icc_one_way
 
 SCALE = MasterScale.from_settings(GradeScaleSettings())
 RUBRIC = audit_rubric()
@@ -208,16 +210,24 @@ def tiny_round(tmp_path):
     return tmp_path
 
 
+def ingested(root, settings):
+    return ingest_directory(root / "round", settings.ingest, round_mode=True)
+
+
 def test_run_writes_every_output_and_reruns_are_byte_identical(tiny_round):
     settings = load_settings(overrides={"ingest": {"max_fiscal_year": 2024}})
     log = tiny_round / "decision_log.jsonl"
-    first = step1.run(tiny_round / "scores.csv", tiny_round / "round", tiny_round / "out1", settings, log_path=log)
-    second = step1.run(tiny_round / "scores.csv", tiny_round / "round", tiny_round / "out2", settings, log_path=log)
+    first = step1_stage.run(
+        tiny_round / "scores.csv", ingested(tiny_round, settings), tiny_round / "out1", settings, log_path=log
+    )
+    second = step1_stage.run(
+        tiny_round / "scores.csv", ingested(tiny_round, settings), tiny_round / "out2", settings, log_path=log
+    )
     a = (tiny_round / "out1" / "step1_decisions.csv").read_bytes()
     assert a == (tiny_round / "out2" / "step1_decisions.csv").read_bytes()
     assert first["decisions_sha256"] == second["decisions_sha256"]
     assert len(log.read_text().splitlines()) == 2
-    for name in ("whatif.csv", "whatif.png", "audit_quality.json", "audit_per_firm.csv", "step1_summary.json"):
+    for name in ("whatif.csv", "whatif.svg", "audit_quality.json", "audit_per_firm.csv", "step1_summary.json"):
         assert (tiny_round / "out1" / name).exists()
     passed = pd.read_csv(tiny_round / "out1" / "step1_decisions.csv", dtype={"firm_id": str})
     passed = passed[passed["decision"] == "pass"]
@@ -237,9 +247,9 @@ def test_scores_from_another_master_scale_are_refused(tiny_round):
         }
     )
     with pytest.raises(ValueError, match="master scale"):
-        step1.run(
+        step1_stage.run(
             tiny_round / "scores.csv",
-            tiny_round / "round",
+            ingested(tiny_round, settings),
             tiny_round / "out",
             settings,
             log_path=tiny_round / "log.jsonl",

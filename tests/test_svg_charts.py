@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from jumpup.pipelines.svg_charts import family_bars, fan_chart, nice_ticks, spread_labels
+from jumpup.rendering.charts import family_bars, fan_chart, nice_ticks, spread_labels
 
 TEXT = {"unit": "억 원", "actual": "실적", "median": "중앙값"}
 

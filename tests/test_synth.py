@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jumpup.intake.ingest import ingest_directory
 from jumpup.pipelines import synth
-from jumpup.pipelines.ingest import ingest_directory
 from jumpup.provenance import file_sha256
 from jumpup.settings import load_settings
 

@@ -147,12 +147,12 @@ def test_registered_pyfunc_scores_raw_rows_like_the_bundle(small):
     import mlflow
 
     from jumpup.features.builder import panel_rows
+    from jumpup.intake.ingest import open_panel
     from jumpup.models.pyfunc import complete_rows, contract_columns
-    from jumpup.pipelines.ingest import load_panel
     from jumpup.pipelines.score import load_bundle
 
     settings, root, first, _ = small
-    tables = load_panel(root / "data" / "history", settings.ingest).tables
+    tables = open_panel(root / "data" / "history", settings.ingest).tables
     rows = panel_rows(tables["firms"], tables["financials"])
     rows = rows[rows["firm_id"].isin(rows["firm_id"].unique()[:30])]
     loaded = mlflow.pyfunc.load_model(first["model_uri"])

@@ -7,7 +7,6 @@ any machine, and PDFs come from one headless Chromium session for the whole roun
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Callable
@@ -19,14 +18,17 @@ from jinja2 import Environment
 
 from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.size_class import SIZE_CLASS_KO
+from jumpup.intake.ingest import IngestResult
 from jumpup.models.bundle import GrowthModelBundle
 from jumpup.models.grading import MasterScale
 from jumpup.notices import Notice, in_language
-from jumpup.pipelines import reports, svg_charts
-from jumpup.pipelines.browser import BrowserError, HeadlessBrowser, find_browser
-from jumpup.pipelines.report_fonts import write_report_fonts
 from jumpup.reference import audit_rubric
+from jumpup.rendering import firm_report as reports
+from jumpup.rendering.browser import BrowserError, HeadlessBrowser, find_browser
+from jumpup.rendering.fonts import write_report_fonts
+from jumpup.rendering.step1_pages import whatif_chart
 from jumpup.settings import Settings
+from jumpup.step1.decisions import Step1Result
 
 
 def model_label(info: dict) -> str:
@@ -39,16 +41,20 @@ def model_label(info: dict) -> str:
 class RoundOutputs:
     """Everything the reports read, gathered once the computing stages are done."""
 
-    result: object
+    result: IngestResult
     bundle: GrowthModelBundle
+    scale: MasterScale
     features: pd.DataFrame
     scores: pd.DataFrame
     paths: pd.DataFrame
-    decisions: pd.DataFrame
+    step1: Step1Result
     manifest: dict
     stability: list[dict]
-    warnings: list[str]
-    summary: dict
+    warnings: list[Notice]
+
+    @property
+    def decisions(self) -> pd.DataFrame:
+        return self.step1.decisions
 
 
 def _render(template: str, **context) -> str:
@@ -59,14 +65,14 @@ def _render(template: str, **context) -> str:
     )
 
 
-def firm_pages(out_dir: Path, outputs: RoundOutputs, settings: Settings, language: str) -> dict[str, str]:
+def firm_pages(outputs: RoundOutputs, settings: Settings, language: str) -> dict[str, str]:
     """The HTML of every firm's grade report, by firm id."""
     result, features, scores, paths = outputs.result, outputs.features, outputs.scores, outputs.paths
     decisions, manifest = outputs.decisions, outputs.manifest
     rubric = audit_rubric()
-    scale_table = MasterScale.from_settings(settings.grade_scale).table()
+    scale_table = outputs.scale.table()
     firms = result.tables["firms"].set_index("firm_id")
-    audit = pd.read_csv(out_dir / "step1" / "audit_per_firm.csv", dtype={"firm_id": str}).set_index("firm_id")
+    audit = outputs.step1.audit_summary.round(4).set_index("firm_id")
     joined = scores.merge(
         features.drop(columns=[c for c in features if c in scores and c != "firm_id"]), on="firm_id", how="left"
     ).merge(
@@ -99,9 +105,9 @@ def firm_pages(out_dir: Path, outputs: RoundOutputs, settings: Settings, languag
     return pages
 
 
-def summary_page(out_dir: Path, outputs: RoundOutputs, settings: Settings) -> str:
+def summary_page(outputs: RoundOutputs, settings: Settings) -> str:
     scores, decisions, manifest = outputs.scores, outputs.decisions, outputs.manifest
-    scale = MasterScale.from_settings(settings.grade_scale)
+    scale = outputs.scale
     firms = outputs.result.tables["firms"].set_index("firm_id")
     grade_counts = [
         {"grade": g, "ai": int((scores["grade"] == g).sum()), "step1": int((decisions["step1_grade"] == g).sum())}
@@ -119,8 +125,7 @@ def summary_page(out_dir: Path, outputs: RoundOutputs, settings: Settings) -> st
             applicants=("firm_id", "size"), passed=("decision", lambda d: int((d == "pass").sum()))
         )
         breakdowns.append((title, [{"group": g, **r} for g, r in grouped.to_dict("index").items()]))
-    whatif = pd.read_csv(out_dir / "step1" / "whatif.csv")
-    quality = json.loads((out_dir / "step1" / "audit_quality.json").read_text())
+    whatif, quality = outputs.step1.what_if, outputs.step1.quality
     return _render(
         "round_summary.html.j2",
         round_id=", ".join(manifest["round_id"]),
@@ -135,24 +140,8 @@ def summary_page(out_dir: Path, outputs: RoundOutputs, settings: Settings) -> st
         whatif_columns=[c for c in whatif.columns if c != "reference_grade"],
         whatif_chart=whatif_chart(whatif, settings.step1.audit_weight, scale.reference_grade),
         psi=[r for r in outputs.stability if r["variable"].startswith("score") or r["shifted"]][:40],
-        icc=outputs.summary["icc_total"],
+        icc=quality["icc_total"],
         flagged=quality.get("flagged_evaluators", []),
-    )
-
-
-def whatif_chart(whatif: pd.DataFrame, current_weight: float, reference_grade: str) -> str:
-    """Firms passing STEP 1 by cut-off grade, one line per field-audit weight (the current one thicker)."""
-    columns = [c for c in whatif.columns if c.startswith("audit_weight_")]
-    names = {c: f"현장실사 {float(c.removeprefix('audit_weight_')):.0%}" for c in columns}
-    current = next(
-        (names[c] for c in columns if abs(float(c.removeprefix("audit_weight_")) - current_weight) < 1e-9), None
-    )
-    return svg_charts.line_chart(
-        [str(g) for g in whatif["reference_grade"]],
-        {names[c]: whatif[c].astype("float64").tolist() for c in columns},
-        current,
-        reference_grade,
-        {"x": "기준등급 (컷오프)", "y": "STEP 1 통과 기업 수"},
     )
 
 
@@ -178,8 +167,8 @@ def write_round_reports(
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     notify("reports: pages")
-    pages = firm_pages(out_dir, outputs, settings, language) if firm_reports else {}
-    summary = summary_page(out_dir, outputs, settings)
+    pages = firm_pages(outputs, settings, language) if firm_reports else {}
+    summary = summary_page(outputs, settings)
     record: dict = {"firm_pages": len(pages), "pdfs": 0, "seconds": seconds, "warnings": []}
     pdf_wanted = settings.reports.pdf and bool(pages)
     browser = find_browser() if pdf_wanted else None

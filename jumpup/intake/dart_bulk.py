@@ -31,9 +31,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from jumpup.intake.quarantine import ISSUE_COLUMNS
 from jumpup.provenance import code_version, file_sha256, write_json
 from jumpup.reference import ksic_divisions, table_version
-from jumpup.validation import ISSUE_COLUMNS
 
 StatementMode = Literal["separate", "consolidated", "prefer-consolidated"]
 FIELDS = (

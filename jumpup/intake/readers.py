@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jumpup.contracts import COLUMN_ALIASES, UNIT_LABELS
+from jumpup.intake.contracts import COLUMN_ALIASES, UNIT_LABELS
 
 ROW_COLUMN = "_row"
 MISSING_TOKENS = ["", "-", "NA", "N/A", "n/a", "nan", "NaN", "null", "NULL", "None"]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from jumpup.contracts import FileContract
+from jumpup.intake.contracts import FileContract
 
 ROW = "_row"
 ISSUE_COLUMNS = ["file", "row", "column", "value", "rule", "message"]

@@ -15,30 +15,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from jumpup.features.builder import FeatureBuilder, panel_rows
-from jumpup.features.size_class import EOK
-from jumpup.models.growth_engine import (
-    GrowthPathModel,
-    evaluate,
-    history_table,
-    method_quantiles,
-    quantile_columns,
-    run_rolling,
-)
-from jumpup.models.growth_paths import Recalibration, probability_above
-from jumpup.pipelines.ingest import load_panel
+from jumpup.intake.ingest import open_panel
+from jumpup.models.growth_engine import evaluate, forecast_paths, history_table, run_rolling
 from jumpup.provenance import code_version, frame_sha256, write_json
 from jumpup.settings import Settings
 from jumpup.tracking import start_experiment
 
-NEXT_CLASS_FLOOR = {"small": "small_max_eok", "medium": "candidate_min_eok", "midsize_candidate": "medium_max_eok"}
-
 
 def _history(panel_dir: Path, settings: Settings, up_to: int | None = None) -> tuple[pd.DataFrame, dict]:
-    result = load_panel(Path(panel_dir), settings.ingest)
+    result = open_panel(Path(panel_dir), settings.ingest)
     financials = result.tables["financials"]
     if up_to is not None:
         financials = financials[financials["fiscal_year"] <= up_to]
@@ -46,65 +34,6 @@ def _history(panel_dir: Path, settings: Settings, up_to: int | None = None) -> t
     features = FeatureBuilder(settings.features, settings.size_class, settings.program).fit(rows).transform(rows)
     info = {"input_sha256": {r.table: r.sha256 for r in result.reports}, "data_sha256": frame_sha256(rows)}
     return history_table(features, financials, settings.growth_paths.horizon), info
-
-
-def fit_growth_model(history: pd.DataFrame, settings: Settings, as_of: int | None = None) -> GrowthPathModel:
-    """The growth-path engine fitted on ``history`` at ``as_of`` (default: the history's last year)."""
-    return GrowthPathModel(settings.growth_paths, settings.seed).fit(history, as_of)
-
-
-def forecast_paths(
-    history: pd.DataFrame,
-    queries: pd.DataFrame,
-    as_of: int,
-    settings: Settings,
-    model: GrowthPathModel | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Growth paths of ``queries`` (feature rows at ``as_of``) against a peer ``history``.
-
-    One row per firm and future year: revenue quantiles (won), peer count and level, the method
-    used, and the probabilities of high growth, decline (both recalibrated) and of reaching the
-    next size class's revenue floor (the peers' raw share). The second frame keeps the nearest
-    peers' ids for the report, which shows aggregates only. A fitted ``model`` that serves
-    ``as_of`` is used as it is; otherwise one is fitted on ``history`` here.
-    """
-    g = settings.growth_paths
-    queries = queries.reset_index(drop=True)
-    if model is None or not model.serves(as_of, g, settings.seed):
-        model = fit_growth_model(history, settings, as_of)
-    forecasts = model.predict(queries)
-    size_class = queries["size_class"].astype("object")
-    floor_eok = np.select(
-        [size_class == name for name in NEXT_CLASS_FLOOR],
-        [queries[column].astype("float64") for column in NEXT_CLASS_FLOOR.values()],
-        default=np.nan,
-    )
-    floor_won = pd.Series(floor_eok * EOK, index=queries["firm_id"])
-    rows, peers = [], []
-    quantiles = tuple(g.quantiles)
-    for k, forecast in sorted(forecasts.items()):
-        frame, draws = forecast["frame"], forecast["draws"]
-        q = method_quantiles(frame, g.method, quantiles)
-        out = frame[["firm_id", "fiscal_year", "horizon", "peer_count", "peer_level", "peer_pool_size"]].copy()
-        out = out.rename(columns={"fiscal_year": "as_of"})
-        out["year"] = out["as_of"] + k
-        out["method"] = frame["auto_method"] if g.method == "auto" else g.method
-        revenue = frame["revenue"].to_numpy(dtype="float64")
-        out[quantile_columns("revenue", quantiles)] = np.round(revenue[:, None] * np.exp(q))
-        out["p_high_growth"] = frame["p_high_growth"].round(4)
-        out["p_decline"] = frame["p_decline"].round(4)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            needed = np.log(floor_won.reindex(out["firm_id"]).to_numpy() / revenue)
-        reach = probability_above(draws.outcomes, np.nan_to_num(needed, nan=0.0), Recalibration(np.empty(0)))
-        out["p_next_size_class"] = np.where(np.isnan(needed), np.nan, reach).round(4)
-        out["employees_growth_q50"] = np.round(np.exp(frame["employee_growth_q50"].to_numpy(dtype="float64")) - 1, 4)
-        out["operating_margin_q50"] = frame["margin_q50"].round(4)
-        rows.append(out)
-        peers.append(frame[["firm_id", "horizon", "nearest_peers"]])
-    if not rows:
-        return pd.DataFrame(columns=["firm_id", "horizon", "year"]), pd.DataFrame(columns=["firm_id", "horizon"])
-    paths = pd.concat(rows, ignore_index=True).sort_values(["firm_id", "horizon"], kind="stable").reset_index(drop=True)
-    return paths, pd.concat(peers, ignore_index=True)
 
 
 def growth_paths(panel_dir: Path, as_of: int, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -188,7 +117,7 @@ def main() -> None:
 
     settings = load_settings()
     root = settings.paths.resolve(Path("data"))
-    backtest(root / "synthetic" / "history", settings, root / "growth" / "metrics.json")
+    backtest(settings.paths.resolve(settings.paths.ingested_dir), settings, root / "growth" / "metrics.json")
 
 
 if __name__ == "__main__":
@@ -198,9 +127,9 @@ if __name__ == "__main__":
 def high_growth_auc(panel_dir: Path, origin: int, settings: Settings) -> dict:
     """AUC of the peer high-growth probability at one origin, firm folds (see cross_section_high_growth)."""
     from jumpup.models.growth_engine import cross_section_high_growth
-    from jumpup.models.validation import bootstrap_intervals
+    from jumpup.models.metrics import bootstrap_intervals
 
-    result = load_panel(Path(panel_dir), settings.ingest)
+    result = open_panel(Path(panel_dir), settings.ingest)
     rows = panel_rows(result.tables["firms"], result.tables["financials"])
     features_rows = rows[rows["fiscal_year"] <= origin]
     features = (

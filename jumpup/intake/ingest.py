@@ -1,0 +1,430 @@
+"""Intake: read a panel or application-round directory, keep good rows, quarantine the rest.
+
+Reads ``firms``, ``financials`` and, for a round, ``applications`` and ``audits`` (CSV in UTF-8 or
+cp949, Parquet or .xlsx), normalises amounts to won, and writes typed Parquet tables plus
+``quarantine.csv``. For every file, rows read = rows accepted + rows quarantined; the run fails
+only when a required file or column is missing or a file cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from jumpup.intake import contracts
+from jumpup.intake.contracts import APPLICATIONS, AUDITS, FINANCIALS, FIRMS, UNIT_MULTIPLIERS, FileContract
+from jumpup.intake.quarantine import (
+    ROW,
+    duplicate_key_issues,
+    make_issues,
+    no_issues,
+    orphan_issues,
+    parse_table,
+    schema_issues,
+    split_rows,
+)
+from jumpup.intake.readers import InputFileError, RawTable, find_input, read_raw_table
+from jumpup.notices import Notice
+from jumpup.provenance import code_version, file_sha256, write_json
+from jumpup.reference import audit_rubric, ksic_divisions, ksic_known_codes
+from jumpup.settings import IngestSettings
+
+
+@dataclass
+class FileReport:
+    """Accounting for one input file: every row read is accepted or quarantined."""
+
+    table: str
+    path: str
+    sha256: str
+    encoding: str
+    rows_read: int
+    accepted: int
+    quarantined: int
+    blank_rows_skipped: int
+    units: dict[str, str] = field(default_factory=dict)
+    renamed_columns: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.accepted + self.quarantined
+
+
+@dataclass
+class IngestResult:
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    reports: list[FileReport]
+    warnings: list[str]
+    max_fiscal_year: int
+    flags: pd.DataFrame = field(default_factory=no_issues)
+
+
+def _unit_multipliers(raw: RawTable, contract: FileContract, declared: str) -> dict[str, float]:
+    """Header annotation wins ('매출액(천원)'); otherwise the declared unit; 'auto' means won."""
+    default = "won" if declared == "auto" else declared
+    return {c: UNIT_MULTIPLIERS[raw.column_units.get(c, default)] for c in contract.amounts}
+
+
+def _require_columns(raw: RawTable, contract: FileContract) -> None:
+    missing = [c for c in contract.required if c not in raw.frame.columns]
+    if missing:
+        present = ", ".join(c for c in raw.frame.columns if c != ROW)
+        raise InputFileError(
+            f"{raw.path}: required column(s) {', '.join(missing)} missing. Columns found: {present}. "
+            f"Rename the header(s) or see docs/data_contract.md for accepted names."
+        )
+
+
+def _bad_line_issues(raw: RawTable, file: str) -> pd.DataFrame:
+    if not raw.bad_lines:
+        return no_issues()
+    rows, texts, whys = zip(*raw.bad_lines, strict=True)
+    return make_issues(file, list(rows), None, list(texts), "malformed_line", [f"cannot split line: {w}" for w in whys])
+
+
+def _load(directory: Path, contract: FileContract, required: bool) -> RawTable | None:
+    path = find_input(directory, contract.name)
+    if path is None:
+        if required:
+            raise InputFileError(f"{directory}: required file '{contract.name}' (.csv, .xlsx or .parquet) not found")
+        return None
+    raw = read_raw_table(path)
+    _require_columns(raw, contract)
+    return raw
+
+
+def _normalise_industry(frame: pd.DataFrame) -> pd.DataFrame:
+    """Accept '26' or 'C26' for the division, and derive it from a KSIC code when it is missing."""
+    divisions = ksic_divisions()
+    by_number = dict(zip(divisions["division_number"], divisions["division"], strict=True))
+    division = frame["ksic_division"].astype("string").str.upper().str.strip()
+    numeric_only = division.str.fullmatch(r"\d{1,2}", na=False)
+    division = division.where(~numeric_only, division.str.zfill(2).map(by_number).fillna(division))
+    if "ksic_code" in frame:
+        code = frame["ksic_code"].astype("string").str.strip()
+        # KSIC codes are digits; a letter prefix ('C26211') is dropped.
+        code = code.str.replace(r"^[A-Za-z]", "", regex=True)
+        frame["ksic_code"] = code.astype("object").where(code.notna(), None)
+        derived = code.str.slice(0, 2).map(by_number)
+        division = division.where(division.notna(), derived)
+    frame["ksic_division"] = division.astype("object").where(division.notna(), None)
+    return frame
+
+
+def _firm_issues(
+    frame: pd.DataFrame, file: str, settings: IngestSettings, max_year: int, raw: pd.DataFrame
+) -> pd.DataFrame:
+    known_divisions = frozenset(ksic_divisions()["division"])
+    schema = contracts.firms_schema(known_divisions, ksic_known_codes(), max_year, settings.min_founded_year)
+    parts = [schema_issues(frame, schema, file, raw)]
+    parts.append(duplicate_key_issues(frame, ["firm_id"], file, [c for c in frame.columns if c != ROW]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def industry_code_flags(frame: pd.DataFrame, file: str) -> pd.DataFrame:
+    """KSIC code outside the stated division: kept (sources often disagree), but flagged for review."""
+    if "ksic_code" not in frame:
+        return no_issues()
+    division_number = frame["ksic_division"].astype("string").str.slice(1, 3)
+    code_prefix = frame["ksic_code"].astype("string").str.slice(0, 2)
+    mismatch = (frame["ksic_code"].notna() & frame["ksic_division"].notna() & (code_prefix != division_number)).fillna(
+        False
+    )
+    if not mismatch.any():
+        return no_issues()
+    return make_issues(
+        file,
+        frame.loc[mismatch, ROW],
+        "ksic_code",
+        frame.loc[mismatch, "ksic_code"],
+        "industry_code_mismatch",
+        "KSIC code is outside division " + frame.loc[mismatch, "ksic_division"].astype(str) + "; division kept",
+    )
+
+
+def _financial_issues(
+    frame: pd.DataFrame, file: str, settings: IngestSettings, max_year: int, raw: pd.DataFrame
+) -> pd.DataFrame:
+    parts = [schema_issues(frame, contracts.financials_schema(max_year, settings.min_fiscal_year), file, raw)]
+    if {"total_assets", "total_liabilities", "total_equity"} <= set(frame.columns):
+        assets, liabilities, equity = frame["total_assets"], frame["total_liabilities"], frame["total_equity"]
+        gap = (assets - (liabilities + equity)).abs()
+        off = assets.notna() & liabilities.notna() & equity.notna() & (gap > settings.balance_tolerance * assets.abs())
+        if off.any():
+            parts.append(
+                make_issues(
+                    file,
+                    frame.loc[off, ROW],
+                    "total_assets",
+                    assets[off],
+                    "balance_mismatch",
+                    "liabilities + equity = "
+                    + (liabilities[off] + equity[off]).map("{:,.0f}".format)
+                    + f" is more than {settings.balance_tolerance:.0%} away from total assets",
+                )
+            )
+    if {"export_revenue", "revenue"} <= set(frame.columns):
+        over = (
+            frame["export_revenue"].notna()
+            & frame["revenue"].notna()
+            & (frame["export_revenue"] > frame["revenue"] * 1.0001)
+        )
+        if over.any():
+            parts.append(
+                make_issues(
+                    file,
+                    frame.loc[over, ROW],
+                    "export_revenue",
+                    frame.loc[over, "export_revenue"],
+                    "export_exceeds_revenue",
+                    "export revenue is larger than revenue",
+                )
+            )
+    parts.append(duplicate_key_issues(frame, ["firm_id", "fiscal_year"], file, [c for c in frame.columns if c != ROW]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _audit_issues(frame: pd.DataFrame, file: str, settings: IngestSettings, raw: pd.DataFrame) -> pd.DataFrame:
+    rubric = audit_rubric()
+    schema = contracts.audits_schema(list(rubric["items"]), settings.audit_score_min, settings.audit_score_max)
+    parts = [schema_issues(frame, schema, file, raw)]
+    parts.append(
+        duplicate_key_issues(frame, ["firm_id", "evaluator_id", "item"], file, [c for c in frame.columns if c != ROW])
+    )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _application_issues(frame: pd.DataFrame, file: str, raw: pd.DataFrame) -> pd.DataFrame:
+    parts = [schema_issues(frame, contracts.applications_schema(), file, raw)]
+    if "recommending_investor" in frame:
+        incomplete = frame["recommending_investor"].notna() & (
+            frame.get("investor_type", pd.Series(None, index=frame.index)).isna()
+        )
+        if incomplete.any():
+            parts.append(
+                make_issues(
+                    file,
+                    frame.loc[incomplete, ROW],
+                    "investor_type",
+                    None,
+                    "missing_required",
+                    "a recommendation needs investor_type (VC, CVC or PE)",
+                )
+            )
+    parts.append(duplicate_key_issues(frame, ["firm_id", "round_id"], file, [c for c in frame.columns if c != ROW]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _finish(
+    raw: RawTable, contract: FileContract, parsed_frame: pd.DataFrame, issues: pd.DataFrame, file: str
+) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
+    issues = pd.concat([_bad_line_issues(raw, file), issues], ignore_index=True)
+    accepted, quarantined = split_rows(parsed_frame, issues)
+    ordered = [c for c in contract.columns if c in accepted.columns]
+    extra = sorted(c for c in accepted.columns if c not in ordered)
+    accepted = accepted[ordered + extra]
+    report = FileReport(
+        table=contract.name,
+        path=str(raw.path),
+        sha256=file_sha256(raw.path),
+        encoding=raw.encoding,
+        rows_read=raw.rows_read,
+        accepted=len(accepted),
+        quarantined=len(quarantined),
+        blank_rows_skipped=raw.blank_rows,
+        units={k: v for k, v in raw.column_units.items()},
+        renamed_columns=raw.renamed,
+    )
+    if not report.balanced:  # an internal error, never a user error
+        raise AssertionError(f"{raw.path}: {report.rows_read} read != {report.accepted} + {report.quarantined}")
+    return accepted, quarantined, report
+
+
+def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool = False) -> IngestResult:
+    """Validate a panel (firms, financials) or a round (plus applications, audits) directory."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputFileError(f"{directory}: not a directory")
+    max_year = settings.max_fiscal_year or dt.date.today().year
+    warnings: list[str] = []
+    tables: dict[str, pd.DataFrame] = {}
+    flags: list[pd.DataFrame] = []
+    quarantines: list[pd.DataFrame] = []
+    reports: list[FileReport] = []
+
+    raw_firms = _load(directory, FIRMS, required=True)
+    raw_financials = _load(directory, FINANCIALS, required=True)
+    raw_applications = _load(directory, APPLICATIONS, required=round_mode)
+    raw_audits = _load(directory, AUDITS, required=False) if round_mode or (directory / "audits.csv").exists() else None
+
+    # firms
+    file = raw_firms.path.name
+    parsed = parse_table(raw_firms.frame, FIRMS, file, {})
+    frame = _normalise_industry(parsed.frame)
+    issues = pd.concat(
+        [parsed.issues, _firm_issues(frame, file, settings, max_year, raw_firms.frame)], ignore_index=True
+    )
+    firms, quarantined, report = _finish(raw_firms, FIRMS, frame, issues, file)
+    flags.append(industry_code_flags(frame[~frame[ROW].isin(quarantined["row"])], file))
+    tables["firms"] = firms
+    quarantines.append(quarantined)
+    reports.append(report)
+
+    # financials
+    file = raw_financials.path.name
+    multipliers = _unit_multipliers(raw_financials, FINANCIALS, settings.amount_unit)
+    parsed = parse_table(raw_financials.frame, FINANCIALS, file, multipliers)
+    issues = pd.concat(
+        [
+            parsed.issues,
+            _financial_issues(parsed.frame, file, settings, max_year, raw_financials.frame),
+            orphan_issues(parsed.frame, set(firms["firm_id"]), file, "firms"),
+        ],
+        ignore_index=True,
+    )
+    financials, quarantined, report = _finish(raw_financials, FINANCIALS, parsed.frame, issues, file)
+    tables["financials"] = financials.sort_values(["firm_id", "fiscal_year"], kind="stable").reset_index(drop=True)
+    quarantines.append(quarantined)
+    reports.append(report)
+    if len(financials) and financials["revenue"].median() < settings.implausible_median_revenue_won:
+        median = financials["revenue"].median()
+        warnings.append(
+            Notice(
+                f"{file}: median revenue is {median:,.0f} won, implausibly small for the "
+                f"program's firms; if amounts are in 천원 or 백만원, declare it with --amount-unit or a header such as "
+                f"'revenue(천원)'",
+                f"{file}: 매출액 중앙값이 {median:,.0f}원으로 지원 대상 기업으로 보기에 지나치게 작습니다. 금액 단위가 "
+                f"천원이나 백만원이면 --amount-unit 옵션이나 '매출액(천원)' 같은 머리글로 밝혀 주십시오.",
+            )
+        )
+    without_statements = sorted(set(firms["firm_id"]) - set(financials["firm_id"]))
+    if without_statements:
+        warnings.append(
+            Notice(
+                f"{len(without_statements)} accepted firm(s) have no accepted financial rows, "
+                f"e.g. {without_statements[:5]}",
+                f"채택된 기업 {len(without_statements)}곳에 채택된 재무제표 행이 없습니다 "
+                f"(예: {', '.join(without_statements[:5])}).",
+            )
+        )
+
+    if raw_applications is not None:
+        file = raw_applications.path.name
+        parsed = parse_table(raw_applications.frame, APPLICATIONS, file, {})
+        issues = pd.concat(
+            [
+                parsed.issues,
+                _application_issues(parsed.frame, file, raw_applications.frame),
+                orphan_issues(parsed.frame, set(firms["firm_id"]), file, "firms"),
+            ],
+            ignore_index=True,
+        )
+        applications, quarantined, report = _finish(raw_applications, APPLICATIONS, parsed.frame, issues, file)
+        tables["applications"] = applications
+        quarantines.append(quarantined)
+        reports.append(report)
+    if raw_audits is not None:
+        file = raw_audits.path.name
+        parsed = parse_table(raw_audits.frame, AUDITS, file, {})
+        applicants = set(tables["applications"]["firm_id"]) if "applications" in tables else set(firms["firm_id"])
+        issues = pd.concat(
+            [
+                parsed.issues,
+                _audit_issues(parsed.frame, file, settings, raw_audits.frame),
+                orphan_issues(parsed.frame, applicants, file, "applications" if "applications" in tables else "firms"),
+            ],
+            ignore_index=True,
+        )
+        audits, quarantined, report = _finish(raw_audits, AUDITS, parsed.frame, issues, file)
+        tables["audits"] = audits
+        quarantines.append(quarantined)
+        reports.append(report)
+
+    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else pd.DataFrame()
+    flag_table = pd.concat(flags, ignore_index=True)
+    if len(flag_table):
+        warnings.append(
+            Notice(
+                f"{len(flag_table)} accepted row(s) flagged for review (see flags.csv)",
+                f"채택된 행 중 {len(flag_table)}건은 검토가 필요합니다 (flags.csv 참조).",
+            )
+        )
+    return IngestResult(tables, quarantine, reports, warnings, max_year, flag_table)
+
+
+INGEST_REPORT = "ingest_report.json"
+
+
+def is_ingested(directory: Path) -> bool:
+    """True when ``directory`` holds the output of the ingest stage (``write_outputs``)."""
+    return (Path(directory) / INGEST_REPORT).is_file()
+
+
+def load_ingested(directory: Path) -> IngestResult:
+    """The ingest stage's output read back: typed Parquet tables, quarantine, flags and file accounting.
+
+    Later stages read this instead of the raw files, so every raw file is read and validated once.
+    Raises ``InputFileError`` when the directory is not an ingest output or a table is missing.
+    """
+    directory = Path(directory)
+    if not is_ingested(directory):
+        raise InputFileError(f"{directory}: not an ingested directory (no {INGEST_REPORT}); run 'jumpup ingest' first")
+    report = json.loads((directory / INGEST_REPORT).read_text(encoding="utf-8"))
+    files = [FileReport(**f) for f in report["files"]]
+    tables = {}
+    for name in dict.fromkeys(f.table for f in files):
+        path = directory / f"{name}.parquet"
+        if not path.is_file():
+            raise InputFileError(f"{path}: table missing from the ingested directory; run 'jumpup ingest' again")
+        tables[name] = pd.read_parquet(path)
+    quarantine = pd.read_csv(directory / "quarantine.csv", dtype=str, keep_default_na=False)
+    flags = pd.read_csv(directory / "flags.csv", dtype=str, keep_default_na=False)
+    warnings = [
+        Notice(en, ko) for en, ko in zip(report["warnings"], report.get("warnings_ko", report["warnings"]), strict=True)
+    ]
+    return IngestResult(tables, quarantine, files, warnings, report["max_fiscal_year"], flags)
+
+
+def open_panel(directory: Path, settings: IngestSettings, round_mode: bool = False) -> IngestResult:
+    """The panel behind ``--panel DIR``: an ingested directory is read as it is; a raw one is ingested.
+
+    Commands accept either, so a user can point at the files they have; ``dvc.yaml`` chains the
+    stages on the ingested directories, so there every raw file is read once.
+    """
+    if is_ingested(directory):
+        return load_ingested(directory)
+    return ingest_directory(Path(directory), settings, round_mode=round_mode)
+
+
+def write_outputs(result: IngestResult, out_dir: Path, started: float | None = None) -> dict:
+    """Write typed Parquet tables, quarantine.csv and ingest_report.json; return the report."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, frame in result.tables.items():
+        frame.to_parquet(out_dir / f"{name}.parquet", index=False)
+    for stale in {"applications", "audits"} - set(result.tables):
+        (out_dir / f"{stale}.parquet").unlink(missing_ok=True)
+    result.quarantine.to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
+    result.flags.to_csv(out_dir / "flags.csv", index=False, encoding="utf-8")
+    report = {
+        "stage": "ingest",
+        "code_version": code_version(),
+        "max_fiscal_year": result.max_fiscal_year,
+        "files": [asdict(r) for r in result.reports],
+        "quarantine_by_rule": result.quarantine["rule"].value_counts().sort_index().to_dict()
+        if len(result.quarantine)
+        else {},
+        "flags_by_rule": result.flags["rule"].value_counts().sort_index().to_dict() if len(result.flags) else {},
+        "warnings": result.warnings,
+        "warnings_ko": [getattr(w, "ko", str(w)) for w in result.warnings],
+    }
+    write_json(out_dir / "ingest_report.json", report)
+    if started is not None:
+        write_json(out_dir / "timings.json", {"ingest_seconds": round(time.perf_counter() - started, 3)})
+    return report

@@ -1,0 +1,313 @@
+"""STEP 1 (AI + 현장평가): combine the AI grade, the field audit and investor recommendations.
+
+An absolute evaluation, not a ranking: a firm passes when its STEP 1 grade — AI points and audit
+points combined with the weights in ``params.yaml`` and read on the model's master scale — is at or
+above the reference grade (기준등급), it is eligible (size class, age, focus field when required)
+and no hard flag is raised. Investor recommendations add bonus points or pass the firm outright
+(``step1.recommendation_mode``); whether recommended firms stay within the planned share of those
+passed is checked and reported, never forced. Every decision carries its reasons and inputs, every
+run appends to the decision log, and the same inputs give byte-identical decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from jumpup.features.size_class import INELIGIBLE_KO, SIZE_CLASS_KO
+from jumpup.intake.contracts import INVESTMENT_STAGES
+from jumpup.models.grading import MasterScale
+from jumpup.notices import Notice
+from jumpup.settings import Step1Settings
+from jumpup.step1.audit import audit_quality, firm_audit_summary
+
+AUDIT_COLUMNS = ["firm_id", "evaluator_id", "evaluator_role", "item", "score"]
+FLAG_KO = {
+    "distress": "관리종목 지정 (부실 징후)",
+    "negative_equity": "자본잠식",
+    "missing_latest_statements": "최근 사업연도 재무제표 없음",
+    "no_complete_audit": "현장실사 점수 부족 (평가위원 수 미달 또는 미실시)",
+    "no_ai_score": "AI 평가 결과 없음",
+}
+
+
+def points_to_grade(points: np.ndarray, scale: MasterScale) -> np.ndarray:
+    """Read points on the master scale: points -> odds -> probability -> grade."""
+    odds = scale.base_odds * np.power(2.0, (np.asarray(points, dtype="float64") - scale.base_points) / scale.pdo)
+    return scale.grades(odds / (1 + odds))
+
+
+def audit_points(audit_score: pd.Series, settings: Step1Settings) -> pd.Series:
+    span = settings.audit_points_at_100 - settings.audit_points_at_0
+    return settings.audit_points_at_0 + span * audit_score / 100.0
+
+
+def valid_recommendation(applications: pd.DataFrame, settings: Step1Settings) -> pd.Series:
+    """A recommendation counts when the investor type is allowed and the stage is at least the minimum."""
+    stage_rank = {stage: i for i, stage in enumerate(INVESTMENT_STAGES)}
+    minimum = stage_rank.get(settings.recommendation_min_stage, 0)
+    has = applications.get("recommending_investor", pd.Series(None, index=applications.index)).notna()
+    type_ok = applications.get("investor_type", pd.Series(None, index=applications.index)).isin(
+        settings.recommendation_investor_types
+    )
+    stage_ok = (
+        applications.get("investment_stage", pd.Series(None, index=applications.index)).map(stage_rank) >= minimum
+    )
+    return has & type_ok & stage_ok.fillna(False)
+
+
+def step1_points(
+    ai_points: pd.Series, audit: pd.Series, bonus: pd.Series, ai_weight: float, audit_weight: float, require_audit: bool
+) -> pd.Series:
+    """Weighted points; without an audit (when not required) the AI points stand alone."""
+    combined = ai_weight * ai_points + audit_weight * audit
+    if not require_audit:
+        combined = combined.where(audit.notna(), ai_points)
+    return combined + bonus
+
+
+def decide(
+    scores: pd.DataFrame,
+    applications: pd.DataFrame,
+    audit_summary: pd.DataFrame,
+    expected_year: int,
+    settings: Step1Settings,
+    scale: MasterScale,
+) -> pd.DataFrame:
+    """One decision per applicant with its STEP 1 grade, reasons and every input used."""
+    frame = applications[["firm_id", "round_id", "applied_on"]].copy()
+    frame["recommending_investor"] = applications.get("recommending_investor")
+    frame["investor_type"] = applications.get("investor_type")
+    frame["investment_stage"] = applications.get("investment_stage")
+    frame["recommended"] = valid_recommendation(applications, settings).to_numpy()
+    score_columns = [
+        "firm_id",
+        "as_of",
+        "probability",
+        "score",
+        "grade",
+        "size_class",
+        "focus_field",
+        "eligible",
+        "ineligible_reason",
+        "firm_age",
+        "negative_equity",
+        "administrative_issue",
+    ]
+    frame = frame.merge(scores[[c for c in score_columns if c in scores]], on="firm_id", how="left")
+    frame = frame.rename(columns={"probability": "ai_probability", "score": "ai_points", "grade": "ai_grade"})
+    frame = frame.merge(
+        audit_summary[["firm_id", "audit_score", "evaluators", "complete_evaluators", "audit_flag"]],
+        on="firm_id",
+        how="left",
+    )
+    frame["audit_points"] = audit_points(frame["audit_score"], settings).round(2)
+    bonus_on = settings.recommendation_mode == "bonus"
+    frame["recommendation_bonus"] = np.where(frame["recommended"] & bonus_on, settings.recommendation_bonus_points, 0.0)
+    frame["step1_points"] = step1_points(
+        frame["ai_points"],
+        frame["audit_points"],
+        frame["recommendation_bonus"],
+        settings.ai_weight,
+        settings.audit_weight,
+        settings.require_audit,
+    ).round(2)
+    grades = points_to_grade(frame["step1_points"].fillna(-1e9).to_numpy(), scale)
+    frame["step1_grade"] = np.where(frame["step1_points"].notna(), grades, None)
+
+    flags = {
+        "no_ai_score": frame["ai_points"].isna(),
+        "distress": frame["administrative_issue"].fillna(0) > 0,
+        "negative_equity": frame["negative_equity"].fillna(0) > 0,
+        "missing_latest_statements": frame["as_of"].isna() | (frame["as_of"] < expected_year),
+        "no_complete_audit": frame["audit_score"].isna(),
+    }
+    active = {"no_ai_score", *settings.hard_flags}
+    if not settings.require_audit:
+        active.discard("no_complete_audit")
+    hard = pd.Series(False, index=frame.index)
+    flag_text = pd.Series("", index=frame.index, dtype="object")
+    for name, raised in flags.items():
+        if name in active:
+            hard |= raised
+            flag_text = flag_text.where(~raised, flag_text + np.where(flag_text == "", "", ";") + name)
+    frame["hard_flags"] = flag_text
+    eligible = frame["eligible"].astype("boolean").fillna(False).astype(bool)
+    at_or_above = scale.at_or_above(frame["step1_grade"]).fillna(False).astype(bool)
+    direct = frame["recommended"] & (settings.recommendation_mode == "direct_pass")
+    frame["passed"] = eligible & ~hard & (at_or_above | direct)
+    frame["recommendation_used"] = np.select(
+        [frame["recommended"] & bonus_on, direct], ["bonus", "direct_pass"], default=""
+    )
+    frame["decision"] = np.where(frame["passed"], "pass", "fail")
+    frame["meets_reference"] = at_or_above
+    frame["reasons"] = [_reasons(row, scale, settings) for row in frame.itertuples(index=False)]
+    frame = frame.sort_values("firm_id", kind="stable").reset_index(drop=True)
+    ordered = [
+        "firm_id",
+        "round_id",
+        "decision",
+        "step1_grade",
+        "step1_points",
+        "reasons",
+        "recommendation_used",
+        "ai_grade",
+        "ai_points",
+        "ai_probability",
+        "audit_score",
+        "audit_points",
+        "recommendation_bonus",
+        "eligible",
+        "ineligible_reason",
+        "hard_flags",
+        "size_class",
+        "focus_field",
+        "firm_age",
+        "as_of",
+        "evaluators",
+        "complete_evaluators",
+        "audit_flag",
+        "recommended",
+        "recommending_investor",
+        "investor_type",
+        "investment_stage",
+        "applied_on",
+    ]
+    return frame[ordered]
+
+
+def _reasons(row, scale: MasterScale, settings: Step1Settings) -> str:
+    reasons = []
+    reference = scale.reference_grade
+    if isinstance(row.step1_grade, str):
+        relation = "≥" if row.meets_reference else "<"
+        reasons.append(f"STEP 1 등급 {row.step1_grade} ({row.step1_points:.1f}점) {relation} 기준등급 {reference}")
+    if isinstance(row.ai_grade, str):
+        reasons.append(f"AI 등급 {row.ai_grade} ({row.ai_points:.1f}점)")
+    if pd.notna(row.audit_score):
+        reasons.append(f"현장실사 {row.audit_score:.1f}/100 → {row.audit_points:.1f}점")
+    if row.recommended:
+        if settings.recommendation_mode == "bonus":
+            reasons.append(
+                f"투자사 추천 가점 +{settings.recommendation_bonus_points:.0f}점 ({row.recommending_investor}, "
+                f"{row.investor_type}, {row.investment_stage})"
+            )
+        elif settings.recommendation_mode == "direct_pass":
+            reasons.append(f"투자사 추천으로 STEP 1 직행 ({row.recommending_investor}, {row.investor_type})")
+    if row.eligible is not True and row.eligible is not np.True_:
+        size = SIZE_CLASS_KO.get(row.size_class, row.size_class)
+        why = INELIGIBLE_KO.get(row.ineligible_reason, row.ineligible_reason) or "판정 불가"
+        reasons.append(f"지원 자격 미충족: {why} (규모: {size})")
+    for flag in filter(None, str(row.hard_flags).split(";")):
+        reasons.append(f"결격 사유: {FLAG_KO.get(flag, flag)}")
+    return " | ".join(reasons)
+
+
+def recommendation_share_check(decisions: pd.DataFrame, settings: Step1Settings) -> dict:
+    passed = decisions[decisions["decision"] == "pass"]
+    share = float(passed["recommended"].mean()) if len(passed) else float("nan")
+    low, high = settings.recommendation_share_range
+    status = "no_pass" if not len(passed) else ("below" if share < low else ("above" if share > high else "within"))
+    return {
+        "passed": len(passed),
+        "recommended_passed": int(passed["recommended"].sum()),
+        "share": share,
+        "range": [low, high],
+        "status": status,
+    }
+
+
+def what_if(decisions: pd.DataFrame, settings: Step1Settings, scale: MasterScale) -> pd.DataFrame:
+    """Firms passing at every reference grade (rows) and audit weight (columns)."""
+    base_ok = decisions["eligible"].astype("boolean").fillna(False).astype(bool) & (decisions["hard_flags"] == "")
+    direct = decisions["recommended"] & (settings.recommendation_mode == "direct_pass")
+    table = {}
+    for weight in settings.whatif_audit_weights:
+        points = step1_points(
+            decisions["ai_points"],
+            decisions["audit_points"],
+            decisions["recommendation_bonus"],
+            1 - weight,
+            weight,
+            settings.require_audit,
+        )
+        grades = pd.Series(points_to_grade(points.fillna(-1e9).to_numpy(), scale))
+        table[f"audit_weight_{weight:g}"] = [
+            int((base_ok & (scale.at_or_above(grades, reference).to_numpy() | direct)).sum())
+            for reference in scale.labels
+        ]
+    return pd.DataFrame(table, index=pd.Index(scale.labels, name="reference_grade")).reset_index()
+
+
+def as_of_year(applications: pd.DataFrame) -> int:
+    """The fiscal year a round is judged on: the year before the latest application date.
+
+    ``applications`` needs ``applied_on`` (dates or ISO strings). Source: the program scores the
+    statements of the last closed fiscal year before the application.
+    """
+    return int(pd.to_datetime(applications["applied_on"]).dt.year.max()) - 1
+
+
+@dataclass(frozen=True)
+class Step1Result:
+    """Everything STEP 1 decides for one round, before anything is written.
+
+    ``decisions``: one row per applicant (see ``decide``); ``audit_summary``: one row per applicant
+    with its audit score and per-item means; ``what_if``: passes by reference grade (rows) and audit
+    weight (columns); ``quality``: evaluator effects and ICC; ``share``: the recommendation-share check.
+    """
+
+    decisions: pd.DataFrame
+    audit_summary: pd.DataFrame
+    what_if: pd.DataFrame
+    quality: dict
+    share: dict
+    warnings: list[Notice]
+
+
+def screen(
+    scores: pd.DataFrame,
+    applications: pd.DataFrame,
+    audits: pd.DataFrame | None,
+    rubric: dict,
+    settings: Step1Settings,
+    scale: MasterScale,
+) -> Step1Result:
+    """STEP 1 for one round as a pure function of its tables.
+
+    ``scores``: one row per scored firm (the ``scores`` contract); ``applications`` and ``audits``:
+    the ingested round tables (``audits`` may be None). Raises ``ValueError`` when the scores'
+    grades do not match ``scale`` (they were graded on another master scale).
+    """
+    regraded = scale.grades(scores["probability"].to_numpy())
+    if (regraded != scores["grade"].to_numpy()).any():
+        raise ValueError(
+            "grades in the scores do not match the master scale in params.yaml (grade_scale); "
+            "score with a model that uses the same scale"
+        )
+    audits = audits if audits is not None else pd.DataFrame(columns=AUDIT_COLUMNS)
+    summary = firm_audit_summary(audits, applications["firm_id"], rubric)
+    decisions = decide(scores, applications, summary, as_of_year(applications), settings, scale)
+    quality = audit_quality(audits, rubric, settings.leniency_z, settings.leniency_min_deviation)
+    share = recommendation_share_check(decisions, settings)
+    warnings = []
+    if share["status"] in ("below", "above"):
+        low, high = share["range"]
+        warnings.append(
+            Notice(
+                f"recommended firms are {share['share']:.0%} of those passed, outside the planned {low:.0%}-{high:.0%}",
+                f"투자사 추천 기업이 STEP 1 통과 기업의 {share['share']:.0%}로, 계획한 {low:.0%}–{high:.0%} 범위를 "
+                f"벗어났습니다.",
+            )
+        )
+    flagged = quality.get("flagged_evaluators", [])
+    if flagged:
+        warnings.append(
+            Notice(
+                f"{len(flagged)} evaluator(s) score far from their panels: {', '.join(flagged)}",
+                f"소속 평가단과 크게 다르게 채점한 평가위원 {len(flagged)}명: {', '.join(flagged)}",
+            )
+        )
+    return Step1Result(decisions, summary, what_if(decisions, settings, scale), quality, share, warnings)
