@@ -121,9 +121,7 @@ def run_round(
     if cached:
         scores, features = cached["scores"], cached["features"]
     else:
-        features = bundle.builder.transform(rows)
-        latest = features.groupby("firm_id")["fiscal_year"].transform("max")
-        features = features[features["fiscal_year"] == latest].reset_index(drop=True)
+        features = bundle.builder.transform_latest(rows)
         scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable").reset_index(drop=True)
         state.save("score", score_fp, {"scores": scores, "features": features})
     FEATURES.validate(features)
