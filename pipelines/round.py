@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,7 @@ from jumpup.models.growth_engine import forecast_paths
 from jumpup.models.metrics import psi
 from jumpup.notices import Notice
 from jumpup.pipelines.score import load_bundle
-from jumpup.pipelines.step1 import DECISION_LOG, decide_round, write_decisions, write_step1
+from jumpup.pipelines.step1 import DECISION_LOG, decide_round, write_step1
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.rendering.round_reports import RoundOutputs, write_round_reports
 from jumpup.rendering.workbook import write_workbook
@@ -161,7 +162,7 @@ def run_round(
     summary = write_step1(
         step1, scores, result, out_dir / "step1", settings, scores_manifest, log_path, growth_sentences(paths)
     )
-    write_decisions(step1.decisions, out_dir / "step1_decisions.csv")
+    shutil.copyfile(out_dir / "step1" / "step1_decisions.csv", out_dir / "step1_decisions.csv")  # the same bytes
     timings["write"] = time.perf_counter() - started
 
     notify("reports")
