@@ -113,6 +113,12 @@ def jeffreys_test(events: int, n: int, predicted: float) -> dict:
 
 
 def grade_table(y, p, grades, labels, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per grade of ``labels`` (best first): count, share, events, predicted and realised rate.
+
+    ``y`` in {0, 1}, ``p`` (probabilities in [0, 1]) and ``grades`` have shape (n,). Populated
+    grades also get the Jeffreys interval, the two-sided p-value of the mean predicted rate and
+    ``calibrated`` (p-value >= ``alpha``); empty grades get NaN figures and count as calibrated.
+    """
     frame = pd.DataFrame({"y": np.asarray(y, dtype=int), "p": np.asarray(p, dtype="float64"), "grade": grades})
     rows = []
     for label in labels:
@@ -150,6 +156,11 @@ def monotonicity(table: pd.DataFrame) -> dict:
 
 
 def calibration_summary(y, p, bins: int = 10) -> dict:
+    """Brier score, expected calibration error and the reliability curve over ``bins`` equal-width bins.
+
+    ``y`` in {0, 1} and ``p`` in [0, 1], shape (n,). ``reliability`` lists the non-empty bins with
+    their count and mean predicted and realised rates; ECE weights each bin's gap by its share.
+    """
     y, p = np.asarray(y, dtype="float64"), np.asarray(p, dtype="float64")
     edges = np.linspace(0, 1, bins + 1)
     index = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
@@ -170,6 +181,7 @@ def calibration_summary(y, p, bins: int = 10) -> dict:
 
 
 def concentration(grades, labels) -> dict:
+    """Herfindahl-Hirschman index of the grade shares (1/len(labels) to 1) and the largest grade's share."""
     shares = pd.Series(grades).value_counts(normalize=True).reindex(labels, fill_value=0.0)
     return {"hhi": float((shares**2).sum()), "max_share": float(shares.max()), "max_share_grade": str(shares.idxmax())}
 
@@ -202,7 +214,12 @@ def psi(expected, actual, bins: int = 10, alpha: float = 0.05, smoothing: float 
 
 
 def evaluate_split(y, p, grades, labels, groups=None, n_boot=200, alpha=0.05, bins=10, seed=0) -> dict:
-    """Every test for one split (train, out-of-sample, out-of-time)."""
+    """Every test for one split (train, out-of-sample, out-of-time), as a JSON-ready dict.
+
+    ``y``, ``p``, ``grades`` and ``groups`` (firm ids) have shape (n,); ``labels`` lists the grades
+    best first. Discrimination carries firm-bootstrap intervals (``n_boot`` samples, level
+    1 - ``alpha``); see ``grade_table``, ``monotonicity``, ``calibration_summary`` and ``concentration``.
+    """
     table = grade_table(y, p, grades, labels, alpha)
     return {
         "rows": len(y),

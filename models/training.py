@@ -37,6 +37,10 @@ class Splits:
 
 
 def labelled_table(features: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Feature rows joined one-to-one to their target on (firm_id, fiscal_year); unlabelled rows dropped.
+
+    Sorted by year and firm. Raises pandas' MergeError when a key repeats in either table.
+    """
     table = features.merge(
         targets[["firm_id", "fiscal_year", "target", "label_status"]],
         on=["firm_id", "fiscal_year"],
@@ -47,6 +51,13 @@ def labelled_table(features: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFram
 
 
 def make_splits(table: pd.DataFrame, settings: Settings, seed: int) -> Splits:
+    """Row positions of the fit, calibration, out-of-sample and out-of-time splits of ``table``.
+
+    The last ``validation.oot_years`` years are out-of-time; the earlier rows are split by firm
+    (``validation.oos_share`` of firms out-of-sample), then ``model.calibration_share`` of the
+    training firms is kept for calibration. A firm never sits in two of fit, calibration and
+    out-of-sample. Same ``seed``, same splits.
+    """
     years = np.sort(table["fiscal_year"].unique())
     n_oot = settings.validation.oot_years
     oot_years = years[-n_oot:] if 0 < n_oot < len(years) else years[:0]
@@ -174,7 +185,12 @@ class TrainingResult:
 def train_and_validate(
     features: pd.DataFrame, targets: pd.DataFrame, builder: FeatureBuilder, settings: Settings, seed: int
 ) -> TrainingResult:
-    """Fit LightGBM + calibration and the scorecard challenger; validate both with every test."""
+    """Fit LightGBM + calibration and the scorecard challenger; validate both with every test.
+
+    ``features`` is the feature table (contract FEATURES), ``targets`` one target per firm-year.
+    Returns the bundle, the challenger, the JSON-ready validation report and one prediction row
+    per labelled firm-year with its split. Raises ValueError when the target has a single class.
+    """
     table = labelled_table(features, targets)
     if table["target"].nunique() < 2:
         raise ValueError(f"the target '{settings.targets.name}' has a single class in the labelled data; cannot train")
