@@ -7,14 +7,15 @@ what they wrote. Errors in the input are reported in one clear message and exit 
 from __future__ import annotations
 
 import time
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
 from jumpup.pipelines.console import console, print_ingest_summary, progress_bar
 from jumpup.pipelines.console import table as console_table
-from jumpup.settings import DEFAULT_PARAMS_PATH, SettingsError, load_settings
+from jumpup.settings import DEFAULT_PARAMS_PATH, AmountUnit, SettingsError, TargetName, load_settings
 from jumpup.tracking import CHAMPION_URI
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Jump-Up (도약) STEP 1 scoring pipeline.")
@@ -22,6 +23,21 @@ import_app = typer.Typer(no_args_is_help=True, help="Import data from outside fo
 app.add_typer(import_app, name="import")
 
 ParamsOption = Annotated[Path, typer.Option("--params", help="Settings file (YAML).")]
+
+
+def _choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:
+    """A string enum whose members are ``values`` (member name = value, '-' read as '_')."""
+    return StrEnum(name, [(value.replace("-", "_"), value) for value in values])
+
+
+# Choices of the command options: --help lists them and any other value exits 2 with typer's message.
+FileFormat = _choices("FileFormat", ("csv", "parquet"))
+Language = _choices("Language", ("ko", "en"))
+Target = _choices("Target", get_args(TargetName))
+AmountUnitChoice = _choices("AmountUnitChoice", get_args(AmountUnit))
+# jumpup.intake.dart_bulk.StatementMode (kept equal by tests/pipelines/test_cli.py; not imported here so
+# that the command starts without loading pandas).
+StatementChoice = _choices("StatementChoice", ("separate", "consolidated", "prefer-consolidated"))
 
 
 def _settings(params: Path, overrides: dict | None = None):
@@ -56,20 +72,18 @@ def synth(
     applicants: Annotated[int | None, typer.Option("--applicants", help="Firms in the application round.")] = None,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
     years: Annotated[int | None, typer.Option("--years", help="Fiscal years in the history panel.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    fmt: Annotated[FileFormat, typer.Option("--format", help="Output file format.")] = FileFormat.csv,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Generate a deterministic synthetic panel and application round (same seed, same bytes)."""
     from jumpup.pipelines import synth as synth_stage
 
-    if fmt not in ("csv", "parquet"):
-        _fail(f"--format must be csv or parquet, got {fmt!r}")
     overrides = {"synth": {k: v for k, v in {"firms": firms, "applicants": applicants, "years": years}.items() if v}}
     settings = _settings(params, overrides)
     out = out or settings.paths.resolve(settings.paths.synthetic_dir)
     manifest = _step(
         f"synth {settings.synth.firms:,} firms",
-        lambda: synth_stage.run(settings, out, seed if seed is not None else settings.seed, fmt),
+        lambda: synth_stage.run(settings, out, seed if seed is not None else settings.seed, fmt.value),
     )
     console.print(
         f"wrote {manifest['firms']:,} firms, {manifest['firm_years']:,} firm-years, "
@@ -85,7 +99,7 @@ def ingest(
     out: Annotated[Path, typer.Option("--out", help="Output directory for Parquet tables and quarantine.csv.")],
     round_mode: Annotated[bool, typer.Option("--round", help="Require applications (an application round).")] = False,
     amount_unit: Annotated[
-        str | None, typer.Option("--amount-unit", help="auto, won, thousand_won or million_won.")
+        AmountUnitChoice | None, typer.Option("--amount-unit", help="Unit of amounts (default: params.yaml).")
     ] = None,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
@@ -93,7 +107,7 @@ def ingest(
     from jumpup.intake.ingest import ingest_directory, write_outputs
     from jumpup.intake.readers import InputFileError
 
-    settings = _settings(params, {"ingest": {"amount_unit": amount_unit}} if amount_unit else None)
+    settings = _settings(params, {"ingest": {"amount_unit": amount_unit.value}} if amount_unit else None)
     started = time.perf_counter()
     report = _step(
         f"ingest {source}",
@@ -109,15 +123,15 @@ def import_dart_bulk(
     source: Annotated[Path, typer.Argument(help="Folder of DART 재무정보 일괄다운로드 .txt files.")],
     out: Annotated[Path, typer.Option("--out", help="Panel directory to write (firms.csv, financials.csv).")],
     statements: Annotated[
-        str, typer.Option("--statements", help="separate, consolidated or prefer-consolidated.")
-    ] = "prefer-consolidated",
+        StatementChoice, typer.Option("--statements", help="Which statements to read.")
+    ] = StatementChoice.prefer_consolidated,
 ) -> None:
     """Import DART bulk-download statements into the panel format, quarantining unreadable lines."""
     from jumpup.intake.dart_bulk import import_dart_bulk as run_import
 
-    if statements not in ("separate", "consolidated", "prefer-consolidated"):
-        _fail(f"--statements must be separate, consolidated or prefer-consolidated, got {statements!r}")
-    report = _step(f"import {source}", lambda: run_import(source, out, statements), (FileNotFoundError, ValueError))
+    report = _step(
+        f"import {source}", lambda: run_import(source, out, statements.value), (FileNotFoundError, ValueError)
+    )
     table = console_table(
         f"DART bulk import → {out}",
         ("file", "lines read", "usable", "quarantined"),
@@ -182,9 +196,7 @@ def features(
 def train(
     panel: Annotated[Path, typer.Option("--panel", help="Training panel directory.")],
     horizon: Annotated[int | None, typer.Option("--horizon", help="Years ahead (default: params.yaml).")] = None,
-    target: Annotated[
-        str | None, typer.Option("--target", help="high_growth, high_growth_employment, size_upgrade or distress.")
-    ] = None,
+    target: Annotated[Target | None, typer.Option("--target", help="Outcome to model (default: params.yaml).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Where the bundle and validation report go.")] = Path(
         "data/models"
     ),
@@ -195,7 +207,8 @@ def train(
     from jumpup.intake.readers import InputFileError
     from jumpup.pipelines.train import train_panel
 
-    overrides = {"targets": {k: v for k, v in {"horizon": horizon, "name": target}.items() if v is not None}}
+    named = {"horizon": horizon, "name": target.value if target else None}
+    overrides = {"targets": {k: v for k, v in named.items() if v is not None}}
     settings = _settings(params, overrides)
     summary = _step(
         f"train {settings.targets.name} h={settings.targets.horizon}",
@@ -225,7 +238,7 @@ def score(
     as_of: Annotated[int, typer.Option("--as-of", help="Fiscal year scored; later rows are ignored.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory for scores.csv.")],
     model: Annotated[str, typer.Option("--model", help="MLflow model URI or bundle.pkl path.")] = CHAMPION_URI,
-    language: Annotated[str, typer.Option("--language", help="ko or en (reason wording).")] = "ko",
+    language: Annotated[Language, typer.Option("--language", help="Reason wording.")] = Language.ko,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Score every firm of a panel as of one fiscal year: probability, points, grade and reasons."""
@@ -235,7 +248,7 @@ def score(
     settings = _settings(params)
     manifest = _step(
         f"score {panel} as of {as_of}",
-        lambda: score_panel(panel, as_of, model, out, settings, language),
+        lambda: score_panel(panel, as_of, model, out, settings, language.value),
         (InputFileError,),
     )
     console.print(
@@ -273,9 +286,7 @@ def cross_validate(
     panel: Annotated[Path, typer.Option("--panel", help="Panel directory.")],
     origin: Annotated[int, typer.Option("--origin", help="Feature year; the outcome is origin + horizon.")],
     horizon: Annotated[int | None, typer.Option("--horizon", help="Years ahead (default: params.yaml).")] = None,
-    target: Annotated[
-        str | None, typer.Option("--target", help="high_growth, high_growth_employment, size_upgrade or distress.")
-    ] = None,
+    target: Annotated[Target | None, typer.Option("--target", help="Outcome to model (default: params.yaml).")] = None,
     repeats: Annotated[
         int | None,
         typer.Option("--repeats", min=1, help="Splits to run; repeats after the first reshuffle firms into new folds."),
@@ -303,7 +314,8 @@ def cross_validate(
     from jumpup.pipelines.train import cross_validate_panel
     from jumpup.provenance import write_json
 
-    overrides = {"targets": {k: v for k, v in {"horizon": horizon, "name": target}.items() if v is not None}}
+    named = {"horizon": horizon, "name": target.value if target else None}
+    overrides = {"targets": {k: v for k, v in named.items() if v is not None}}
     settings = _settings(params, overrides)
     cv = _step(
         f"cross-validate {settings.targets.name} h={settings.targets.horizon}, origin {origin}",
@@ -465,7 +477,7 @@ def score_round(
     workbook: Annotated[
         bool, typer.Option("--workbook/--no-workbook", help="Write the Excel workbook for evaluators.")
     ] = True,
-    language: Annotated[str, typer.Option("--language", help="ko or en.")] = "ko",
+    language: Annotated[Language, typer.Option("--language", help="Report language.")] = Language.ko,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Score a whole application round: ingest, features, grades, growth paths, STEP 1 and reports."""
@@ -483,7 +495,9 @@ def score_round(
                 if stage != "ingest":
                     progress.advance(task)
 
-            manifest = run_round(round_dir, out, settings, model, reports_on, language, advance, with_workbook=workbook)
+            manifest = run_round(
+                round_dir, out, settings, model, reports_on, language.value, advance, with_workbook=workbook
+            )
             progress.update(task, completed=len(STAGES), description="done")
     except (InputFileError, ValueError) as exc:
         _fail(str(exc))
