@@ -30,6 +30,8 @@ BAND_KO = {
     "no_statement": "재무제표 없음",
     "no_forecast": "예측 없음",
 }
+UNKNOWN_KO = "판정 불가"
+NO_SIZE_TABLE = "no_size_table_for_this_date"  # features.size_class: no threshold table valid on that date
 SIZE_ORDER = {"small": 0, "medium": 1, "midsize_candidate": 2, "midsize": 3}
 STATUS_KO = {"continue": "차년도 지원 계속", "drop": "지원 중단", "completed": "지원 기간 종료"}
 INDICATORS = {
@@ -113,6 +115,7 @@ def realised_progress(
     for column in ("size_class", "grade"):
         frame[f"{column}_before"] = frame["firm_id"].map(b[column]) if column in b else None
         frame[f"{column}_after"] = frame["firm_id"].map(a[column]) if column in a else None
+    frame["size_rule_after"] = frame["firm_id"].map(a["size_rule"]) if "size_rule" in a else None
     frame["size_progress"] = size_progress(frame["size_class_before"], frame["size_class_after"])
     distress = pd.Series(False, index=frame.index)
     for column in ("administrative_issue", "negative_equity"):
@@ -173,7 +176,8 @@ def continuation(
                 notes.append(f"바우처 집행률 {_share(row.voucher_use_share)}")
         if settings.drop_on_distress and row.distress:
             drop.append("부실 징후 (관리종목 또는 자본잠식)")
-        notes.append(f"매출 실적: 예측 {BAND_KO.get(row.band, row.band)}")
+        if row.band != "no_statement":
+            notes.append(f"매출 실적: 예측 {BAND_KO.get(row.band, row.band)}")
         if row.size_progress == "reached_candidate":
             notes.append("중견후보기업 규모 도달")
         if isinstance(row.grade_after, str):
@@ -261,10 +265,10 @@ def monitoring(progress: pd.DataFrame, grade_labels: tuple[str, ...], high_growt
 
 
 def migration(progress: pd.DataFrame, column: str, order: list[str]) -> pd.DataFrame:
-    """Counts of firms from each class at selection (rows) to each class now (columns), '없음' when unknown."""
-    before = progress[f"{column}_before"].fillna("없음")
-    after = progress[f"{column}_after"].fillna("없음")
-    labels = [*order, "없음"]
+    """Counts of firms from each class at selection (rows) to each class now (columns), '판정 불가' when unknown."""
+    before = progress[f"{column}_before"].fillna(UNKNOWN_KO)
+    after = progress[f"{column}_after"].fillna(UNKNOWN_KO)
+    labels = [*order, UNKNOWN_KO]
     table = pd.crosstab(pd.Categorical(before, labels), pd.Categorical(after, labels), dropna=False)
     table.index.name, table.columns.name = "selection", "now"
     keep_rows = table.sum(axis=1) > 0
@@ -314,6 +318,16 @@ def review_year(
             Notice(
                 f"{early} firm(s) reviewed for a year not after their selection's as-of year",
                 f"선정 기준연도 이후가 아닌 연도로 점검한 기업 {early}곳",
+            )
+        )
+    no_table = int((progress["size_rule_after"] == NO_SIZE_TABLE).sum())
+    if no_table:
+        warnings.append(
+            Notice(
+                f"{no_table} firm(s): no size-class threshold table is valid for their {year} fiscal year-end "
+                "(data/reference), so size-class progress cannot be judged",
+                f"{no_table}개사: {year}년 결산일에 유효한 규모 기준표가 없어 (data/reference) 중견후보 진전 여부를 "
+                "판정할 수 없습니다.",
             )
         )
     missing = int((~progress["has_statement"]).sum())

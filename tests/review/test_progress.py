@@ -146,5 +146,14 @@ def test_monitoring_counts_bands_and_grade_wise_realised_rates():
     assert grades["BBB"]["firms"] == 2 and grades["BBB"]["high_growth_rate"] == 0
     assert "BB" not in grades  # E filed no statement
     migration = result.grade_migration
-    assert migration.loc["A", "AA"] == 1 and migration.loc["BB", "없음"] == 1
+    assert migration.loc["A", "AA"] == 1 and migration.loc["BB", "판정 불가"] == 1
     assert result.size_migration.loc["중기업", "중견후보기업"] == 1
+
+
+def test_a_year_without_a_valid_size_table_is_said_not_guessed():
+    cohort, paths, before, after, inputs = cohort_tables()
+    after = after.assign(size_class=None, size_rule="no_size_table_for_this_date")
+    result = review_year(cohort, paths, before, after, inputs, 2025, ReviewSettings(), LABELS)
+    assert set(result.progress["size_progress"]) == {"unknown"}
+    assert any("no size-class threshold table" in w for w in result.warnings)
+    assert list(result.size_migration.columns) == ["판정 불가"]
