@@ -24,6 +24,7 @@ from jumpup.pipelines.step2 import COHORT_FILES
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.rendering.cohort_pages import write_review_pages
 from jumpup.review.progress import review_year
+from jumpup.safe_text import guard_formulas, unguard_formulas
 from jumpup.settings import Settings
 from jumpup.tracking import start_experiment
 
@@ -37,8 +38,10 @@ def read_cohort(cohort_dir: Path) -> dict:
         raise InputFileError(
             f"{cohort_dir}: not the output of 'jumpup step2' (missing {', '.join(missing)}); run 'jumpup step2' first"
         )
+    selection = pd.read_csv(cohort_dir / "selection.csv", dtype={"firm_id": str, "round_id": str})
+    selection["firm_id"] = unguard_formulas(selection["firm_id"])
     return {
-        "selection": pd.read_csv(cohort_dir / "selection.csv", dtype={"firm_id": str, "round_id": str}),
+        "selection": selection,
         "manifest": json.loads((cohort_dir / "manifest.json").read_text(encoding="utf-8")),
         "paths": pd.read_csv(cohort_dir / "cohort" / "growth_paths.csv", dtype={"firm_id": str}),
         "scores": pd.read_csv(cohort_dir / "cohort" / "scores.csv", dtype={"firm_id": str}),
@@ -114,10 +117,12 @@ def run_review(
         if any(len(q) for q in quarantine)
         else statements.quarantine
     )
-    quarantine_table.to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
-    result.progress.to_csv(out_dir / "progress.csv", index=False, encoding="utf-8", float_format="%.6g")
-    result.decisions.to_csv(out_dir / "continuation.csv", index=False, encoding="utf-8", float_format="%.6g")
-    result.dropped[["firm_id", "program_year", "reasons"]].to_csv(
+    guard_formulas(quarantine_table).to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
+    guard_formulas(result.progress).to_csv(out_dir / "progress.csv", index=False, encoding="utf-8", float_format="%.6g")
+    guard_formulas(result.decisions).to_csv(
+        out_dir / "continuation.csv", index=False, encoding="utf-8", float_format="%.6g"
+    )
+    guard_formulas(result.dropped[["firm_id", "program_year", "reasons"]]).to_csv(
         out_dir / "dropped.csv", index=False, encoding="utf-8"
     )
     result.grade_migration.to_csv(out_dir / "grade_migration.csv", encoding="utf-8")

@@ -31,6 +31,7 @@ from jumpup.intake.step2_contracts import (
 )
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.rendering.cohort_pages import write_selection_page
+from jumpup.safe_text import guard_formulas
 from jumpup.settings import PROJECT_ROOT, Settings
 from jumpup.step2.selection import GENERAL_COMMITTEE, decide_step2
 
@@ -129,13 +130,15 @@ def run_step2(
     out_dir.mkdir(parents=True, exist_ok=True)
     quarantine = pd.concat([c.quarantine for c in checked.values()], ignore_index=True)
     decisions_file = out_dir / "step2_decisions.csv"
-    result.decisions.to_csv(decisions_file, index=False, encoding="utf-8", float_format="%.6g")
-    result.votes.to_csv(out_dir / "committee_votes.csv", index=False, encoding="utf-8", float_format="%.6g")
-    result.conflicts.to_csv(out_dir / "conflicts.csv", index=False, encoding="utf-8")
-    result.governance.to_csv(out_dir / "audit_governance.csv", index=False, encoding="utf-8")
-    quarantine.to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
+    guard_formulas(result.decisions).to_csv(decisions_file, index=False, encoding="utf-8", float_format="%.6g")
+    guard_formulas(result.votes).to_csv(
+        out_dir / "committee_votes.csv", index=False, encoding="utf-8", float_format="%.6g"
+    )
+    guard_formulas(result.conflicts).to_csv(out_dir / "conflicts.csv", index=False, encoding="utf-8")
+    guard_formulas(result.governance).to_csv(out_dir / "audit_governance.csv", index=False, encoding="utf-8")
+    guard_formulas(quarantine).to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
     selection = _selection_table(result.selection, ingested.tables["firms"])
-    selection.to_csv(out_dir / "selection.csv", index=False, encoding="utf-8", float_format="%.6g")
+    guard_formulas(selection).to_csv(out_dir / "selection.csv", index=False, encoding="utf-8", float_format="%.6g")
     cohort_ids = set(selection["firm_id"])
     cohort_dir = out_dir / "cohort"
     cohort_dir.mkdir(exist_ok=True)

@@ -66,7 +66,7 @@ def write_selection_page(result: Step2Result, selection: pd.DataFrame, manifest:
             "consensus": CONSENSUS_KO.get(r.consensus, r.consensus),
             "decision": DECISION_KO.get(r.decision, r.decision),
             "earlier": DECISION_KO.get(r.earlier_decision, r.earlier_decision),
-            "decided_by": r.decided_by,
+            "decided_by": "분과위원회" if r.decided_by == "committee" else r.decided_by,
             "final": FINAL_KO.get(r.final, r.final),
             "track": TRACK_KO.get(r.track, r.track) if r.final == "selected" else "",
             "reasons": r.reasons,
