@@ -521,6 +521,10 @@ def step2_selection(
     log: Annotated[
         Path | None, typer.Option("--log", help="Decision log (default: registry/step2_decision_log.jsonl).")
     ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", help="An earlier STEP 2 output of the round: show its decisions beside."),
+    ] = None,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """STEP 2 committees, unanimous decisions, conflicts of interest, overrides and the final selection."""
@@ -531,7 +535,7 @@ def step2_selection(
     manifest = _step(
         "STEP 2",
         lambda: step2_stage.run_step2(
-            round_out, evaluations, out, settings, evaluators, overrides, log or step2_stage.STEP2_LOG
+            round_out, evaluations, out, settings, evaluators, overrides, log or step2_stage.STEP2_LOG, previous
         ),
         (InputFileError, ValueError),
     )

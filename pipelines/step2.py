@@ -31,7 +31,7 @@ from jumpup.intake.step2_contracts import (
 )
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.rendering.cohort_pages import write_selection_page
-from jumpup.safe_text import guard_formulas
+from jumpup.safe_text import guard_formulas, unguard_formulas
 from jumpup.settings import PROJECT_ROOT, Settings
 from jumpup.step2.selection import GENERAL_COMMITTEE, decide_step2
 
@@ -70,12 +70,15 @@ def run_step2(
     evaluators_path: Path | None = None,
     overrides_path: Path | None = None,
     log_path: Path = STEP2_LOG,
+    previous_dir: Path | None = None,
 ) -> dict:
     """STEP 2 and the final selection for the round in ``round_out``; returns the manifest.
 
     Raises ``InputFileError`` when a file is missing, unreadable or lacks a required column. Rows
     that break a contract (a score off the scale, an evaluation for a firm that did not pass
-    STEP 1, an override without a reason) are quarantined in ``quarantine.csv``.
+    STEP 1, an override without a reason) are quarantined in ``quarantine.csv``. With
+    ``previous_dir`` (the output of an earlier STEP 2 run of the round), each firm's earlier
+    decision is shown beside the new one and every change is logged as a re-evaluation.
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -108,6 +111,13 @@ def run_step2(
         "overrides": pd.DataFrame(columns=["firm_id", "kind", "decision", "reason", "author"]),
     }
     tables = {name: checked[name].frame if name in checked else frame for name, frame in empty.items()}
+    previous = None
+    if previous_dir is not None:
+        earlier = Path(previous_dir) / "step2_decisions.csv"
+        if not earlier.is_file():
+            raise InputFileError(f"{earlier}: earlier STEP 2 decisions not found (--previous must be a step2 output)")
+        previous = pd.read_csv(earlier, dtype=str, keep_default_na=False)
+        previous["firm_id"] = unguard_formulas(previous["firm_id"])
     audits = ingested.tables.get("audits", pd.DataFrame(columns=["firm_id", "evaluator_id", "evaluator_role"]))
     result = decide_step2(
         passed,
@@ -119,6 +129,7 @@ def run_step2(
         tables["overrides"],
         s2,
         committee_names(),
+        previous,
     )
     warnings = list(result.warnings)
     if evaluators_path is None:
@@ -162,7 +173,8 @@ def run_step2(
         "unanimous_reject": int((result.decisions["consensus"] == "unanimous_reject").sum()),
         "split": int((result.decisions["consensus"] == "split").sum()),
         "too_few_members": int((result.decisions["consensus"] == "too_few_members").sum()),
-        "overrides": len(result.log_entries),
+        "overrides": sum(e["event"] in ("override", "appeal") for e in result.log_entries),
+        "re_evaluated_changes": sum(e["event"] == "re_evaluation" for e in result.log_entries),
         "selected": len(selection),
         "over_cap": int((result.decisions["final"] == "over_cap").sum()),
         "conflicts": len(result.conflicts),

@@ -65,7 +65,16 @@ def write_selection_page(result: Step2Result, selection: pd.DataFrame, manifest:
             "committee": r.committee_ko,
             "consensus": CONSENSUS_KO.get(r.consensus, r.consensus),
             "decision": DECISION_KO.get(r.decision, r.decision),
-            "earlier": DECISION_KO.get(r.earlier_decision, r.earlier_decision),
+            "earlier": " / ".join(
+                x
+                for x in (
+                    DECISION_KO.get(r.earlier_decision, r.earlier_decision),
+                    f"이전 평가 {DECISION_KO.get(r.previous_decision, r.previous_decision)}"
+                    if r.previous_decision
+                    else "",
+                )
+                if x
+            ),
             "decided_by": "분과위원회" if r.decided_by == "committee" else r.decided_by,
             "final": FINAL_KO.get(r.final, r.final),
             "track": TRACK_KO.get(r.track, r.track) if r.final == "selected" else "",

@@ -211,6 +211,34 @@ def apply_overrides(decisions: pd.DataFrame, overrides: pd.DataFrame) -> tuple[p
     return frame, entries
 
 
+def compare_with_previous(decisions: pd.DataFrame, previous: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """A re-evaluation beside the earlier one: ``previous_decision`` and ``previous_final`` per firm.
+
+    ``previous``: the ``step2_decisions.csv`` of an earlier STEP 2 run of the same round (firm_id,
+    decision, final). Returns the decisions with the two columns ('' for firms not in the earlier
+    run) and one ``re_evaluation`` log entry per firm whose decision or final result changed.
+    """
+    earlier = previous.drop_duplicates("firm_id").set_index("firm_id")
+    frame = decisions.copy()
+    frame["previous_decision"] = frame["firm_id"].map(earlier["decision"]).fillna("")
+    frame["previous_final"] = frame["firm_id"].map(earlier["final"]).fillna("")
+    changed = (frame["previous_decision"] != "") & (
+        (frame["previous_decision"] != frame["decision"]) | (frame["previous_final"] != frame["final"])
+    )
+    entries = [
+        {
+            "event": "re_evaluation",
+            "firm_id": r.firm_id,
+            "earlier_decision": r.previous_decision,
+            "earlier_final": r.previous_final,
+            "decision": r.decision,
+            "final": r.final,
+        }
+        for r in frame[changed].itertuples(index=False)
+    ]
+    return frame, entries
+
+
 def investment_tracks(step1: pd.DataFrame, financials: pd.DataFrame) -> pd.DataFrame:
     """The investment track (투자유치 트랙) from the application's investment record.
 
@@ -288,6 +316,11 @@ def _reasons(row) -> str:
             f"{kind}: {DECISION_KO.get(row.earlier_decision, row.earlier_decision)} → "
             f"{DECISION_KO[row.decision]} ({row.decided_by}: {row.override_reason})"
         )
+    if row.previous_decision and (row.previous_decision != row.decision or row.previous_final != row.final):
+        parts.append(
+            f"재평가: 이전 {DECISION_KO.get(row.previous_decision, row.previous_decision)}·"
+            f"{FINAL_KO.get(row.previous_final, row.previous_final)} → {DECISION_KO.get(row.decision, row.decision)}"
+        )
     if row.final == "over_cap":
         parts.append(f"선정 한도 초과 (STEP 1 {row.step1_points:.1f}점, {int(row.selection_rank)}위)")
     if row.final == "selected":
@@ -332,6 +365,7 @@ def decide_step2(
     overrides: pd.DataFrame,
     settings: Step2Settings,
     committee_names: dict[str, str],
+    previous: pd.DataFrame | None = None,
 ) -> Step2Result:
     """STEP 2 and the final selection for one round as a pure function of its tables.
 
@@ -339,6 +373,7 @@ def decide_step2(
     recommended, recommending_investor, investment_stage, as_of, …); ``evaluations``, ``registry``
     and ``overrides``: accepted rows of their contracts (``jumpup.intake.step2_contracts``) —
     every firm they name has passed STEP 1. ``committee_names``: Korean name by committee id.
+    ``previous``: the decisions of an earlier run of the same round, shown beside the new ones.
     """
     step1 = step1.sort_values("firm_id", kind="stable").reset_index(drop=True)
     people = firms.merge(step1[["firm_id", "recommending_investor"]], on="firm_id", how="right")
@@ -356,7 +391,7 @@ def decide_step2(
         ["firm_id", "round_id", "step1_grade", "step1_points", "ai_grade", "size_class", "focus_field"]
     ].copy()
     frame["committee"] = committees(step1)
-    frame["committee_ko"] = frame["committee"].map(committee_names).fillna(frame["committee"])
+    frame["committee_ko"] = [committee_names.get(c, c) for c in frame["committee"]]
     frame["recommended"] = step1["recommended"].astype(bool).to_numpy()
     frame["recommending_investor"] = step1["recommending_investor"].to_numpy()
     frame["as_of"] = step1["as_of"].to_numpy()
@@ -365,6 +400,12 @@ def decide_step2(
     frame = frame.merge(investment_tracks(step1, financials), on="firm_id", how="left")
     frame = frame.merge(governance, on="firm_id", how="left")
     frame = final_selection(frame, settings.cohort_cap)
+    if previous is not None:
+        frame, re_evaluated = compare_with_previous(frame, previous)
+        entries = [*entries, *re_evaluated]
+    else:
+        frame["previous_decision"] = ""
+        frame["previous_final"] = ""
     frame["reasons"] = [_reasons(row) for row in frame.itertuples(index=False)]
     share = recommendation_share(frame, settings)
     warnings = _warnings(frame, share, step2_conflicts, audit_conflicts, governance, settings)
@@ -380,6 +421,8 @@ def decide_step2(
         "decided_by",
         "override_kind",
         "override_reason",
+        "previous_decision",
+        "previous_final",
         "committee_decision",
         "consensus",
         "members",

@@ -238,3 +238,31 @@ def test_names_compare_without_legal_form_spacing_or_case():
     assert normalise_name("(주) 한빛 벤처스") == normalise_name("한빛벤처스주식회사") == "한빛벤처스"
     assert normalise_name("Scale Up Partners Co., Ltd.") == "scaleuppartners"
     assert normalise_name(None) == "" and normalise_name(float("nan")) == ""
+
+
+def test_a_re_evaluation_shows_the_earlier_run_beside_the_new_one_and_logs_each_change():
+    step1 = step1_table(3)
+    first = run(step1, evaluations({"F00": SELECT4, "F01": ["select"] * 3 + ["reject"], "F02": SELECT4}))
+    previous = first.decisions[["firm_id", "decision", "final"]]
+    firms = pd.DataFrame({"firm_id": step1["firm_id"], "name": "기업" + step1["firm_id"]})
+    second = decide_step2(
+        step1,
+        firms,
+        pd.DataFrame(columns=["firm_id", "fiscal_year", "investment_raised"]),
+        audits_for(list(step1["firm_id"])),
+        evaluations({"F00": SELECT4, "F01": SELECT4, "F02": ["reject"] * 4}),
+        pd.DataFrame(columns=["evaluator_id", "affiliation"]),
+        pd.DataFrame(columns=["firm_id", "kind", "decision", "reason", "author"]),
+        Step2Settings(),
+        {},
+        previous,
+    )
+    d = second.decisions.set_index("firm_id")
+    assert (d.loc["F01", "previous_decision"], d.loc["F01", "decision"]) == ("undecided", "select")
+    assert (d.loc["F02", "previous_final"], d.loc["F02", "final"]) == ("selected", "not_selected")
+    assert "재평가: 이전 선정·최종 선정 → 탈락" in d.loc["F02", "reasons"]
+    assert [(e["event"], e["firm_id"]) for e in second.log_entries] == [
+        ("re_evaluation", "F01"),
+        ("re_evaluation", "F02"),
+    ]
+    assert first.decisions["previous_decision"].eq("").all()
