@@ -576,16 +576,19 @@ def progress_review(
     model: Annotated[
         str | None, typer.Option("--model", help="Model (default: the one that selected the cohort).")
     ] = None,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Decision log (default: registry/review_decision_log.jsonl).")
+    ] = None,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Yearly progress review: realised against forecast, continuation of the voucher, dashboard, monitoring."""
     from jumpup.intake.readers import InputFileError
-    from jumpup.pipelines.review import run_review
+    from jumpup.pipelines.review import REVIEW_LOG, run_review
 
     settings = _settings(params)
     manifest = _step(
         f"review {year}",
-        lambda: run_review(cohort_dir, statements, year, out, settings, inputs, model),
+        lambda: run_review(cohort_dir, statements, year, out, settings, inputs, model, log_path=log or REVIEW_LOG),
         (InputFileError, ValueError),
     )
     counts, coverage = manifest["counts"], manifest["monitoring"]["band_coverage"]

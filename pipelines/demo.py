@@ -121,6 +121,7 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
             settings,
             inputs_path=review_inputs,
             model=trained["model_uri"],
+            log_path=out / "review_decision_log.jsonl",
         )
         timings["review"] = time.perf_counter() - started
         progress.advance(steps)

@@ -9,6 +9,7 @@ decisions, the dashboard and progress pages, and the monitoring of the forecasts
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -25,8 +26,10 @@ from jumpup.provenance import code_version, file_sha256, frame_sha256, write_jso
 from jumpup.rendering.cohort_pages import write_review_pages
 from jumpup.review.progress import review_year
 from jumpup.safe_text import guard_formulas, unguard_formulas
-from jumpup.settings import Settings
+from jumpup.settings import PROJECT_ROOT, Settings
 from jumpup.tracking import start_experiment
+
+REVIEW_LOG = PROJECT_ROOT / "registry" / "review_decision_log.jsonl"
 
 
 def read_cohort(cohort_dir: Path) -> dict:
@@ -59,6 +62,7 @@ def run_review(
     inputs_path: Path | None = None,
     model: str | None = None,
     track: bool = True,
+    log_path: Path = REVIEW_LOG,
 ) -> dict:
     """One progress-review year of the cohort in ``cohort_dir``; returns the manifest.
 
@@ -167,6 +171,7 @@ def run_review(
     if track:
         manifest["mlflow_run_id"] = _track(manifest, out_dir, settings)
     write_json(out_dir / "manifest.json", {k: v for k, v in manifest.items() if k != "mlflow_run_id"})
+    _log(log_path, manifest, result.decisions)
     manifest["seconds"] = round(time.perf_counter() - started, 2)
     return manifest
 
@@ -215,3 +220,32 @@ def _track(manifest: dict, out_dir: Path, settings: Settings) -> str:
         mlflow.log_artifact(str(out_dir / "monitoring.json"))
         mlflow.log_artifact(str(out_dir / "continuation.csv"))
         return run.info.run_id
+
+
+def _log(log_path: Path, manifest: dict, decisions: pd.DataFrame) -> None:
+    """Append one record per review: inputs, counts and every firm's continuation decision."""
+    record = {
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "stage": "review",
+        "round_id": manifest["round_id"],
+        "year": manifest["year"],
+        "model": {k: manifest["model"].get(k) for k in ("model", "model_version", "model_run_id", "model_sha256")},
+        "inputs_sha256": {f["table"]: f["sha256"] for f in manifest["files"]} | manifest["cohort_sha256"],
+        "params": manifest["params"],
+        "counts": manifest["counts"],
+        "decisions": [
+            {
+                "firm_id": r.firm_id,
+                "program_year": int(r.program_year),
+                "status": r.status,
+                "next_year_voucher_won": float(r.next_year_voucher_won),
+                "reasons": r.reasons,
+            }
+            for r in decisions.itertuples(index=False)
+        ],
+        "outputs_sha256": manifest["outputs_sha256"],
+        "code_version": manifest["code_version"],
+    }
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")

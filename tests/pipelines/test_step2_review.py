@@ -115,6 +115,7 @@ def test_step2_selects_within_the_cap_quarantines_failed_firms_and_logs_every_de
         tmp_path / "review",
         settings,
         inputs_path=root / "data" / "review" / "review_inputs.csv",
+        log_path=tmp_path / "review_log.jsonl",
     )
     progress = pd.read_csv(tmp_path / "review" / "progress.csv", dtype={"firm_id": str})
     assert sorted(progress["firm_id"]) == sorted(selection["firm_id"])
@@ -143,8 +144,13 @@ def test_step2_selects_within_the_cap_quarantines_failed_firms_and_logs_every_de
         settings,
         inputs_path=root / "data" / "review" / "review_inputs.csv",
         track=False,
+        log_path=tmp_path / "review_log.jsonl",
     )
     assert second["outputs_sha256"] == review["outputs_sha256"]
+    records = [json.loads(line) for line in (tmp_path / "review_log.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 2 and {d["firm_id"] for d in records[0]["decisions"]} == set(selection["firm_id"])
+    dropped = [d for d in records[0]["decisions"] if d["status"] == "drop"]
+    assert all(d["reasons"] and d["next_year_voucher_won"] == 0 for d in dropped)
 
 
 def test_step2_and_review_commands_fail_clearly_on_bad_inputs(scored_round, tmp_path):
