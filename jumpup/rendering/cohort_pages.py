@@ -18,11 +18,12 @@ from jinja2 import Environment
 from jumpup.features.size_class import EOK, SIZE_CLASS_KO
 from jumpup.rendering.charts import ACTUAL_COLOUR, BAND_COLOUR, MEDIAN_COLOUR, _num, _open_with_y_grid, nice_ticks
 from jumpup.rendering.firm_report import TEMPLATES
-from jumpup.review.progress import BAND_KO, INDICATORS, STATUS_KO, ReviewResult
+from jumpup.review.progress import BAND_KO, INDICATORS, STATUS_KO, UNKNOWN_KO, ReviewResult
 from jumpup.step2.selection import CONSENSUS_KO, DECISION_KO, FINAL_KO, TRACK_KO, Step2Result
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 REALISED_COLOUR = "#d9534f"
+PERCENT = ("revenue_growth_1y", "operating_margin", "equity_ratio", "rd_intensity", "probability")
 
 
 def safe_slug(text: object, limit: int = 48) -> str:
@@ -170,12 +171,16 @@ def realised_fan(
     return "".join(parts)
 
 
+def _size_ko(value) -> str:
+    return SIZE_CLASS_KO.get(value, str(value)) if isinstance(value, str) and value else UNKNOWN_KO
+
+
 def _fmt(name: str, value) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)) or pd.isna(value):
         return "—"
-    if name == "revenue":
-        return f"{value / EOK:,.1f}억"
-    if name in ("operating_margin", "equity_ratio", "rd_intensity", "probability"):
+    if name in ("revenue", "revenue_per_employee"):
+        return f"{value / EOK:,.2f}억"
+    if name in PERCENT:
         return f"{value:.1%}"
     return f"{value:,.1f}"
 
@@ -183,9 +188,9 @@ def _fmt(name: str, value) -> str:
 def _fmt_change(name: str, value) -> str:
     if value is None or pd.isna(value):
         return "—"
-    if name == "revenue":
-        return f"{value / EOK:+,.1f}억"
-    if name in ("operating_margin", "equity_ratio", "rd_intensity", "probability"):
+    if name in ("revenue", "revenue_per_employee"):
+        return f"{value / EOK:+,.2f}억"
+    if name in PERCENT:
         return f"{value * 100:+.1f}%p"
     return f"{value:+,.1f}"
 
@@ -247,8 +252,8 @@ def write_review_pages(
             decision=decision,
             reasons=str(decision["reasons"]).split(" | "),
             indicators=indicators,
-            size_before=SIZE_CLASS_KO.get(row.size_class_before, row.size_class_before or "—"),
-            size_after=SIZE_CLASS_KO.get(row.size_class_after, row.size_class_after or "—"),
+            size_before=_size_ko(row.size_class_before),
+            size_after=_size_ko(row.size_class_after),
             voucher=_fmt("revenue", decision["next_year_voucher_won"]),
             manifest=manifest,
         )

@@ -36,9 +36,10 @@ SIZE_ORDER = {"small": 0, "medium": 1, "midsize_candidate": 2, "midsize": 3}
 STATUS_KO = {"continue": "차년도 지원 계속", "drop": "지원 중단", "completed": "지원 기간 종료"}
 INDICATORS = {
     "revenue": "매출액",
+    "revenue_growth_1y": "매출액 증가율",
     "operating_margin": "영업이익률",
     "equity_ratio": "자기자본비율",
-    "employees": "종업원 수",
+    "revenue_per_employee": "1인당 매출액",
     "rd_intensity": "연구개발비 비중",
     "probability": "AI 고성장 확률",
     "score": "AI 점수",
