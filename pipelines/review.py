@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pandera.pandas as pa
 
 from jumpup.features.builder import panel_rows
 from jumpup.intake.ingest import write_outputs
@@ -24,9 +25,10 @@ from jumpup.pipelines.score import load_bundle
 from jumpup.pipelines.step2 import COHORT_FILES
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.rendering.cohort_pages import write_review_pages
-from jumpup.review.progress import review_year
+from jumpup.review.progress import CONTINUATION, review_year
 from jumpup.safe_text import guard_formulas, unguard_formulas
 from jumpup.settings import PROJECT_ROOT, Settings
+from jumpup.step2.selection import SELECTION
 from jumpup.tracking import start_experiment
 
 REVIEW_LOG = PROJECT_ROOT / "registry" / "review_decision_log.jsonl"
@@ -43,6 +45,10 @@ def read_cohort(cohort_dir: Path) -> dict:
         )
     selection = pd.read_csv(cohort_dir / "selection.csv", dtype={"firm_id": str, "round_id": str})
     selection["firm_id"] = unguard_formulas(selection["firm_id"])
+    try:
+        SELECTION.validate(selection)
+    except pa.errors.SchemaError as exc:
+        raise InputFileError(f"{cohort_dir / 'selection.csv'}: not a valid selection: {exc}") from None
     return {
         "selection": selection,
         "manifest": json.loads((cohort_dir / "manifest.json").read_text(encoding="utf-8")),
@@ -115,6 +121,7 @@ def run_review(
     labels = tuple(bundle.scale.labels)
     result = review_year(selection, cohort["paths"], scored_before, scored_after, inputs, year, settings.review, labels)
 
+    CONTINUATION.validate(result.decisions)
     out_dir.mkdir(parents=True, exist_ok=True)
     quarantine_table = (
         pd.concat([q for q in quarantine if len(q)], ignore_index=True)

@@ -33,7 +33,7 @@ from jumpup.provenance import code_version, file_sha256, frame_sha256, write_jso
 from jumpup.rendering.cohort_pages import write_selection_page
 from jumpup.safe_text import guard_formulas, unguard_formulas
 from jumpup.settings import PROJECT_ROOT, Settings
-from jumpup.step2.selection import GENERAL_COMMITTEE, decide_step2
+from jumpup.step2.selection import GENERAL_COMMITTEE, SELECTION, decide_step2
 
 STEP2_LOG = PROJECT_ROOT / "registry" / "step2_decision_log.jsonl"
 ROUND_FILES = ("step1_decisions.csv", "scores.csv", "growth_paths.csv", "manifest.json", "ingested")
@@ -149,6 +149,7 @@ def run_step2(
     guard_formulas(result.governance).to_csv(out_dir / "audit_governance.csv", index=False, encoding="utf-8")
     guard_formulas(quarantine).to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
     selection = _selection_table(result.selection, ingested.tables["firms"])
+    SELECTION.validate(selection)
     guard_formulas(selection).to_csv(out_dir / "selection.csv", index=False, encoding="utf-8", float_format="%.6g")
     cohort_ids = set(selection["firm_id"])
     cohort_dir = out_dir / "cohort"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 from scipy.stats import binomtest
 
 from jumpup.features.size_class import SIZE_CLASS_KO
@@ -44,6 +45,21 @@ INDICATORS = {
     "probability": "AI 고성장 확률",
     "score": "AI 점수",
 }
+
+
+CONTINUATION = pa.DataFrameSchema(
+    {
+        "firm_id": pa.Column(str, nullable=False),
+        "band": pa.Column(str, pa.Check.isin([*BANDS, "no_statement", "no_forecast"])),
+        "status": pa.Column(str, pa.Check.isin(list(STATUS_KO))),
+        "next_year_voucher_won": pa.Column(float, pa.Check.ge(0), coerce=True),
+        "program_year": pa.Column(int, pa.Check.ge(1), coerce=True),
+        "reasons": pa.Column(str, pa.Check.str_length(min_value=1)),
+    },
+    unique=["firm_id"],
+    name="continuation",
+)
+"""One continuation decision per cohort firm, with its reasons."""
 
 
 def forecast_band(realised: pd.Series, q10: pd.Series, q50: pd.Series, q90: pd.Series) -> np.ndarray:

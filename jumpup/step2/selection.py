@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 
 from jumpup.intake.step2_contracts import STEP2_ITEMS
 from jumpup.notices import Notice
@@ -35,6 +36,19 @@ DECISION_KO = {"select": "선정", "reject": "탈락", "undecided": "미결정"}
 FINAL_KO = {"selected": "최종 선정", "not_selected": "미선정", "over_cap": "선정 한도 초과"}
 TRACK_KO = {"entry": "진입트랙 (시리즈B 100~300억원 목표)", "growth": "성장트랙 (시리즈C 500억원 내외 목표)"}
 CONFLICT_KO = {"recommending_investor": "추천 투자사 소속", "firm": "해당 기업 소속"}
+SELECTION = pa.DataFrameSchema(
+    {
+        "firm_id": pa.Column(str, nullable=False),
+        "track": pa.Column(str, pa.Check.isin(["entry", "growth"])),
+        "recommended": pa.Column(bool, coerce=True),
+        "as_of": pa.Column(int, pa.Check.in_range(1900, 2200), coerce=True),
+        "selection_year": pa.Column(int, pa.Check.in_range(1900, 2200), coerce=True),
+    },
+    unique=["firm_id"],
+    name="selection",
+)
+"""Hand-over from STEP 2 to the review: one row per selected firm with its track and first program year."""
+
 _LEGAL_FORMS = re.compile(r"\(주\)|㈜|주식회사|\(유\)|유한회사|co\.?,?\s*ltd\.?|inc\.?|corp\.?|\s+", re.IGNORECASE)
 
 
