@@ -542,7 +542,8 @@ def step2_selection(
     counts, share = manifest["counts"], manifest["recommendation_share"]
     console.print(
         f"{counts['passed_step1']} firms passed STEP 1: {counts['unanimous_select']} unanimous select, "
-        f"{counts['unanimous_reject']} unanimous reject, {counts['split']} split, {counts['overrides']} override(s)"
+        f"{counts['unanimous_reject']} unanimous reject, {counts['split']} split, {counts['overrides']} override(s), "
+        f"{counts['re_evaluated_changes']} changed since the earlier run"
     )
     console.print(
         f"final selection: {counts['selected']} (cap {settings.step2.cohort_cap}, {counts['over_cap']} over the cap); "

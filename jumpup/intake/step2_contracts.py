@@ -93,6 +93,7 @@ REVIEW_INPUTS = FileContract(
 
 RULE_MESSAGES = {
     "unknown_step2_item": "item must be one of " + ", ".join(STEP2_ITEMS),
+    "score_out_of_range": "score is outside the STEP 2 scale (step2.score_min-score_max in params.yaml)",
     "unknown_committee_role": "evaluator_role must be one of " + ", ".join(STEP2_ROLES),
     "unknown_vote": "vote must be select (선정) or reject (탈락)",
     "unknown_override_kind": "kind must be override or appeal (재심)",
@@ -313,7 +314,8 @@ def read_checked(
                 file, list(rows), None, list(texts), "malformed_line", [f"cannot split line: {w}" for w in whys]
             ),
         )
-    accepted, quarantined = split_rows(frame, pd.concat(issues, ignore_index=True))
+    found = pd.concat(issues, ignore_index=True).drop_duplicates(["row", "column", "rule"])
+    accepted, quarantined = split_rows(frame, found)
     ordered = [c for c in contract.columns if c in accepted.columns]
     accepted = accepted[ordered + sorted(c for c in accepted.columns if c not in ordered)]
     report = FileReport(
