@@ -83,6 +83,8 @@ def run_review(
     as_of = int(cohort["manifest"]["as_of"])
     if year <= as_of:
         raise ValueError(f"--year {year}: a review year must be after the selection's as-of year {as_of}")
+    if selection.empty:
+        raise ValueError(f"{Path(cohort_dir) / 'selection.csv'}: the cohort has no selected firm; nothing to review")
     members = frozenset(selection["firm_id"])
     ingest_settings = settings.ingest
     if ingest_settings.max_fiscal_year is not None and ingest_settings.max_fiscal_year < year:
