@@ -514,6 +514,118 @@ def score_round(
         console.print(f"reports: {out / 'reports' / 'index.html'}")
 
 
+@app.command("step2")
+def step2_selection(
+    round_out: Annotated[Path, typer.Argument(help="Output directory of `jumpup round`.")],
+    evaluations: Annotated[
+        Path,
+        typer.Option(
+            "--evaluations", help="STEP 2 evaluations (one score per firm, member and item, with the member's vote)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Cohort directory to write (read by `jumpup review`).")],
+    evaluators: Annotated[
+        Path | None,
+        typer.Option("--evaluators", help="Evaluator registry (evaluator_id, affiliation) for conflict checks."),
+    ] = None,
+    overrides: Annotated[
+        Path | None,
+        typer.Option("--overrides", help="Overrides and appeals (firm_id, kind, decision, reason, author)."),
+    ] = None,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Decision log (default: registry/step2_decision_log.jsonl).")
+    ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", help="An earlier STEP 2 output of the round: show its decisions beside."),
+    ] = None,
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """STEP 2 committees, unanimous decisions, conflicts of interest, overrides and the final selection."""
+    from jumpup.intake.readers import InputFileError
+    from jumpup.pipelines import step2 as step2_stage
+
+    settings = _settings(params)
+    manifest = _step(
+        "STEP 2",
+        lambda: step2_stage.run_step2(
+            round_out, evaluations, out, settings, evaluators, overrides, log or step2_stage.STEP2_LOG, previous
+        ),
+        (InputFileError, ValueError),
+    )
+    counts, share = manifest["counts"], manifest["recommendation_share"]
+    console.print(
+        f"{counts['passed_step1']} firms passed STEP 1: {counts['unanimous_select']} unanimous select, "
+        f"{counts['unanimous_reject']} unanimous reject, {counts['split']} split, {counts['overrides']} override(s), "
+        f"{counts['re_evaluated_changes']} changed since the earlier run"
+    )
+    console.print(
+        f"final selection: {counts['selected']} (cap {settings.step2.cohort_cap}, {counts['over_cap']} over the cap); "
+        f"tracks: entry {manifest['tracks']['entry']}, growth {manifest['tracks']['growth']}"
+    )
+    shown = f"{share['share']:.0%}" if share["selected"] else "—"
+    console.print(
+        f"recommended in the final selection: {share['recommended_selected']} of {share['selected']} ({shown}; planned "
+        f"{share['range'][0]:.0%}-{share['range'][1]:.0%}: {share['status']})"
+    )
+    for warning in manifest["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(
+        f"cohort: {out / 'selection.csv'}; record: {out / 'step2_decisions.csv'}; "
+        f"page: {manifest['reports']['selection']}; "
+        f"quarantine: {out / 'quarantine.csv'} ({counts['quarantined_rows']} rows)"
+    )
+
+
+@app.command("review")
+def progress_review(
+    cohort_dir: Annotated[Path, typer.Argument(help="Cohort directory written by `jumpup step2`.")],
+    statements: Annotated[
+        Path, typer.Option("--statements", help="New statements (firms, financials), raw or ingested.")
+    ],
+    year: Annotated[int, typer.Option("--year", help="Fiscal year reviewed.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    inputs: Annotated[
+        Path | None, typer.Option("--inputs", help="Progress-review file (milestones, voucher spending).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model (default: the one that selected the cohort).")
+    ] = None,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Decision log (default: registry/review_decision_log.jsonl).")
+    ] = None,
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Yearly progress review: realised against forecast, continuation of the voucher, dashboard, monitoring."""
+    from jumpup.intake.readers import InputFileError
+    from jumpup.pipelines.review import REVIEW_LOG, run_review
+
+    settings = _settings(params)
+    manifest = _step(
+        f"review {year}",
+        lambda: run_review(cohort_dir, statements, year, out, settings, inputs, model, log_path=log or REVIEW_LOG),
+        (InputFileError, ValueError),
+    )
+    counts, coverage = manifest["counts"], manifest["monitoring"]["band_coverage"]
+    console.print(
+        f"{counts['cohort']} firms, {counts['with_statements']} with {year} statements: {counts['continue']} continue, "
+        f"{counts['drop']} dropped, {counts['completed']} completed; next year's vouchers "
+        f"{manifest['next_year_vouchers_won'] / 1e8:,.1f}억 원"
+    )
+    if coverage["firms"]:
+        low, high = coverage["coverage_80_ci"]
+        console.print(
+            f"forecast q10–q90 coverage {coverage['coverage_80']:.0%} [{low:.0%}, {high:.0%}] over {coverage['firms']} "
+            f"firms (nominal 80%); bands: " + ", ".join(f"{k} {v}" for k, v in coverage["bands"].items())
+        )
+    for warning in manifest["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(
+        f"decisions: {out / 'continuation.csv'}; dropped: {out / 'dropped.csv'}; dashboard: "
+        f"{manifest['reports']['dashboard']}; MLflow run {manifest.get('mlflow_run_id')}"
+    )
+
+
 @app.command()
 def demo(
     out: Annotated[Path | None, typer.Option("--out", help="Where the synthetic inputs and outputs go.")] = None,

@@ -16,6 +16,8 @@ FOLDERS = {
     "jumpup.features": ROOT / "features",
     "jumpup.models": ROOT / "models",
     "jumpup.step1": ROOT / "jumpup" / "step1",
+    "jumpup.step2": ROOT / "jumpup" / "step2",
+    "jumpup.review": ROOT / "jumpup" / "review",
     "jumpup.rendering": ROOT / "jumpup" / "rendering",
     "jumpup.pipelines": ROOT / "pipelines",
 }
@@ -28,7 +30,17 @@ MAY_IMPORT = {
     "jumpup.features": {CORE},
     "jumpup.models": {CORE, "jumpup.intake", "jumpup.features"},
     "jumpup.step1": {CORE, "jumpup.intake", "jumpup.features", "jumpup.models"},
-    "jumpup.rendering": {CORE, "jumpup.intake", "jumpup.features", "jumpup.models", "jumpup.step1"},
+    "jumpup.step2": {CORE, "jumpup.intake", "jumpup.features", "jumpup.models", "jumpup.step1"},
+    "jumpup.review": {CORE, "jumpup.intake", "jumpup.features", "jumpup.models", "jumpup.step1", "jumpup.step2"},
+    "jumpup.rendering": {
+        CORE,
+        "jumpup.intake",
+        "jumpup.features",
+        "jumpup.models",
+        "jumpup.step1",
+        "jumpup.step2",
+        "jumpup.review",
+    },
     "jumpup.pipelines": set(FOLDERS),
 }
 

@@ -45,6 +45,11 @@ def test_demo_runs_and_says_where_outputs_are(tmp_path):
     assert summary["mlflow_tracking_uri"].startswith("sqlite:///")
     assert str(tmp_path) in summary["mlflow_tracking_uri"]  # the test store, not the project's
     assert "demo finished" in result.output
+    for key in ("selection", "selection_page", "review_dashboard", "step2_decision_log"):
+        assert (tmp_path / "demo").as_posix() in summary[key] and __import__("pathlib").Path(summary[key]).exists()
+    assert summary["step2_counts"]["selected"] <= 100
+    counts = summary["review_counts"]
+    assert counts["continue"] + counts["drop"] + counts["completed"] == counts["cohort"]
 
 
 def test_import_dart_bulk_command_reports_counts(tmp_path):
