@@ -289,6 +289,10 @@ class ReportSettings(_Frozen):
     pdf_tabs: int = Field(2, ge=1)
     browser_timeout_seconds: float = Field(120.0, gt=0)
     embed_font: bool = True
+    # evaluator-facing tables and peer medians show groups of at least this many firms (peer privacy)
+    min_group_size: int = Field(5, ge=2)
+    # operator-only pages (the round index) are written beside the reports, never into evaluator packs
+    operator_dir: str = "operator"
 
 
 class Settings(_Frozen):

@@ -30,6 +30,7 @@ from jumpup.pipelines.score import load_bundle
 from jumpup.pipelines.step1 import DECISION_LOG, decide_round, write_decisions, write_step1
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.rendering.round_reports import RoundOutputs, write_round_reports
+from jumpup.rendering.wording import growth_sentence, josa
 from jumpup.rendering.workbook import write_workbook
 from jumpup.schemas import FEATURES, GROWTH_PATHS, SCORES
 from jumpup.settings import Settings
@@ -173,8 +174,8 @@ def run_round(
     warnings += [
         Notice(
             f"{r['variable']}: PSI {r['psi']:.3f} beyond its small-sample critical value {r['critical_value']:.3f}",
-            f"{_variable_ko(r['variable'])}: PSI {r['psi']:.3f}가 소표본 임계값 {r['critical_value']:.3f}를 넘었습니다 "
-            f"(학습 데이터와 분포가 다릅니다).",
+            f"{_variable_ko(r['variable'])}: {josa('PSI ' + format(r['psi'], '.3f'), '이')} 소표본 임계값 "
+            f"{josa(format(r['critical_value'], '.3f'), '을')} 넘었습니다 (학습 데이터와 분포가 다릅니다).",
         )
         for r in stability
         if r["shifted"]
@@ -236,7 +237,7 @@ def run_round(
 def _variable_ko(variable: str) -> str:
     if variable.startswith("score"):
         return "AI 점수 (확률)"
-    return f"{feature_label(variable, 'ko')} ({variable})"
+    return feature_label(variable, "ko")
 
 
 def round_growth_paths(
@@ -253,17 +254,11 @@ def round_growth_paths(
 
 
 def growth_sentences(paths: pd.DataFrame) -> dict[str, str]:
+    """The STEP 2 dossier's growth sentence per firm: the grade report's wording, from the plotted quantiles."""
     if paths.empty:
         return {}
     last = paths.sort_values("horizon").groupby("firm_id").tail(1)
-    return {
-        r.firm_id: (
-            f"{int(r.year)}년 매출 중앙값 {r.revenue_q50 / 1e8:,.0f}억 원 (80% 구간 {r.revenue_q10 / 1e8:,.0f}"
-            f"–{r.revenue_q90 / 1e8:,.0f}억 원), 연 20% 초과 고성장 확률 {r.p_high_growth:.0%}, "
-            f"유사기업 {int(r.peer_count)}개 기준"
-        )
-        for r in last.itertuples(index=False)
-    }
+    return {row["firm_id"]: growth_sentence(row, int(row["as_of"])) for _, row in last.iterrows()}
 
 
 def stability_table(
