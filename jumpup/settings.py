@@ -29,6 +29,9 @@ class PathSettings(_Frozen):
     ingested_dir: Path = Path("data/interim/history")
     round_ingested_dir: Path = Path("data/interim/round")
     reference_dir: Path = Path("data/reference")
+    # STEP 1 decision log (append-only, one record per decided round): null = inside the run's --out;
+    # a path makes it a shared store (relative paths are under the project root; keep it out of git)
+    decision_log: Path | None = None
 
     def resolve(self, path: Path) -> Path:
         """Relative paths in params.yaml are relative to the project root, not the cwd."""

@@ -28,14 +28,32 @@ def tracking_uri(settings: TrackingSettings) -> str:
     return settings.tracking_uri
 
 
+def artifact_root(settings: TrackingSettings) -> Path:
+    """Where a new experiment keeps its artifacts: beside the store in force.
+
+    With the configured store, ``artifact_location`` (relative to the project root); with a SQLite
+    store named by ``MLFLOW_TRACKING_URI`` (tests, other users), an ``artifacts`` folder next to
+    that database, so runs in another store never leave artifact folders in the project.
+    """
+    override = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if override.startswith("sqlite:///"):
+        return Path(override[len("sqlite:///") :]).parent / "artifacts"
+    artifacts = Path(settings.artifact_location)
+    return artifacts if artifacts.is_absolute() else PROJECT_ROOT / artifacts
+
+
+def promotion_log_path(settings: TrackingSettings) -> Path:
+    """The promotion log sits beside the store whose aliases it records (MLflow keeps no alias history)."""
+    return artifact_root(settings).parent / "promotion_log.jsonl"
+
+
 def start_experiment(settings: TrackingSettings):
     """Point MLflow at the store and make sure the experiment exists; returns the mlflow module."""
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri(settings))
     if mlflow.get_experiment_by_name(settings.experiment) is None:
-        artifacts = Path(settings.artifact_location)
-        artifacts = artifacts if artifacts.is_absolute() else PROJECT_ROOT / artifacts
+        artifacts = artifact_root(settings)
         artifacts.mkdir(parents=True, exist_ok=True)
         mlflow.create_experiment(settings.experiment, artifact_location=artifacts.as_uri())
     mlflow.set_experiment(settings.experiment)

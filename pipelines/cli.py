@@ -18,6 +18,26 @@ from jumpup.settings import DEFAULT_PARAMS_PATH, SettingsError, load_settings
 from jumpup.tracking import CHAMPION_URI
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Jump-Up (도약) STEP 1 scoring pipeline.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from jumpup.provenance import code_version
+
+        print(f"jumpup {code_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the code version and exit."),
+    ] = False,
+) -> None:
+    """Jump-Up (도약) STEP 1 scoring pipeline."""
+
+
 import_app = typer.Typer(no_args_is_help=True, help="Import data from outside formats into the panel format.")
 app.add_typer(import_app, name="import")
 
@@ -264,7 +284,7 @@ def promote(
         )
     console.print(
         f"decision: [bold]{record['decision']}[/bold]; champion is version {record['champion_after']} "
-        f"(log: {promotion.PROMOTION_LOG})"
+        f"(log: {record['log']})"
     )
 
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from jumpup.intake.ingest import ingest_directory, write_outputs
+from jumpup.notices import in_language
 from jumpup.pipelines import features_stage
 from jumpup.pipelines import synth as synth_stage
 from jumpup.pipelines.console import print_ingest_summary
@@ -139,4 +140,11 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
     console.print(f"  reports          : {summary['reports']}")
     console.print(f"  MLflow run       : {run_id} in {summary['mlflow_tracking_uri']}")
     console.print(f"  summary          : {out / 'demo_summary.json'}")
+    for warning in in_language(round_result.get("warnings", []), "en"):
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    if any("Chromium" in w or "Korean font" in w for w in in_language(round_result.get("warnings", []), "en")):
+        console.print(
+            "  PDFs and the Korean font need system packages: sudo apt-get install -y chromium fonts-noto-cjk "
+            "(see README, 'System packages')"
+        )
     return summary

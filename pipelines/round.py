@@ -27,7 +27,7 @@ from jumpup.models.growth_engine import forecast_paths
 from jumpup.models.metrics import psi
 from jumpup.notices import Notice
 from jumpup.pipelines.score import load_bundle
-from jumpup.pipelines.step1 import DECISION_LOG, decide_round, write_decisions, write_step1
+from jumpup.pipelines.step1 import decide_round, decision_log_path, write_decisions, write_step1
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.rendering.round_reports import RoundOutputs, write_round_reports
 from jumpup.rendering.wording import growth_sentence, josa
@@ -84,7 +84,7 @@ def run_round(
     with_reports: bool = True,
     language: str = "ko",
     progress: Callable[[str], None] | None = None,
-    log_path: Path = DECISION_LOG,
+    log_path: Path | None = None,
     with_workbook: bool = True,
 ) -> dict:
     """Score one application round end to end; returns the round manifest.
@@ -161,6 +161,7 @@ def run_round(
     write_json(out_dir / "scores_manifest.json", scores_manifest)
     paths.to_csv(out_dir / "growth_paths.csv", index=False, encoding="utf-8")
     result.quarantine.to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
+    log_path = Path(log_path) if log_path else decision_log_path(settings, out_dir)
     summary = write_step1(
         step1, scores, result, out_dir / "step1", settings, scores_manifest, log_path, growth_sentences(paths)
     )
