@@ -58,3 +58,31 @@ def start_experiment(settings: TrackingSettings):
         mlflow.create_experiment(settings.experiment, artifact_location=artifacts.as_uri())
     mlflow.set_experiment(settings.experiment)
     return mlflow
+
+
+def track_use(settings: TrackingSettings, stage: str, record: dict, metrics: dict[str, float]) -> str:
+    """One MLflow run for a round or a scoring run, linked to the model version it used; its run id.
+
+    ``record`` carries ``as_of``, ``data_sha256``, ``code_version`` and the model description of
+    ``load_bundle`` (model, model_version, model_alias, model_run_id, model_sha256). The run is
+    named by stage, as-of year and data hash; its tags name the model version and the training
+    run, so the registry's version page and the run list lead to each other.
+    """
+    mlflow = start_experiment(settings)
+    data = str(record.get("data_sha256", ""))
+    name = f"{stage}-{record.get('as_of')}-data{data[:8]}"
+    tags = {
+        "stage": stage,
+        "as_of": str(record.get("as_of")),
+        "data_sha256": data,
+        "code_version": str(record.get("code_version", "")),
+        "model_uri": str(record.get("model", "")),
+        "model_version": str(record.get("model_version", "")),
+        "model_alias": str(record.get("model_alias", "")),
+        "model_run_id": str(record.get("model_run_id", "")),
+        "model_sha256": str(record.get("model_sha256", "")),
+    }
+    with mlflow.start_run(run_name=name) as run:
+        mlflow.set_tags({k: v for k, v in tags.items() if v})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        return run.info.run_id

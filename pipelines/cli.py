@@ -250,13 +250,13 @@ def score(
 ) -> None:
     """Score every firm of a panel as of one fiscal year: probability, points, grade and reasons."""
     from jumpup.intake.readers import InputFileError
-    from jumpup.pipelines.score import score_panel
+    from jumpup.pipelines.score import ModelNotFoundError, score_panel
 
     settings = _settings(params)
     manifest = _step(
         f"score {panel} as of {as_of}",
         lambda: score_panel(panel, as_of, model, out, settings, language),
-        (InputFileError,),
+        (InputFileError, ModelNotFoundError),
     )
     console.print(
         f"scored {manifest['firms_scored']:,} firms as of {as_of} → {out / 'scores.csv'} "
@@ -517,7 +517,9 @@ def score_round(
     for warning in manifest["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     if reports_on:
-        console.print(f"reports: {out / 'reports' / 'index.html'}")
+        console.print(
+            f"reports: {out / 'reports' / 'round_summary.html'} (operator index: {out / 'operator' / 'index.html'})"
+        )
 
 
 @app.command()

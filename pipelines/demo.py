@@ -118,7 +118,8 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
         "model_uri": trained["model_uri"],
         "validation_report": str(out / "model" / "validation_report.html"),
         "round": str(out / "round"),
-        "reports": str(out / "round" / "reports" / "index.html"),
+        "reports": str(out / "round" / "reports" / "round_summary.html"),
+        "operator_index": str(out / "round" / "operator" / "index.html"),
         "round_counts": round_result["counts"],
         "mlflow_tracking_uri": tracking_uri(settings.tracking),
         "mlflow_run_id": run_id,
@@ -133,11 +134,16 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
         console.print(f"  ingested {name:<8}: {path}  (quarantine: {summary['quarantine'][name]})")
     console.print(f"  features         : {summary['features']['history']} (round: {summary['features']['round']})")
     console.print(f"  model            : {summary['model_uri']} (validation: {summary['validation_report']})")
+    if trained.get("alias") != "champion":
+        console.print(
+            "  [yellow]the model failed a promotion gate and is not champion[/yellow]: the demo scores with "
+            f"{summary['model_uri']}; see `jumpup promote` and the version's 'validation' tag"
+        )
     counts = summary["round_counts"]
     console.print(
         f"  round            : {summary['round']} — {counts['applicants']} applicants, {counts['passed']} pass STEP 1"
     )
-    console.print(f"  reports          : {summary['reports']}")
+    console.print(f"  reports          : {summary['reports']} (operator index: {summary['operator_index']})")
     console.print(f"  MLflow run       : {run_id} in {summary['mlflow_tracking_uri']}")
     console.print(f"  summary          : {out / 'demo_summary.json'}")
     for warning in in_language(round_result.get("warnings", []), "en"):

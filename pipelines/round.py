@@ -29,12 +29,14 @@ from jumpup.notices import Notice
 from jumpup.pipelines.score import load_bundle
 from jumpup.pipelines.step1 import decide_round, decision_log_path, write_decisions, write_step1
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
-from jumpup.rendering.round_reports import RoundOutputs, write_round_reports
+from jumpup.reference import audit_rubric
+from jumpup.rendering.round_reports import RoundOutputs, dossier_scores, write_round_reports
 from jumpup.rendering.wording import growth_sentence, josa
-from jumpup.rendering.workbook import write_workbook
+from jumpup.rendering.workbook import evaluator_frame, write_workbook
 from jumpup.schemas import FEATURES, GROWTH_PATHS, SCORES
 from jumpup.settings import Settings
 from jumpup.step1.decisions import as_of_year
+from jumpup.tracking import track_use
 
 STAGES = ("score", "growth_paths")
 
@@ -162,8 +164,9 @@ def run_round(
     paths.to_csv(out_dir / "growth_paths.csv", index=False, encoding="utf-8")
     result.quarantine.to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
     log_path = Path(log_path) if log_path else decision_log_path(settings, out_dir)
+    dossier = dossier_scores(bundle, scores, features, settings.reports.min_group_size)
     summary = write_step1(
-        step1, scores, result, out_dir / "step1", settings, scores_manifest, log_path, growth_sentences(paths)
+        step1, dossier, result, out_dir / "step1", settings, scores_manifest, log_path, growth_sentences(paths)
     )
     write_decisions(step1.decisions, out_dir / "step1_decisions.csv")
     timings["write"] = time.perf_counter() - started
@@ -209,12 +212,16 @@ def run_round(
             for name in ("scores.csv", "step1_decisions.csv", "growth_paths.csv", "quarantine.csv")
         },
     }
+    roles = audit_rubric()["roles"]
     sheets = {
-        "점수": scores.drop(columns=[c for c in scores if c.startswith("family_points")]),
-        "STEP1 결정": decisions,
-        "성장경로": paths,
-        "격리": result.quarantine,
-        "현장실사 품질": pd.DataFrame(step1.quality["evaluators"]),
+        name: evaluator_frame(frame, roles)
+        for name, frame in {
+            "점수": scores,
+            "STEP1 결정": decisions,
+            "성장경로": paths,
+            "격리": result.quarantine,
+            "현장실사 품질": pd.DataFrame(step1.quality["evaluators"]),
+        }.items()
     }
     workbook_started = time.perf_counter()
     if with_workbook:
@@ -230,6 +237,9 @@ def run_round(
     if with_workbook:
         timings["workbook"] = workbook_seconds
     manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
+    manifest["mlflow_run_id"] = track_use(
+        settings.tracking, "round", scores_manifest, {k: float(v) for k, v in manifest["counts"].items()}
+    )
     manifest["warnings"] = warnings
     write_json(out_dir / "manifest.json", manifest)
     return manifest

@@ -264,21 +264,47 @@ def firm_report(
         min_group_size=min_group_size,
         audit_items=audit_items,
         audit_roles=audit_roles,
-        step1_reasons=[r for r in str(firm.get("reasons", "") or "").split(" | ") if r.strip() and r != "nan"],
+        step1_reasons=[
+            wording.korean_codes(r) if language == "ko" else r
+            for r in str(firm.get("reasons", "") or "").split(" | ")
+            if r.strip() and r != "nan"
+        ],
     )
 
 
+VALUE_OF = {"log_revenue": "revenue"}  # model features shown through the indicator people know
+
+
 def _reasons(firm: pd.Series, direction: str, peer_medians: dict[str, float], language: str) -> list[str]:
-    """The model's reasons one way, each with the indicator's value and its peer median (Korean pages)."""
+    """The model's reasons one way, each with the indicator's value and its peer median (Korean pages).
+
+    A feature the firm row does not carry (a model-only transform) is shown through the indicator
+    it transforms (``VALUE_OF``), or without a value when there is none.
+    """
     lines = []
     for column in sorted(c for c in firm.index if str(c).startswith(f"reason_{direction}_")):
         text = firm[column]
         if not isinstance(text, str) or not text:
             continue
         feature = firm.get(f"reason_feature_{direction}_{column.rsplit('_', 1)[1]}")
-        feature = feature if isinstance(feature, str) else ""
-        if language != "ko" or not feature:
+        feature = VALUE_OF.get(feature, feature) if isinstance(feature, str) else ""
+        if language != "ko" or not feature or feature not in firm.index:
             lines.append(text)
             continue
         lines.append(wording.reason_line(text, feature, firm.get(feature), peer_medians.get(feature)))
     return lines
+
+
+def annotated_reasons(firms: pd.DataFrame, medians: dict[str, dict[str, float]], language: str) -> pd.DataFrame:
+    """``firms`` (scores joined with features) with every reason_up_k / reason_down_k worded as on the report."""
+    out = firms.copy()
+    columns = [c for c in firms if str(c).startswith(("reason_up_", "reason_down_"))]
+    for i, row in firms.iterrows():
+        for direction in ("up", "down"):
+            lines = _reasons(row, direction, medians.get(row["firm_id"], {}), language)
+            mine = sorted(
+                c for c in columns if c.startswith(f"reason_{direction}_") and isinstance(row[c], str) and row[c]
+            )
+            for column, line in zip(mine, lines, strict=True):
+                out.at[i, column] = line
+    return out

@@ -78,9 +78,7 @@ def firm_pages(outputs: RoundOutputs, settings: Settings, language: str) -> dict
     scale_table = outputs.scale.table()
     firms = result.tables["firms"].set_index("firm_id")
     audit = outputs.step1.audit_summary.round(4).set_index("firm_id")
-    joined = scores.merge(
-        features.drop(columns=[c for c in features if c in scores and c != "firm_id"]), on="firm_id", how="left"
-    ).merge(
+    joined = joined_scores(scores, features).merge(
         decisions[["firm_id", "round_id", "decision", "step1_grade", "step1_points", "reasons"]],
         on="firm_id",
         how="left",
@@ -93,10 +91,7 @@ def firm_pages(outputs: RoundOutputs, settings: Settings, language: str) -> dict
         "code_version": manifest["code_version"],
         "data_sha256": manifest["input_sha256"].get("financials", ""),
     }
-    reason_features = sorted(
-        {v for c in scores if c.startswith("reason_feature_") for v in scores[c].dropna() if isinstance(v, str) and v}
-    )
-    medians = indicator_peer_medians(outputs.bundle, joined, reason_features, settings.reports.min_group_size)
+    medians = reason_medians(outputs.bundle, joined, settings.reports.min_group_size)
     pages = {}
     for firm in joined.itertuples(index=False):
         row = pd.Series(firm._asdict())
@@ -115,6 +110,36 @@ def firm_pages(outputs: RoundOutputs, settings: Settings, language: str) -> dict
             high_growth_rate=settings.growth_paths.high_growth_rate,
         )
     return pages
+
+
+def joined_scores(scores: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """Scores with the feature columns they do not carry (indicator values, peer keys)."""
+    return scores.merge(
+        features.drop(columns=[c for c in features if c in scores and c != "firm_id"]), on="firm_id", how="left"
+    )
+
+
+def reason_medians(bundle: GrowthModelBundle, joined: pd.DataFrame, min_group_size: int) -> dict:
+    """Peer medians of every indicator a reason names (model-only transforms through their indicator)."""
+    names = sorted(
+        {
+            reports.VALUE_OF.get(v, v)
+            for c in joined
+            if str(c).startswith("reason_feature_")
+            for v in joined[c].dropna()
+            if isinstance(v, str) and v
+        }
+    )
+    return indicator_peer_medians(bundle, joined, names, min_group_size)
+
+
+def dossier_scores(
+    bundle: GrowthModelBundle, scores: pd.DataFrame, features: pd.DataFrame, min_group_size: int
+) -> pd.DataFrame:
+    """Scores whose reasons read as on the grade report (value and peer median beside the points)."""
+    joined = joined_scores(scores, features)
+    annotated = reports.annotated_reasons(joined, reason_medians(bundle, joined, min_group_size), "ko")
+    return annotated[scores.columns]
 
 
 def indicator_peer_medians(
@@ -275,11 +300,17 @@ def whatif_note(whatif: pd.DataFrame, decisions: pd.DataFrame) -> str:
     eligible = decisions["eligible"].astype("boolean").fillna(False).astype(bool)
     flagged = decisions["hard_flags"].fillna("") != ""
     no_points = decisions["step1_points"].isna() & eligible & ~flagged
+    blocked = [
+        f"지원 자격 미충족 {int((~eligible).sum())}개사",
+        f"결격 사유 {int((eligible & flagged).sum())}개사",
+        f"STEP 1 점수가 없는 기업(현장실사 점수 없음 등) {int(no_points.sum())}개사",
+    ]
+    blocked = [b for b in blocked if not b.endswith(" 0개사")]
+    if not blocked:
+        return f"곡선은 {top}개사에서 더 오르지 않습니다: 기준등급을 가장 낮추면 신청 기업이 모두 통과합니다."
     return (
         f"곡선은 {top}개사에서 더 오르지 않습니다. 기준등급을 아무리 낮춰도 신청 {len(decisions)}개사 중 "
-        f"지원 자격 미충족 {int((~eligible).sum())}개사와 결격 사유 {int((eligible & flagged).sum())}개사는 "
-        f"통과할 수 없고, STEP 1 점수가 없는 기업(현장실사 점수 없음 등) {int(no_points.sum())}개사도 통과할 수 "
-        f"없기 때문입니다."
+        f"{', '.join(blocked)}는 통과할 수 없기 때문입니다."
     )
 
 

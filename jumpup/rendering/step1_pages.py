@@ -86,7 +86,9 @@ def write_dossiers(
             risks=risks,
             decision_label=wording.decision_ko(d.decision),
             field_ko=focus_ko.get(d.focus_field, "해당 없음") if isinstance(d.focus_field, str) else "해당 없음",
-            step1_reasons=[r for r in str(d.reasons or "").split(" | ") if r.strip() and r != "nan"],
+            step1_reasons=[
+                wording.korean_codes(r) for r in str(d.reasons or "").split(" | ") if r.strip() and r != "nan"
+            ],
             items=items,
             size_ko=SIZE_CLASS_KO.get(d.size_class, d.size_class),
             growth=(growth_summary or {}).get(d.firm_id),

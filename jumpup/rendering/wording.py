@@ -17,6 +17,15 @@ from jumpup.features.registry import BY_NAME
 from jumpup.features.size_class import EOK
 
 DECISION_KO = {"pass": "통과", "fail": "미통과"}
+STAGE_KO = {
+    "seed": "시드",
+    "series_a": "시리즈 A",
+    "series_b": "시리즈 B",
+    "series_c": "시리즈 C",
+    "series_d": "시리즈 D",
+    "pre_ipo": "프리IPO",
+    "growth": "그로스",
+}
 METHOD_KO = {
     "peers": "유사기업 {peers}개의 실제 성장경로",
     "pooled": "학습 기업 전체에 맞춘 분위 회귀(LightGBM)",
@@ -27,6 +36,13 @@ METHOD_KO = {
 def josa(word: str, particle: str) -> str:
     """``word`` followed by the particle its last sound takes: josa("PSI 0.190", "이") -> "PSI 0.190이"."""
     return tossi.postfix(str(word), particle)
+
+
+def korean_codes(text: str) -> str:
+    """Investment-stage codes inside a STEP 1 reason ("..., VC, series_c)") in Korean."""
+    for code, ko in STAGE_KO.items():
+        text = text.replace(f", {code})", f", {ko})")
+    return text
 
 
 def decision_ko(decision) -> str:
@@ -59,7 +75,7 @@ def growth_sentence(end: pd.Series, as_of: int) -> str:
     if next_class is not None and pd.notna(next_class):
         parts.append(f"다음 규모 구간에 들어설 확률 {percent(next_class)}")
     method = method_caption(end.get("method", "peers"), int(end.get("peer_count", 0)))
-    return ", ".join(parts) + f". 그림의 구간과 확률은 모두 {josa(method, '으로')} 계산한 같은 분포에서 나왔습니다."
+    return ", ".join(parts) + f". 예측 구간과 확률은 모두 {josa(method, '으로')} 계산한 같은 분포에서 나왔습니다."
 
 
 def indicator_value(name: str, value) -> str:

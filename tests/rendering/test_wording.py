@@ -54,7 +54,7 @@ def test_growth_sentence_names_the_method_used_and_repeats_no_high_growth_figure
     text = wording.growth_sentence(_end(), 2024)
     assert text == (
         "2027년 매출 중앙값 347억 원 (80% 구간 153–851억 원), 2024년보다 매출이 줄어들 확률 38%, "
-        "다음 규모 구간에 들어설 확률 27%. 그림의 구간과 확률은 모두 학습 기업 전체에 맞춘 분위 회귀(LightGBM)로 "
+        "다음 규모 구간에 들어설 확률 27%. 예측 구간과 확률은 모두 학습 기업 전체에 맞춘 분위 회귀(LightGBM)로 "
         "계산한 같은 분포에서 나왔습니다."
     )
     assert "유사기업 60개" not in text and "고성장" not in text
@@ -119,6 +119,7 @@ def test_outcome_reason_and_what_if_note():
     whatif = pd.DataFrame({"reference_grade": ["A", "D"], "audit_weight_0.2": [1, 2]})
     note = whatif_note(whatif, rows)
     assert note.startswith("곡선은 2개사에서 더 오르지 않습니다.") and "지원 자격 미충족 1개사" in note
+    assert " 0개사" not in whatif_note(whatif, rows.iloc[[0, 1]])
     assert "결격 사유 1개사" in note and "STEP 1 점수가 없는 기업(현장실사 점수 없음 등) 1개사" in note
 
 
@@ -141,3 +142,46 @@ def test_fan_chart_draws_the_average_revenue_that_decided_the_size_class():
         ("3년 평균 매출", 407.0, [2022, 2023, 2024]),
     )
     assert 'class="size-average"' in svg and "3년 평균 매출 407" in svg
+
+
+def test_workbook_sheets_are_korean_with_amounts_in_eok_and_units_in_headers():
+    from jumpup.rendering.workbook import evaluator_frame
+
+    frame = pd.DataFrame(
+        {
+            "firm_id": ["R1"],
+            "revenue": [40_700_000_000.0],
+            "probability": [0.25],
+            "size_class": ["medium"],
+            "decision": ["pass"],
+            "eligible": [True],
+            "investment_stage": ["series_c"],
+            "reasons": ["투자사 추천 가점 +5점 (KB, VC, series_c)"],
+            "reason_feature_up_1": ["revenue_growth_1y"],
+            "evaluator_role": ["technology_expert"],
+        }
+    )
+    out = evaluator_frame(frame, {"technology_expert": {"ko": "기술전문가"}})
+    assert list(out.columns) == [
+        "기업코드",
+        "매출액 (억 원)",
+        "3년 고성장 확률 (%)",
+        "규모",
+        "STEP1판정",
+        "지원자격",
+        "투자 단계",
+        "판정근거",
+        "역할",
+    ]
+    row = out.iloc[0].tolist()
+    assert row == [
+        "R1",
+        407.0,
+        25.0,
+        "중기업",
+        "통과",
+        "예",
+        "시리즈 C",
+        "투자사 추천 가점 +5점 (KB, VC, 시리즈 C)",
+        "기술전문가",
+    ]
