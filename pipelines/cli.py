@@ -71,11 +71,21 @@ def _step(description: str, work, errors: tuple[type[Exception], ...] = ()):
 
 @app.command()
 def synth(
-    out: Annotated[Path | None, typer.Option("--out", help="Output directory (history/ and round/).")] = None,
-    firms: Annotated[int | None, typer.Option("--firms", help="Firms in the history panel.")] = None,
-    applicants: Annotated[int | None, typer.Option("--applicants", help="Firms in the application round.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed")] = None,
-    years: Annotated[int | None, typer.Option("--years", help="Fiscal years in the history panel.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output directory (history/ and round/). Default: params.yaml paths.synthetic_dir."),
+    ] = None,
+    firms: Annotated[
+        int | None, typer.Option("--firms", help="Firms in the history panel. Default: params.yaml synth.firms.")
+    ] = None,
+    applicants: Annotated[
+        int | None,
+        typer.Option("--applicants", help="Firms in the application round. Default: params.yaml synth.applicants."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed. Default: params.yaml seed.")] = None,
+    years: Annotated[
+        int | None, typer.Option("--years", help="Fiscal years in the history panel. Default: params.yaml synth.")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
@@ -524,8 +534,13 @@ def score_round(
 
 @app.command()
 def demo(
-    out: Annotated[Path | None, typer.Option("--out", help="Where the synthetic inputs and outputs go.")] = None,
-    firms: Annotated[int | None, typer.Option("--firms")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where the synthetic inputs and outputs go. Default: data/demo in the project."),
+    ] = None,
+    firms: Annotated[
+        int | None, typer.Option("--firms", help="Firms in the synthetic history. Default: params.yaml synth.firms.")
+    ] = None,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Run everything that exists on a freshly generated synthetic round and say where outputs are."""
