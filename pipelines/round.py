@@ -216,7 +216,7 @@ def run_round(
     sheets = {
         name: evaluator_frame(frame, roles)
         for name, frame in {
-            "점수": scores,
+            "점수": dossier,  # reasons worded as on the reports, with value and peer median
             "STEP1 결정": decisions,
             "성장경로": paths,
             "격리": result.quarantine,

@@ -85,7 +85,7 @@ def indicator_value(name: str, value) -> str:
     value = float(value)
     if name.startswith("family_score_"):
         return f"{value:.0f}점"
-    unit = BY_NAME[name].unit if name in BY_NAME else ""
+    unit = BY_NAME[name].unit if name in BY_NAME else ("won" if name in ("revenue", "total_assets") else "")
     if unit == "ratio" and (name.endswith(("growth_1y", "cagr_3y")) or "growth" in name):
         return f"{value:+.1%}"
     if unit in ("ratio", "share"):

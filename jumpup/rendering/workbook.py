@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO, SIZE_RULE_KO
 from jumpup.rendering.wording import DECISION_KO, STAGE_KO, korean_codes
 
@@ -140,6 +141,12 @@ def evaluator_frame(frame: pd.DataFrame, roles: dict | None = None) -> pd.DataFr
             out[column] = out[column].map(
                 lambda v: "; ".join(FLAG_KO.get(f, f) for f in str(v).split(";") if f) if isinstance(v, str) else v
             )
+        elif name == "focus_field":
+            focus = {f["id"]: f["ko"] for f in load_focus_fields()[0]}
+            out[column] = out[column].map(lambda v, m=focus: m.get(v, v) if isinstance(v, str) else "해당 없음")
+        elif name.startswith(("reason_up_", "reason_down_")):
+            rank = name.rsplit("_", 1)[1]
+            headers[column] = f"{'상향' if name.startswith('reason_up_') else '하향'} 요인 {rank}"
         elif name == "evaluator_role" and roles:
             out[column] = out[column].map(lambda v: roles.get(v, {}).get("ko", v) if isinstance(v, str) else v)
         elif name == "reasons":

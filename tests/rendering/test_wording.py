@@ -72,6 +72,9 @@ def test_reasons_show_the_value_and_peer_median_and_flag_a_counter_intuitive_con
         "유사그룹 내 20% 위치 (중앙값 50%)"
     )
     assert wording.reason_line("x", "", 1, 1) == "x"
+    assert wording.reason_line("기업 개요 -3점: 매출 규모", "revenue", 14_678_426_000, 5_725_309_000) == (
+        "기업 개요 -3점: 매출 규모 — 146.8억 원 (유사그룹 중앙값 57.3억 원)"
+    )
 
 
 def test_group_tables_never_show_a_group_under_the_minimum():
@@ -159,6 +162,8 @@ def test_workbook_sheets_are_korean_with_amounts_in_eok_and_units_in_headers():
             "reasons": ["투자사 추천 가점 +5점 (KB, VC, series_c)"],
             "reason_feature_up_1": ["revenue_growth_1y"],
             "evaluator_role": ["technology_expert"],
+            "focus_field": ["digital_comm"],
+            "reason_up_1": ["경영성과 +14점: 매출액증가율"],
         }
     )
     out = evaluator_frame(frame, {"technology_expert": {"ko": "기술전문가"}})
@@ -172,6 +177,8 @@ def test_workbook_sheets_are_korean_with_amounts_in_eok_and_units_in_headers():
         "투자 단계",
         "판정근거",
         "역할",
+        "중점분야",
+        "상향 요인 1",
     ]
     row = out.iloc[0].tolist()
     assert row == [
@@ -184,4 +191,6 @@ def test_workbook_sheets_are_korean_with_amounts_in_eok_and_units_in_headers():
         "시리즈 C",
         "투자사 추천 가점 +5점 (KB, VC, 시리즈 C)",
         "기술전문가",
+        "디지털·통신",
+        "경영성과 +14점: 매출액증가율",
     ]
