@@ -29,6 +29,9 @@ class PathSettings(_Frozen):
     ingested_dir: Path = Path("data/interim/history")
     round_ingested_dir: Path = Path("data/interim/round")
     reference_dir: Path = Path("data/reference")
+    # STEP 1 decision log (append-only, one record per decided round): null = inside the run's --out;
+    # a path makes it a shared store (relative paths are under the project root; keep it out of git)
+    decision_log: Path | None = None
 
     def resolve(self, path: Path) -> Path:
         """Relative paths in params.yaml are relative to the project root, not the cwd."""
@@ -321,6 +324,10 @@ class ReportSettings(_Frozen):
     pdf_tabs: int = Field(2, ge=1)
     browser_timeout_seconds: float = Field(120.0, gt=0)
     embed_font: bool = True
+    # evaluator-facing tables and peer medians show groups of at least this many firms (peer privacy)
+    min_group_size: int = Field(5, ge=2)
+    # operator-only pages (the round index) are written beside the reports, never into evaluator packs
+    operator_dir: str = "operator"
 
 
 class Settings(_Frozen):

@@ -28,15 +28,61 @@ def tracking_uri(settings: TrackingSettings) -> str:
     return settings.tracking_uri
 
 
+def artifact_root(settings: TrackingSettings) -> Path:
+    """Where a new experiment keeps its artifacts: beside the store in force.
+
+    With the configured store, ``artifact_location`` (relative to the project root); with a SQLite
+    store named by ``MLFLOW_TRACKING_URI`` (tests, other users), an ``artifacts`` folder next to
+    that database, so runs in another store never leave artifact folders in the project.
+    """
+    override = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if override.startswith("sqlite:///"):
+        return Path(override[len("sqlite:///") :]).parent / "artifacts"
+    artifacts = Path(settings.artifact_location)
+    return artifacts if artifacts.is_absolute() else PROJECT_ROOT / artifacts
+
+
+def promotion_log_path(settings: TrackingSettings) -> Path:
+    """The promotion log sits beside the store whose aliases it records (MLflow keeps no alias history)."""
+    return artifact_root(settings).parent / "promotion_log.jsonl"
+
+
 def start_experiment(settings: TrackingSettings):
     """Point MLflow at the store and make sure the experiment exists; returns the mlflow module."""
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri(settings))
     if mlflow.get_experiment_by_name(settings.experiment) is None:
-        artifacts = Path(settings.artifact_location)
-        artifacts = artifacts if artifacts.is_absolute() else PROJECT_ROOT / artifacts
+        artifacts = artifact_root(settings)
         artifacts.mkdir(parents=True, exist_ok=True)
         mlflow.create_experiment(settings.experiment, artifact_location=artifacts.as_uri())
     mlflow.set_experiment(settings.experiment)
     return mlflow
+
+
+def track_use(settings: TrackingSettings, stage: str, record: dict, metrics: dict[str, float]) -> str:
+    """One MLflow run for a round or a scoring run, linked to the model version it used; its run id.
+
+    ``record`` carries ``as_of``, ``data_sha256``, ``code_version`` and the model description of
+    ``load_bundle`` (model, model_version, model_alias, model_run_id, model_sha256). The run is
+    named by stage, as-of year and data hash; its tags name the model version and the training
+    run, so the registry's version page and the run list lead to each other.
+    """
+    mlflow = start_experiment(settings)
+    data = str(record.get("data_sha256", ""))
+    name = f"{stage}-{record.get('as_of')}-data{data[:8]}"
+    tags = {
+        "stage": stage,
+        "as_of": str(record.get("as_of")),
+        "data_sha256": data,
+        "code_version": str(record.get("code_version", "")),
+        "model_uri": str(record.get("model", "")),
+        "model_version": str(record.get("model_version", "")),
+        "model_alias": str(record.get("model_alias", "")),
+        "model_run_id": str(record.get("model_run_id", "")),
+        "model_sha256": str(record.get("model_sha256", "")),
+    }
+    with mlflow.start_run(run_name=name) as run:
+        mlflow.set_tags({k: v for k, v in tags.items() if v})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        return run.info.run_id

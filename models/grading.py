@@ -116,7 +116,9 @@ def reason_codes(contributions: pd.DataFrame, factor: float, top_k: int, languag
     """Top ``top_k`` families pushing the score up and down, in points, with the main feature of each.
 
     ``contributions``: per-feature log-odds contributions (a ``_bias`` column is ignored).
-    Returns columns reason_up_1..k, reason_down_1..k (text) and family_points_<family> (numbers).
+    Returns columns reason_up_1..k, reason_down_1..k (text), reason_feature_up_1..k and
+    reason_feature_down_1..k (the named feature's column, "" where no reason) and
+    family_points_<family> (numbers).
     """
     features = [c for c in contributions.columns if c != "_bias"]
     families = sorted({feature_family(f) for f in features})
@@ -152,4 +154,7 @@ def reason_codes(contributions: pd.DataFrame, factor: float, top_k: int, languag
                 for i, (p, v, k) in enumerate(zip(picks, pts, keep, strict=True))
             ]
             out[f"reason_{direction}_{rank + 1}"] = texts
+            out[f"reason_feature_{direction}_{rank + 1}"] = [
+                str(main_feature[i, p]) if k else "" for i, (p, k) in enumerate(zip(picks, keep, strict=True))
+            ]
     return out

@@ -279,6 +279,40 @@ class GrowthPathModel:
         return forecasts
 
 
+def probability_above_quantiles(quantile_values: np.ndarray, levels, threshold: np.ndarray | float) -> np.ndarray:
+    """P(outcome > threshold) read off each row's quantile function, the distribution a path draws.
+
+    ``quantile_values``: (rows, len(levels)) values at the probability ``levels`` (ascending), e.g.
+    the q10–q90 log-growth quantiles of the method a report plots. The CDF is linear between the
+    given quantiles and continues with the slope of the outermost segment beyond them, clipped to
+    [0, 1]. Because the probabilities come from the drawn quantiles, a median above the threshold
+    always gives a probability above one half. Rows with a missing quantile give NaN.
+    """
+    values = np.asarray(quantile_values, dtype="float64")
+    levels = np.asarray(levels, dtype="float64")
+    threshold = np.broadcast_to(np.asarray(threshold, dtype="float64"), (values.shape[0],))
+    out = np.full(values.shape[0], np.nan)
+    for i, (row, t) in enumerate(zip(values, threshold, strict=True)):
+        if np.isnan(row).any() or np.isnan(t):
+            continue
+        row = np.maximum.accumulate(row)
+        if row[-1] - row[0] <= 0:  # a degenerate (point) distribution
+            out[i] = float(t < row[0])
+            continue
+        if t <= row[0]:
+            j = np.flatnonzero(row > row[0])[0]
+            slope = (levels[j] - levels[0]) / (row[j] - row[0])
+            cdf = levels[0] - slope * (row[0] - t)
+        elif t >= row[-1]:
+            j = np.flatnonzero(row < row[-1])[-1]
+            slope = (levels[-1] - levels[j]) / (row[-1] - row[j])
+            cdf = levels[-1] + slope * (t - row[-1])
+        else:
+            cdf = float(np.interp(t, row, levels))
+        out[i] = 1.0 - min(max(cdf, 0.0), 1.0)
+    return out
+
+
 def _row_median(values: np.ndarray) -> np.ndarray:
     """Median of each row's peer values; missing (not a warning) when no peer has the value."""
     out = np.full(values.shape[0], np.nan)
@@ -386,8 +420,9 @@ def forecast_paths(
     """Growth paths of ``queries`` (feature rows at ``as_of``) against a peer ``history``.
 
     One row per firm and future year: revenue quantiles (won), peer count and level, the method
-    used, and the probabilities of high growth, decline (both recalibrated) and of reaching the
-    next size class's revenue floor (the peers' raw share). The second frame keeps the nearest
+    used, and the probabilities of high growth, decline and of reaching the next size class's
+    revenue floor, all read off the plotted quantiles (``probability_above_quantiles``), so a rising
+    median never comes with a decline probability above one half. The second frame keeps the nearest
     peers' ids for the report, which shows aggregates only. A fitted ``model`` that serves
     ``as_of`` is used as it is; otherwise one is fitted on ``history`` here.
     """
@@ -406,7 +441,7 @@ def forecast_paths(
     rows, peers = [], []
     quantiles = tuple(g.quantiles)
     for k, forecast in sorted(forecasts.items()):
-        frame, draws = forecast["frame"], forecast["draws"]
+        frame = forecast["frame"]
         q = method_quantiles(frame, g.method, quantiles)
         out = frame[["firm_id", "fiscal_year", "horizon", "peer_count", "peer_level", "peer_pool_size"]].copy()
         out = out.rename(columns={"fiscal_year": "as_of"})
@@ -414,11 +449,13 @@ def forecast_paths(
         out["method"] = frame["auto_method"] if g.method == "auto" else g.method
         revenue = frame["revenue"].to_numpy(dtype="float64")
         out[quantile_columns("revenue", quantiles)] = np.round(revenue[:, None] * np.exp(q))
-        out["p_high_growth"] = frame["p_high_growth"].round(4)
-        out["p_decline"] = frame["p_decline"].round(4)
+        # every probability is read off the quantiles the path plots, so the text never contradicts the chart
+        high = k * np.log(1 + g.high_growth_rate)
+        out["p_high_growth"] = probability_above_quantiles(q, quantiles, high).round(4)
+        out["p_decline"] = (1 - probability_above_quantiles(q, quantiles, 0.0)).round(4)
         with np.errstate(invalid="ignore", divide="ignore"):
             needed = np.log(floor_won.reindex(out["firm_id"]).to_numpy() / revenue)
-        reach = probability_above(draws.outcomes, np.nan_to_num(needed, nan=0.0), Recalibration(np.empty(0)))
+        reach = probability_above_quantiles(q, quantiles, np.nan_to_num(needed, nan=0.0))
         out["p_next_size_class"] = np.where(np.isnan(needed), np.nan, reach).round(4)
         out["employees_growth_q50"] = np.round(np.exp(frame["employee_growth_q50"].to_numpy(dtype="float64")) - 1, 4)
         out["operating_margin_q50"] = frame["margin_q50"].round(4)

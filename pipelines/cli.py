@@ -19,6 +19,26 @@ from jumpup.settings import DEFAULT_PARAMS_PATH, AmountUnit, SettingsError, Targ
 from jumpup.tracking import CHAMPION_URI
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Jump-Up (도약) STEP 1 scoring pipeline.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from jumpup.provenance import code_version
+
+        print(f"jumpup {code_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the code version and exit."),
+    ] = False,
+) -> None:
+    """Jump-Up (도약) STEP 1 scoring pipeline."""
+
+
 import_app = typer.Typer(no_args_is_help=True, help="Import data from outside formats into the panel format.")
 app.add_typer(import_app, name="import")
 
@@ -67,11 +87,21 @@ def _step(description: str, work, errors: tuple[type[Exception], ...] = ()):
 
 @app.command()
 def synth(
-    out: Annotated[Path | None, typer.Option("--out", help="Output directory (history/ and round/).")] = None,
-    firms: Annotated[int | None, typer.Option("--firms", help="Firms in the history panel.")] = None,
-    applicants: Annotated[int | None, typer.Option("--applicants", help="Firms in the application round.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed")] = None,
-    years: Annotated[int | None, typer.Option("--years", help="Fiscal years in the history panel.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output directory (history/ and round/). Default: params.yaml paths.synthetic_dir."),
+    ] = None,
+    firms: Annotated[
+        int | None, typer.Option("--firms", help="Firms in the history panel. Default: params.yaml synth.firms.")
+    ] = None,
+    applicants: Annotated[
+        int | None,
+        typer.Option("--applicants", help="Firms in the application round. Default: params.yaml synth.applicants."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed. Default: params.yaml seed.")] = None,
+    years: Annotated[
+        int | None, typer.Option("--years", help="Fiscal years in the history panel. Default: params.yaml synth.")
+    ] = None,
     fmt: Annotated[FileFormat, typer.Option("--format", help="Output file format.")] = FileFormat.csv,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
@@ -243,13 +273,13 @@ def score(
 ) -> None:
     """Score every firm of a panel as of one fiscal year: probability, points, grade and reasons."""
     from jumpup.intake.readers import InputFileError
-    from jumpup.pipelines.score import score_panel
+    from jumpup.pipelines.score import ModelNotFoundError, score_panel
 
     settings = _settings(params)
     manifest = _step(
         f"score {panel} as of {as_of}",
         lambda: score_panel(panel, as_of, model, out, settings, language.value),
-        (InputFileError,),
+        (InputFileError, ModelNotFoundError),
     )
     console.print(
         f"scored {manifest['firms_scored']:,} firms as of {as_of} → {out / 'scores.csv'} "
@@ -277,7 +307,7 @@ def promote(
         )
     console.print(
         f"decision: [bold]{record['decision']}[/bold]; champion is version {record['champion_after']} "
-        f"(log: {promotion.PROMOTION_LOG})"
+        f"(log: {record['log']})"
     )
 
 
@@ -511,7 +541,9 @@ def score_round(
     for warning in manifest["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     if reports_on:
-        console.print(f"reports: {out / 'reports' / 'index.html'}")
+        console.print(
+            f"reports: {out / 'reports' / 'round_summary.html'} (operator index: {out / 'operator' / 'index.html'})"
+        )
 
 
 @app.command("step2")
@@ -628,8 +660,13 @@ def progress_review(
 
 @app.command()
 def demo(
-    out: Annotated[Path | None, typer.Option("--out", help="Where the synthetic inputs and outputs go.")] = None,
-    firms: Annotated[int | None, typer.Option("--firms")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where the synthetic inputs and outputs go. Default: data/demo in the project."),
+    ] = None,
+    firms: Annotated[
+        int | None, typer.Option("--firms", help="Firms in the synthetic history. Default: params.yaml synth.firms.")
+    ] = None,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Run everything that exists on a freshly generated synthetic round and say where outputs are."""

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from jumpup.intake.ingest import ingest_directory, write_outputs
+from jumpup.notices import in_language
 from jumpup.pipelines import features_stage
 from jumpup.pipelines import synth as synth_stage
 from jumpup.pipelines.console import print_ingest_summary
@@ -160,7 +161,8 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
         "model_uri": trained["model_uri"],
         "validation_report": str(out / "model" / "validation_report.html"),
         "round": str(out / "round"),
-        "reports": str(out / "round" / "reports" / "index.html"),
+        "reports": str(out / "round" / "reports" / "round_summary.html"),
+        "operator_index": str(out / "round" / "operator" / "index.html"),
         "round_counts": round_result["counts"],
         "cohort": str(out / "cohort"),
         "selection": str(out / "cohort" / "selection.csv"),
@@ -185,11 +187,16 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
         console.print(f"  ingested {name:<8}: {path}  (quarantine: {summary['quarantine'][name]})")
     console.print(f"  features         : {summary['features']['history']} (round: {summary['features']['round']})")
     console.print(f"  model            : {summary['model_uri']} (validation: {summary['validation_report']})")
+    if trained.get("alias") != "champion":
+        console.print(
+            "  [yellow]the model failed a promotion gate and is not champion[/yellow]: the demo scores with "
+            f"{summary['model_uri']}; see `jumpup promote` and the version's 'validation' tag"
+        )
     counts = summary["round_counts"]
     console.print(
         f"  round            : {summary['round']} — {counts['applicants']} applicants, {counts['passed']} pass STEP 1"
     )
-    console.print(f"  reports          : {summary['reports']}")
+    console.print(f"  reports          : {summary['reports']} (operator index: {summary['operator_index']})")
     s2 = summary["step2_counts"]
     console.print(
         f"  STEP 2           : {summary['cohort']} — {s2['passed_step1']} evaluated, "
@@ -204,6 +211,13 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
     )
     console.print(f"  MLflow run       : {run_id} in {summary['mlflow_tracking_uri']}")
     console.print(f"  summary          : {out / 'demo_summary.json'}")
+    for warning in in_language(round_result.get("warnings", []), "en"):
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    if any("Chromium" in w or "Korean font" in w for w in in_language(round_result.get("warnings", []), "en")):
+        console.print(
+            "  PDFs and the Korean font need system packages: sudo apt-get install -y chromium fonts-noto-cjk "
+            "(see README, 'System packages')"
+        )
     return summary
 
 

@@ -4,7 +4,8 @@ Gates (``params.yaml`` → ``promotion``): out-of-time AUC not worse than the ch
 than ``max_auc_drop``; the share of grades failing the Jeffreys test on the out-of-time split at
 most ``max_failed_grade_tests_share``; no grade holding more than ``max_grade_share`` of firms.
 MLflow keeps no history of aliases, so every decision — promoted or refused — is appended to
-``registry/promotion_log.jsonl`` in the project, which says which model was champion when.
+the promotion log beside the MLflow store (``jumpup.tracking.promotion_log_path``), which says which model was
+champion when.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ import json
 from pathlib import Path
 
 from jumpup.provenance import code_version
-from jumpup.settings import PROJECT_ROOT, PromotionSettings, Settings
-from jumpup.tracking import REGISTERED_MODEL, start_experiment
-
-PROMOTION_LOG = PROJECT_ROOT / "registry" / "promotion_log.jsonl"
+from jumpup.settings import PromotionSettings, Settings
+from jumpup.tracking import REGISTERED_MODEL, promotion_log_path, start_experiment
 
 
 def _limit_gate(name: str, value: float | None, limit: float) -> dict:
@@ -51,7 +50,7 @@ def gate_results(
     return results
 
 
-def promote(version: str | None, settings: Settings, log_path: Path = PROMOTION_LOG, force: bool = False) -> dict:
+def promote(version: str | None, settings: Settings, log_path: Path | None = None, force: bool = False) -> dict:
     """Promote ``version`` (default: the ``challenger``) if it passes; always append to the log."""
     mlflow = start_experiment(settings.tracking)
     client = mlflow.MlflowClient()
@@ -86,7 +85,9 @@ def promote(version: str | None, settings: Settings, log_path: Path = PROMOTION_
         "champion_after": str(candidate.version) if promoted else (str(champion.version) if champion else None),
         "gates": gates,
         "code_version": code_version(),
+        "log": str(log_path or promotion_log_path(settings.tracking)),
     }
+    log_path = Path(log_path) if log_path else promotion_log_path(settings.tracking)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")

@@ -28,13 +28,16 @@ from jumpup.models.growth_engine import forecast_paths
 from jumpup.models.metrics import psi
 from jumpup.notices import Notice
 from jumpup.pipelines.score import load_bundle
-from jumpup.pipelines.step1 import DECISION_LOG, decide_round, write_step1
+from jumpup.pipelines.step1 import decide_round, decision_log_path, write_step1
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
-from jumpup.rendering.round_reports import RoundOutputs, write_round_reports
-from jumpup.rendering.workbook import write_workbook
+from jumpup.reference import audit_rubric
+from jumpup.rendering.round_reports import RoundOutputs, dossier_scores, write_round_reports
+from jumpup.rendering.wording import growth_sentence, josa
+from jumpup.rendering.workbook import evaluator_frame, write_workbook
 from jumpup.schemas import FEATURES, GROWTH_PATHS, SCORES
 from jumpup.settings import Settings
 from jumpup.step1.decisions import as_of_year
+from jumpup.tracking import track_use
 
 STAGES = ("score", "growth_paths")
 
@@ -84,7 +87,7 @@ def run_round(
     with_reports: bool = True,
     language: str = "ko",
     progress: Callable[[str], None] | None = None,
-    log_path: Path = DECISION_LOG,
+    log_path: Path | None = None,
     with_workbook: bool = True,
 ) -> dict:
     """Score one application round end to end; returns the round manifest.
@@ -159,8 +162,10 @@ def run_round(
     write_json(out_dir / "scores_manifest.json", scores_manifest)
     paths.to_csv(out_dir / "growth_paths.csv", index=False, encoding="utf-8")
     result.quarantine.to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
+    log_path = Path(log_path) if log_path else decision_log_path(settings, out_dir)
+    dossier = dossier_scores(bundle, scores, features, settings.reports.min_group_size)
     summary = write_step1(
-        step1, scores, result, out_dir / "step1", settings, scores_manifest, log_path, growth_sentences(paths)
+        step1, dossier, result, out_dir / "step1", settings, scores_manifest, log_path, growth_sentences(paths)
     )
     shutil.copyfile(out_dir / "step1" / "step1_decisions.csv", out_dir / "step1_decisions.csv")  # the same bytes
     timings["write"] = time.perf_counter() - started
@@ -172,8 +177,8 @@ def run_round(
     warnings += [
         Notice(
             f"{r['variable']}: PSI {r['psi']:.3f} beyond its small-sample critical value {r['critical_value']:.3f}",
-            f"{_variable_ko(r['variable'])}: PSI {r['psi']:.3f}가 소표본 임계값 {r['critical_value']:.3f}를 넘었습니다 "
-            f"(학습 데이터와 분포가 다릅니다).",
+            f"{_variable_ko(r['variable'])}: {josa('PSI ' + format(r['psi'], '.3f'), '이')} 소표본 임계값 "
+            f"{josa(format(r['critical_value'], '.3f'), '을')} 넘었습니다 (학습 데이터와 분포가 다릅니다).",
         )
         for r in stability
         if r["shifted"]
@@ -206,12 +211,16 @@ def run_round(
             for name in ("scores.csv", "step1_decisions.csv", "growth_paths.csv", "quarantine.csv")
         },
     }
+    roles = audit_rubric()["roles"]
     sheets = {
-        "점수": scores.drop(columns=[c for c in scores if c.startswith("family_points")]),
-        "STEP1 결정": decisions,
-        "성장경로": paths,
-        "격리": result.quarantine,
-        "현장실사 품질": pd.DataFrame(step1.quality["evaluators"]),
+        name: evaluator_frame(frame, roles)
+        for name, frame in {
+            "점수": dossier,  # reasons worded as on the reports, with value and peer median
+            "STEP1 결정": decisions,
+            "성장경로": paths,
+            "격리": result.quarantine,
+            "현장실사 품질": pd.DataFrame(step1.quality["evaluators"]),
+        }.items()
     }
     workbook_started = time.perf_counter()
     if with_workbook:
@@ -227,6 +236,9 @@ def run_round(
     if with_workbook:
         timings["workbook"] = workbook_seconds
     manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
+    manifest["mlflow_run_id"] = track_use(
+        settings.tracking, "round", scores_manifest, {k: float(v) for k, v in manifest["counts"].items()}
+    )
     manifest["warnings"] = warnings
     write_json(out_dir / "manifest.json", manifest)
     return manifest
@@ -235,7 +247,7 @@ def run_round(
 def _variable_ko(variable: str) -> str:
     if variable.startswith("score"):
         return "AI 점수 (확률)"
-    return f"{feature_label(variable, 'ko')} ({variable})"
+    return feature_label(variable, "ko")
 
 
 def round_growth_paths(
@@ -252,17 +264,11 @@ def round_growth_paths(
 
 
 def growth_sentences(paths: pd.DataFrame) -> dict[str, str]:
+    """The STEP 2 dossier's growth sentence per firm: the grade report's wording, from the plotted quantiles."""
     if paths.empty:
         return {}
     last = paths.sort_values("horizon").groupby("firm_id").tail(1)
-    return {
-        r.firm_id: (
-            f"{int(r.year)}년 매출 중앙값 {r.revenue_q50 / 1e8:,.0f}억 원 (80% 구간 {r.revenue_q10 / 1e8:,.0f}"
-            f"–{r.revenue_q90 / 1e8:,.0f}억 원), 연 20% 초과 고성장 확률 {r.p_high_growth:.0%}, "
-            f"유사기업 {int(r.peer_count)}개 기준"
-        )
-        for r in last.itertuples(index=False)
-    }
+    return {row["firm_id"]: growth_sentence(row, int(row["as_of"])) for _, row in last.iterrows()}
 
 
 def stability_table(

@@ -17,7 +17,33 @@ from jumpup.intake.ingest import open_panel
 from jumpup.models.bundle import GrowthModelBundle
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.settings import Settings
-from jumpup.tracking import start_experiment
+from jumpup.tracking import start_experiment, track_use
+
+
+class ModelNotFoundError(ValueError):
+    """A ``--model`` that is neither a file nor a model in the tracking store (one line for the user)."""
+
+
+def model_lookup_error(model: str, settings: Settings) -> ModelNotFoundError:
+    """One line naming the URI, the store, the registered models with their aliases, and the fix."""
+    from jumpup.tracking import tracking_uri
+
+    try:
+        import mlflow
+
+        known = []
+        for registered in mlflow.MlflowClient().search_registered_models():
+            aliases = registered.aliases or {}
+            named = ", ".join(f"@{alias} = v{version}" for alias, version in sorted(aliases.items()))
+            known.append(f"{registered.name} ({named or 'no aliases'})")
+    except Exception:  # the store itself cannot be read: say so instead of listing
+        known = []
+    listing = "; ".join(known) if known else "no registered models"
+    return ModelNotFoundError(
+        f"model {model!r} not found: no such file, and not in the MLflow store {tracking_uri(settings.tracking)} "
+        f"({listing}). Run `jumpup train` to register one, or pass --model with a bundle path, "
+        f"models:/<name>/<version> or models:/<name>@<alias>."
+    )
 
 
 def load_bundle(model: str, settings: Settings) -> tuple[GrowthModelBundle, dict]:
@@ -34,7 +60,10 @@ def load_bundle(model: str, settings: Settings) -> tuple[GrowthModelBundle, dict
             **bundle.metadata,
         }
     mlflow = start_experiment(settings.tracking)
-    loaded = mlflow.pyfunc.load_model(model)
+    try:
+        loaded = mlflow.pyfunc.load_model(model)
+    except Exception:  # a missing alias, version, run or a mistyped URI: MLflow raises many kinds
+        raise model_lookup_error(model, settings) from None
     description = {"model": model, "model_run_id": loaded.metadata.run_id, "model_version": model}
     if model.startswith("models:/"):
         name, _, alias = model.removeprefix("models:/").partition("@")
@@ -70,6 +99,7 @@ def score_panel(
         "grades": scores["grade"].value_counts().sort_index().to_dict(),
         "scores_sha256": file_sha256(out_dir / "scores.csv"),
     }
+    manifest["mlflow_run_id"] = track_use(settings.tracking, "score", manifest, {"firms_scored": len(scores)})
     write_json(out_dir / "scores_manifest.json", manifest)
     manifest["seconds"] = round(time.perf_counter() - started, 2)
     return manifest

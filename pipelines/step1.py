@@ -20,10 +20,14 @@ from jumpup.provenance import code_version, file_sha256, frame_sha256, write_jso
 from jumpup.reference import audit_rubric
 from jumpup.rendering.step1_pages import write_dossiers, write_whatif_chart
 from jumpup.schemas import DECISIONS, SCORES
-from jumpup.settings import PROJECT_ROOT, Settings
+from jumpup.settings import Settings
 from jumpup.step1.decisions import Step1Result, screen
 
-DECISION_LOG = PROJECT_ROOT / "registry" / "step1_decision_log.jsonl"
+
+def decision_log_path(settings: Settings, out_dir: Path) -> Path:
+    """Where a run appends its decision-log record: the configured store, else inside its ``--out``."""
+    configured = settings.paths.decision_log
+    return settings.paths.resolve(Path(configured)) if configured else Path(out_dir) / "step1_decision_log.jsonl"
 
 
 def decide_round(scores: pd.DataFrame, ingested: IngestResult, settings: Settings, scale: MasterScale) -> Step1Result:
@@ -52,7 +56,7 @@ def write_step1(
     out_dir: Path,
     settings: Settings,
     model: dict,
-    log_path: Path = DECISION_LOG,
+    log_path: Path | None = None,
     growth_summary: dict[str, str] | None = None,
 ) -> dict:
     """Write STEP 1's files into ``out_dir`` and append one record to the decision log.
@@ -99,6 +103,7 @@ def write_step1(
         "decisions_sha256": file_sha256(decisions_file),
         "code_version": code_version(),
     }
+    log_path = Path(log_path) if log_path else decision_log_path(settings, out_dir)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -118,7 +123,7 @@ def run(
     ingested: IngestResult,
     out_dir: Path,
     settings: Settings,
-    log_path: Path = DECISION_LOG,
+    log_path: Path | None = None,
 ) -> dict:
     """``jumpup step1``: STEP 1 from a ``scores.csv`` and an ingested round."""
     started = time.perf_counter()
@@ -129,6 +134,8 @@ def run(
         raise ValueError(f"{scores_path}: {exc}") from None
     manifest_file = Path(scores_path).with_name("scores_manifest.json")
     model = json.loads(manifest_file.read_text()) if manifest_file.exists() else {}
-    report = write_step1(result, scores, ingested, out_dir, settings, model, log_path)
+    report = write_step1(
+        result, scores, ingested, out_dir, settings, model, log_path or decision_log_path(settings, out_dir)
+    )
     report["seconds"] = round(time.perf_counter() - started, 2)
     return report

@@ -3,8 +3,9 @@
 Writes ``<out>/bundle.pkl`` (the self-contained model), ``predictions.parquet`` (every labelled
 row with its split), ``validation_report.json`` / ``.html`` and ``metrics.json`` (the DVC metrics
 file), logs params, metrics, the report, the feature list with its hash and the pyfunc model to
-MLflow, and registers the model: the first version becomes ``champion``, later ones
-``challenger`` until ``jumpup promote`` moves the champion alias.
+MLflow, and registers the model with a description and tags (target, horizon, data hash, code
+version, validation outcome). Every version starts as ``challenger``; the champion alias moves
+only through the promotion gates (``jumpup promote``), which a first version also has to pass.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
     mlflow = start_experiment(settings.tracking)
     from mlflow.models import infer_signature
 
-    with mlflow.start_run(run_name=f"train-{settings.targets.name}-h{settings.targets.horizon}") as run:
+    run_name = f"train-{settings.targets.name}-h{settings.targets.horizon}-data{data_hash[:8]}"
+    with mlflow.start_run(run_name=run_name) as run:
         mlflow.set_tags(
             {
                 "stage": "train",
@@ -144,7 +146,8 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
         version = getattr(info, "registered_model_version", None)
         alias = None
         if register and version is not None:
-            alias = assign_initial_alias(mlflow, REGISTERED_MODEL, str(version))
+            describe_version(mlflow, str(version), settings, metrics, data_hash)
+            alias = assign_initial_alias(mlflow, REGISTERED_MODEL, str(version), settings)
             meta["model_version"] = f"{REGISTERED_MODEL} v{version} ({alias})"
         html = render_validation_html(training.report, meta)
         (out_dir / "validation_report.html").write_text(html, encoding="utf-8")
@@ -165,15 +168,52 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
     return summary
 
 
-def assign_initial_alias(mlflow_module, name: str, version: str) -> str:
-    """The first registered version becomes champion; every later one is the challenger."""
+def describe_version(mlflow_module, version: str, settings: Settings, metrics: dict, data_hash: str) -> None:
+    """Give a registered version a description and the tags people filter on.
+
+    Tags: target, horizon, data hash, code version and the validation outcome (the promotion
+    gates' verdict on its own figures: ``passed`` or ``failed: <gates>``).
+    """
+    from jumpup.pipelines.promote import gate_results
+
+    failed = [g["gate"] for g in gate_results(metrics, None, settings.promotion) if not g["passed"]]
+    outcome = "passed" if not failed else "failed: " + ", ".join(failed)
     client = mlflow_module.MlflowClient()
+    tags = {
+        "target": settings.targets.name,
+        "horizon": str(settings.targets.horizon),
+        "data_sha256": data_hash,
+        "code_version": code_version(),
+        "validation": outcome,
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(REGISTERED_MODEL, version, key, value)
+    client.update_model_version(
+        REGISTERED_MODEL,
+        version,
+        description=(
+            f"{TARGET_KO[settings.targets.name]} ({settings.targets.name}), {settings.targets.horizon}-year horizon; "
+            f"data {data_hash[:12]}, code {code_version()}; validation gates {outcome}."
+        ),
+    )
+
+
+def assign_initial_alias(mlflow_module, name: str, version: str, settings: Settings) -> str:
+    """Every new version is the challenger; with no champion yet, the promotion gates decide.
+
+    A model becomes champion only through the gates, the first one included: a first version that
+    fails them stays challenger and the registry has no champion until one passes (or an operator
+    forces it with ``jumpup promote --force``, which the promotion log records).
+    """
+    from jumpup.pipelines.promote import promote
+
+    client = mlflow_module.MlflowClient()
+    client.set_registered_model_alias(name, "challenger", version)
     try:
         client.get_model_version_by_alias(name, "champion")
     except Exception:  # no champion yet: MLflow raises when an alias is unset
-        client.set_registered_model_alias(name, "champion", version)
-        return "champion"
-    client.set_registered_model_alias(name, "challenger", version)
+        record = promote(version, settings)
+        return "champion" if record["decision"] == "promoted" else "challenger"
     return "challenger"
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 FAMILY_COLOUR, PEER_COLOUR = "#4a78b5", "#d9534f"
 BAND_COLOUR, MEDIAN_COLOUR, ACTUAL_COLOUR, THRESHOLD_COLOUR = "#4a78b5", "#1f4e8c", "#222222", "#888888"
+AVERAGE_COLOUR = "#c76a00"
 
 
 def _num(value: float) -> str:
@@ -77,8 +78,14 @@ def _open_with_y_grid(
     return parts
 
 
-def family_bars(labels: list[str], values: list[float], medians: list[float], peer_label: str) -> str:
-    """Horizontal 0–100 bars per indicator family, the peer median as a red tick."""
+def family_bars(
+    labels: list[str], values: list[float], medians: list[float], peer_label: str, missing_label: str = "—"
+) -> str:
+    """Horizontal 0–100 bars per indicator family, the peer median as a red tick.
+
+    A value label sits right of both the bar and the median tick, so the tick never covers it; a
+    family without a score says why (``missing_label``) instead of a dash.
+    """
     width, row, left, right, top = 720, 26, 130, 60, 22
     height = top + row * len(labels) + 26
     plot = width - left - right
@@ -97,25 +104,33 @@ def family_bars(labels: list[str], values: list[float], medians: list[float], pe
         )
     for i, (label, value, median) in enumerate(zip(labels, values, medians, strict=True)):
         y = top + i * row
+        has_median = median is not None and np.isfinite(median)
         parts.append(f'<text x="{left - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end">{escape(str(label))}</text>')
         if value is not None and np.isfinite(value):
+            label_x = max(x(value), x(median) if has_median else x(value)) + 5
+            anchor = "start"
+            if label_x > width - 24:  # no room on the right: inside the bar, left of the tick
+                label_x, anchor = min(x(value), x(median) if has_median else x(value)) - 5, "end"
             parts.append(
                 f'<rect class="family-bar" x="{left}" y="{y + 6}" width="{_num(x(value) - left)}" height="{row - 12}" '
                 f'fill="{FAMILY_COLOUR}"><title>{escape(str(label))} {value:.0f}</title></rect>'
-                f'<text x="{_num(x(value) + 4)}" y="{y + row / 2 + 4:.1f}" fill="#333" font-size="11">'
-                f"{value:.0f}</text>"
+                f'<text class="family-value" x="{_num(label_x)}" y="{y + row / 2 + 4:.1f}" text-anchor="{anchor}" '
+                f'fill="{"#fff" if anchor == "end" else "#333"}" font-size="11">{value:.0f}</text>'
             )
         else:
-            parts.append(f'<text x="{left + 4}" y="{y + row / 2 + 4:.1f}" fill="#999" font-size="11">—</text>')
-        if median is not None and np.isfinite(median):
+            parts.append(
+                f'<text class="family-missing" x="{left + 4}" y="{y + row / 2 + 4:.1f}" fill="#777" font-size="11">'
+                f"{escape(missing_label)}</text>"
+            )
+        if has_median:
             parts.append(
                 f'<line class="peer-median" x1="{_num(x(median))}" y1="{y + 2}" x2="{_num(x(median))}" '
                 f'y2="{y + row - 2}" stroke="{PEER_COLOUR}" stroke-width="3"/>'
             )
     if any(m is not None and np.isfinite(m) for m in medians):
         parts.append(
-            f'<line x1="{width - right - 120}" y1="10" x2="{width - right - 120}" y2="20" stroke="{PEER_COLOUR}" '
-            f'stroke-width="3"/><text x="{width - right - 114}" y="19" font-size="11">{escape(peer_label)}</text>'
+            f'<line x1="{width - right - 120}" y1="4" x2="{width - right - 120}" y2="14" stroke="{PEER_COLOUR}" '
+            f'stroke-width="3"/><text x="{width - right - 114}" y="13" font-size="11">{escape(peer_label)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -128,11 +143,14 @@ def fan_chart(
     quantiles: dict[str, list[float]],
     thresholds: dict[str, float],
     text: dict[str, str],
+    average: tuple[str, float, list[int]] | None = None,
 ) -> str:
     """Revenue history and the predicted q10–q90 / q25–q75 bands and median (억 won), size thresholds drawn in.
 
     ``quantiles`` maps q10, q25, q50, q75, q90 to one value per path year. Threshold labels sit in
-    the right margin and are moved apart so that close thresholds stay readable.
+    the right margin and are moved apart so that close thresholds stay readable. ``average`` is
+    (label, value, years): the average revenue that decided the size class, drawn as a solid
+    orange segment over the years it averages and labelled in the margin with the thresholds.
     """
     width, height, left, right, top, bottom = 720, 280, 64, 150, 22, 46
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -182,7 +200,22 @@ def fan_chart(
     for a, b in zip(history_years, history_values, strict=True):
         parts.append(f'<circle cx="{_num(x(a))}" cy="{_num(y(b))}" r="3" fill="{ACTUAL_COLOUR}"/>')
     names = list(shown)
-    label_y = spread_labels([y(shown[n]) for n in names], gap=14, low=top + 8, high=top + plot_h)
+    wanted_y = [y(shown[n]) for n in names]
+    if average is not None and np.isfinite(average[1]):
+        wanted_y.append(y(average[1]))
+    label_y = spread_labels(wanted_y, gap=14, low=top + 8, high=top + plot_h)
+    if average is not None and np.isfinite(average[1]):
+        label, value, averaged = average
+        at, wanted = y(value), label_y.pop()
+        first, last = (min(averaged), max(averaged)) if averaged else (last_year, last_year)
+        parts.append(
+            f'<line class="size-average" x1="{_num(x(first))}" y1="{_num(at)}" x2="{_num(x(last))}" y2="{_num(at)}" '
+            f'stroke="{AVERAGE_COLOUR}" stroke-width="2.5"/>'
+            f'<polyline points="{_num(x(last))},{_num(at)} {width - right + 6},{_num(wanted - 4)}" fill="none" '
+            f'stroke="{AVERAGE_COLOUR}" stroke-dasharray="1 2"/>'
+            f'<text class="size-average-label" x="{width - right + 8}" y="{_num(wanted)}" fill="{AVERAGE_COLOUR}" '
+            f'font-size="11">{escape(label)} {value:,.0f}</text>'
+        )
     for name, wanted in zip(names, label_y, strict=True):
         line_y = y(shown[name])
         parts.append(

@@ -2,7 +2,7 @@
 
 Static HTML with charts drawn as inline SVG (they open in a browser with no server and print on
 A4), Korean by default. Peer information appears only as aggregates of at least
-``MIN_PEER_AGGREGATE`` firms — never another applicant's name or figures.
+``reports.min_group_size`` firms (params.yaml) — never another applicant's name or figures.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from jinja2 import Environment
 from jumpup.features.registry import FAMILIES
 from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO, SIZE_RULE_KO
 from jumpup.rendering import charts as svg_charts
+from jumpup.rendering import wording
 
 TEMPLATES = Path(__file__).parent / "templates"
-MIN_PEER_AGGREGATE = 5
 PEER_LEVEL_KO = {"division": "산업 중분류 기준", "section": "산업 대분류 기준", "all": "전체 기업 기준"}
 TEXT = {
     "ko": {
@@ -36,12 +36,19 @@ TEXT = {
         "families": "6대 지표군 점수 (유사그룹 중앙값 대비)",
         "peer_note": "유사그룹: 동일 산업·규모 기업 %s개 (%s)의 중앙값. 개별 기업 정보는 표시하지 않습니다.",
         "growth_path": "성장경로 예측 (매출액)",
-        "no_growth": "성장경로 예측을 산출할 수 없습니다.",
+        "no_growth": "성장경로 예측을 산출할 수 없습니다: 기준 사업연도의 매출이 없거나 비교할 과거 기업이 부족합니다.",
         "reasons": "등급 사유",
         "up": "상향 요인",
         "down": "하향 요인",
-        "reasons_note": "사유는 모형이 이 기업의 점수를 올리거나 내린 정도(기여도)입니다. 위 지표군 점수의 높낮이와 "
-        "방향이 다를 수 있습니다: 점수는 유사그룹 대비 위치이고, 사유는 모형이 배운 성장과의 관계입니다.",
+        "reasons_note": "사유는 모형이 이 기업의 점수를 올리거나 내린 정도(기여도)이며, 옆에 지표 값과 "
+        "유사그룹 중앙값을 함께 적었습니다. 기여도는 다른 지표와 함께 작용하므로 지표가 중앙값보다 나빠도 "
+        "점수를 올릴 수 있습니다.",
+        "no_reason_up": "점수를 0.5점 넘게 올린 요인이 없습니다.",
+        "peer_hidden": "유사그룹이 %s개사 미만이라 중앙값을 표시하지 않습니다 (개별 기업 정보 보호).",
+        "no_step1": "STEP 1 판정 근거가 기록되지 않았습니다.",
+        "no_reason_down": "점수를 0.5점 넘게 내린 요인이 없습니다.",
+        "size_basis": "{years}년 평균 매출 {average:,.0f}억 원",
+        "probability_note": "3년 고성장(매출 연평균 {rate:.0%} 초과) 확률은 등급 모형의 값 하나만 표시합니다.",
         "audit": "현장실사 결과",
         "item": "평가항목",
         "mean": "평균 (1–5)",
@@ -72,23 +79,42 @@ TEXT = {
         "reasons": "Reasons",
         "up": "Raising the grade",
         "down": "Lowering the grade",
-        "reasons_note": "Reasons are each factor's contribution to this firm's score in the model. They can point the "
-        "other way from the family scores above, which place the firm among its peers.",
+        "reasons_note": "Reasons are each factor's contribution to this firm's score in the model, shown with the "
+        "indicator's value and its peer median.",
+        "no_reason_up": "No factor raised the score by more than 0.5 points.",
+        "peer_hidden": "Peer group smaller than %s firms: medians not shown.",
+        "no_step1": "No STEP 1 reasons recorded.",
+        "no_reason_down": "No factor lowered the score by more than 0.5 points.",
+        "size_basis": "{years}-year average revenue {average:,.0f} 억 won",
+        "probability_note": "The 3-year high-growth (revenue CAGR above {rate:.0%}) probability is the graded model's.",
         "audit": "Field audit",
         "item": "item",
         "mean": "mean (1–5)",
         "no_audit": "No field-audit scores.",
         "step1": "STEP 1 decision",
         "grade_meaning": "Grade {grade}: 3-year high-growth probability {low:.0%}–{high:.0%}",
-        "growth_text": "{year} revenue median {median:,.0f} 억 won (80% band {low:,.0f}–{high:,.0f}). High growth "
-        "{p_high:.0%}, next size class {p_next}, decline {p_decline:.0%}; from {peers} similar firms.",
+        "growth_text": "{year} revenue median {median:,.0f} 억 won (80% band {low:,.0f}–{high:,.0f}). Next size "
+        "class {p_next}, decline {p_decline:.0%}; band and probabilities from one distribution (method: {method}, "
+        "{peers} similar firms).",
     },
 }
 
 
 CHART_TEXT = {
-    "ko": {"unit": "억 원", "actual": "실적", "median": "중앙값"},
-    "en": {"unit": "KRW 100M", "actual": "actual", "median": "median"},
+    "ko": {
+        "unit": "억 원",
+        "actual": "실적",
+        "median": "중앙값",
+        "average": "{years}년 평균 매출",
+        "missing": "산출 불가: 입력 자료 없음",
+    },
+    "en": {
+        "unit": "KRW 100M",
+        "actual": "actual",
+        "median": "median",
+        "average": "{years}-year avg revenue",
+        "missing": "no input data",
+    },
 }
 
 
@@ -99,11 +125,22 @@ def family_chart(row: pd.Series, language: str) -> str:
         [_float(row.get(f"family_score_{f}")) for f in FAMILIES],
         [_float(row.get(f"peer_median_family_score_{f}")) for f in FAMILIES],
         "유사그룹 중앙값" if language == "ko" else "peer median",
+        CHART_TEXT[language]["missing"],
     )
 
 
-def fan_chart(history: pd.DataFrame, path: pd.DataFrame, thresholds: dict[str, float], language: str) -> str:
-    """Revenue history and predicted quantile bands (억 won), with size-class thresholds drawn in."""
+def fan_chart(
+    history: pd.DataFrame,
+    path: pd.DataFrame,
+    thresholds: dict[str, float],
+    language: str,
+    average: tuple[str, float, list[int]] | None = None,
+) -> str:
+    """Revenue history and predicted quantile bands (억 won), with size-class thresholds drawn in.
+
+    ``average``: (label, 억 won, years) of the average revenue that decided the size class, drawn
+    over the years it averages.
+    """
     path = path.sort_values("year")
     return svg_charts.fan_chart(
         [int(v) for v in history["fiscal_year"]],
@@ -112,6 +149,7 @@ def fan_chart(history: pd.DataFrame, path: pd.DataFrame, thresholds: dict[str, f
         {f"q{q}": [float(v) / EOK for v in path[f"revenue_q{q}"]] for q in ("10", "25", "50", "75", "90")},
         thresholds,
         CHART_TEXT[language],
+        average,
     )
 
 
@@ -133,8 +171,18 @@ def firm_report(
     scale_table: pd.DataFrame,
     meta: dict,
     language: str = "ko",
+    peer_medians: dict[str, float] | None = None,
+    min_group_size: int = 5,
+    high_growth_rate: float = 0.2,
 ) -> str:
+    """One firm's grade report (HTML).
+
+    ``firm``: the firm's scores, features and STEP 1 decision in one row; ``peer_medians``: the
+    peer-group median of each indicator a reason names (only groups of ``min_group_size`` firms
+    or more). Every figure for one event appears once.
+    """
     t = TEXT[language]
+    peer_medians = peer_medians or {}
     thresholds = {}
     for label, column in (
         ("소기업 상한" if language == "ko" else "small cap", "small_max_eok"),
@@ -143,21 +191,29 @@ def firm_report(
     ):
         if pd.notna(firm.get(column)):
             thresholds[label] = float(firm[column])
-    fan = fan_chart(history, path, thresholds, language) if len(path) and len(history) else None
+    average = None
+    if pd.notna(firm.get("average_revenue")) and len(history):
+        years = int(firm.get("average_revenue_years") or 0) or 1
+        used = sorted(int(y) for y in history["fiscal_year"] if int(y) <= int(firm["as_of"]))[-years:]
+        average = (CHART_TEXT[language]["average"].format(years=years), float(firm["average_revenue"]) / EOK, used)
+    fan = fan_chart(history, path, thresholds, language, average) if len(path) and len(history) else None
     growth_text = ""
     if len(path):
-        end = path.iloc[-1]
-        p_next = "—" if pd.isna(end.get("p_next_size_class")) else f"{end['p_next_size_class']:.0%}"
-        growth_text = t["growth_text"].format(
-            year=int(end["year"]),
-            median=end["revenue_q50"] / EOK,
-            low=end["revenue_q10"] / EOK,
-            high=end["revenue_q90"] / EOK,
-            p_high=end["p_high_growth"],
-            p_next=p_next,
-            p_decline=end["p_decline"],
-            peers=int(end["peer_count"]),
-        )
+        end = path.sort_values("year").iloc[-1]
+        if language == "ko":
+            growth_text = wording.growth_sentence(end, int(firm["as_of"]))
+        else:
+            p_next = "—" if pd.isna(end.get("p_next_size_class")) else f"{end['p_next_size_class']:.0%}"
+            growth_text = t["growth_text"].format(
+                year=int(end["year"]),
+                median=end["revenue_q50"] / EOK,
+                low=end["revenue_q10"] / EOK,
+                high=end["revenue_q90"] / EOK,
+                p_next=p_next,
+                p_decline=end["p_decline"],
+                method=end.get("method", "peers"),
+                peers=int(end["peer_count"]),
+            )
     audit_items, audit_roles = [], []
     if audit is not None:
         for column, value in audit.items():
@@ -167,7 +223,7 @@ def firm_report(
             if str(column).startswith("audit_role_") and pd.notna(value):
                 role = rubric["roles"][column.removeprefix("audit_role_")]
                 audit_roles.append((role["ko"] if language == "ko" else role["en"], float(value)))
-    peer_ok = firm.get("peer_group_size", 0) >= MIN_PEER_AGGREGATE
+    peer_ok = firm.get("peer_group_size", 0) >= min_group_size
     if language == "ko":
         firm = firm.copy()
         firm["peer_level"] = PEER_LEVEL_KO.get(firm.get("peer_level"), firm.get("peer_level"))
@@ -195,13 +251,60 @@ def firm_report(
             else firm.get("ineligible_reason")
         )
         or "",
-        reasons_up=[
-            firm[c] for c in firm.index if str(c).startswith("reason_up") and isinstance(firm[c], str) and firm[c]
-        ],
-        reasons_down=[
-            firm[c] for c in firm.index if str(c).startswith("reason_down") and isinstance(firm[c], str) and firm[c]
-        ],
+        reasons_up=_reasons(firm, "up", peer_medians, language),
+        reasons_down=_reasons(firm, "down", peer_medians, language),
+        size_basis=t["size_basis"].format(
+            years=int(firm.get("average_revenue_years") or 0), average=float(firm["average_revenue"]) / EOK
+        )
+        if pd.notna(firm.get("average_revenue"))
+        else "",
+        decision_label=wording.decision_ko(firm.get("decision")) if language == "ko" else firm.get("decision"),
+        probability_note=t["probability_note"].format(rate=high_growth_rate),
+        peer_ok=peer_ok,
+        min_group_size=min_group_size,
         audit_items=audit_items,
         audit_roles=audit_roles,
-        step1_reasons=str(firm.get("reasons", "")).split(" | "),
+        step1_reasons=[
+            wording.korean_codes(r) if language == "ko" else r
+            for r in str(firm.get("reasons", "") or "").split(" | ")
+            if r.strip() and r != "nan"
+        ],
     )
+
+
+VALUE_OF = {"log_revenue": "revenue"}  # model features shown through the indicator people know
+
+
+def _reasons(firm: pd.Series, direction: str, peer_medians: dict[str, float], language: str) -> list[str]:
+    """The model's reasons one way, each with the indicator's value and its peer median (Korean pages).
+
+    A feature the firm row does not carry (a model-only transform) is shown through the indicator
+    it transforms (``VALUE_OF``), or without a value when there is none.
+    """
+    lines = []
+    for column in sorted(c for c in firm.index if str(c).startswith(f"reason_{direction}_")):
+        text = firm[column]
+        if not isinstance(text, str) or not text:
+            continue
+        feature = firm.get(f"reason_feature_{direction}_{column.rsplit('_', 1)[1]}")
+        feature = VALUE_OF.get(feature, feature) if isinstance(feature, str) else ""
+        if language != "ko" or not feature or feature not in firm.index:
+            lines.append(text)
+            continue
+        lines.append(wording.reason_line(text, feature, firm.get(feature), peer_medians.get(feature)))
+    return lines
+
+
+def annotated_reasons(firms: pd.DataFrame, medians: dict[str, dict[str, float]], language: str) -> pd.DataFrame:
+    """``firms`` (scores joined with features) with every reason_up_k / reason_down_k worded as on the report."""
+    out = firms.copy()
+    columns = [c for c in firms if str(c).startswith(("reason_up_", "reason_down_"))]
+    for i, row in firms.iterrows():
+        for direction in ("up", "down"):
+            lines = _reasons(row, direction, medians.get(row["firm_id"], {}), language)
+            mine = sorted(
+                c for c in columns if c.startswith(f"reason_{direction}_") and isinstance(row[c], str) and row[c]
+            )
+            for column, line in zip(mine, lines, strict=True):
+                out.at[i, column] = line
+    return out

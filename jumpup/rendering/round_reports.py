@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment
 
 from jumpup.features.focus_fields import load_focus_fields
+from jumpup.features.peers import peer_group_keys
 from jumpup.features.size_class import SIZE_CLASS_KO
 from jumpup.intake.ingest import IngestResult
 from jumpup.models.bundle import GrowthModelBundle
@@ -24,9 +26,10 @@ from jumpup.models.grading import MasterScale
 from jumpup.notices import Notice, in_language
 from jumpup.reference import audit_rubric
 from jumpup.rendering import firm_report as reports
+from jumpup.rendering import wording
 from jumpup.rendering.browser import BrowserError, HeadlessBrowser, find_browser
 from jumpup.rendering.fonts import write_report_fonts
-from jumpup.rendering.step1_pages import whatif_chart
+from jumpup.rendering.step1_pages import whatif_chart, whatif_label
 from jumpup.settings import Settings
 from jumpup.step1.decisions import Step1Result
 
@@ -34,7 +37,9 @@ from jumpup.step1.decisions import Step1Result
 def model_label(info: dict) -> str:
     """How reports name the model: version and alias, or the bundle file's hash."""
     alias = f" ({info['model_alias']})" if info.get("model_alias") else ""
-    return f"{info['model_version']}{alias}"
+    version = str(info["model_version"])
+    version = "파일 " + version.removeprefix("file ") if version.startswith("file ") else version
+    return f"{version}{alias}"
 
 
 @dataclass
@@ -73,9 +78,7 @@ def firm_pages(outputs: RoundOutputs, settings: Settings, language: str) -> dict
     scale_table = outputs.scale.table()
     firms = result.tables["firms"].set_index("firm_id")
     audit = outputs.step1.audit_summary.round(4).set_index("firm_id")
-    joined = scores.merge(
-        features.drop(columns=[c for c in features if c in scores and c != "firm_id"]), on="firm_id", how="left"
-    ).merge(
+    joined = joined_scores(scores, features).merge(
         decisions[["firm_id", "round_id", "decision", "step1_grade", "step1_points", "reasons"]],
         on="firm_id",
         how="left",
@@ -88,6 +91,7 @@ def firm_pages(outputs: RoundOutputs, settings: Settings, language: str) -> dict
         "code_version": manifest["code_version"],
         "data_sha256": manifest["input_sha256"].get("financials", ""),
     }
+    medians = reason_medians(outputs.bundle, joined, settings.reports.min_group_size)
     pages = {}
     for firm in joined.itertuples(index=False):
         row = pd.Series(firm._asdict())
@@ -101,8 +105,73 @@ def firm_pages(outputs: RoundOutputs, settings: Settings, language: str) -> dict
             scale_table,
             meta,
             language,
+            peer_medians=medians.get(firm.firm_id, {}),
+            min_group_size=settings.reports.min_group_size,
+            high_growth_rate=settings.growth_paths.high_growth_rate,
         )
     return pages
+
+
+def joined_scores(scores: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """Scores with the feature columns they do not carry (indicator values, peer keys)."""
+    return scores.merge(
+        features.drop(columns=[c for c in features if c in scores and c != "firm_id"]), on="firm_id", how="left"
+    )
+
+
+def reason_medians(bundle: GrowthModelBundle, joined: pd.DataFrame, min_group_size: int) -> dict:
+    """Peer medians of every indicator a reason names (model-only transforms through their indicator)."""
+    names = sorted(
+        {
+            reports.VALUE_OF.get(v, v)
+            for c in joined
+            if str(c).startswith("reason_feature_")
+            for v in joined[c].dropna()
+            if isinstance(v, str) and v
+        }
+    )
+    return indicator_peer_medians(bundle, joined, names, min_group_size)
+
+
+def dossier_scores(
+    bundle: GrowthModelBundle, scores: pd.DataFrame, features: pd.DataFrame, min_group_size: int
+) -> pd.DataFrame:
+    """Scores whose reasons read as on the grade report (value and peer median beside the points)."""
+    joined = joined_scores(scores, features)
+    annotated = reports.annotated_reasons(joined, reason_medians(bundle, joined, min_group_size), "ko")
+    return annotated[scores.columns]
+
+
+def indicator_peer_medians(
+    bundle: GrowthModelBundle, firms: pd.DataFrame, names: list[str], min_group_size: int
+) -> dict[str, dict[str, float]]:
+    """Per firm, the median of each named indicator in its peer group of the model's reference population.
+
+    ``firms`` carries the feature columns (reference_year, ksic_division, size_class, peer_level);
+    the peer group is the one its family scores were compared in (``features.peers``). Groups
+    under ``min_group_size`` firms give no median (peer privacy). Returns {firm_id: {name: value}}.
+    """
+    reference = getattr(bundle.builder, "reference_", None)
+    names = [n for n in names if reference is not None and n in reference and n in firms]
+    needed = {"reference_year", "ksic_division", "size_class", "peer_level"}
+    if not names or not needed <= set(firms.columns):
+        return {}
+    ref_keys = peer_group_keys(reference)
+    query = firms[firms["reference_year"].notna()]
+    query_keys = peer_group_keys(query)
+    out: dict[str, dict[str, float]] = {f: {} for f in query["firm_id"]}
+    for level in ("division", "section", "all"):
+        rows = (query["peer_level"] == level).to_numpy()
+        if not rows.any():
+            continue
+        grouped = reference[names].groupby(ref_keys[level].to_numpy())
+        medians = grouped.median()
+        sizes = grouped.size()
+        medians = medians[sizes.reindex(medians.index).to_numpy() >= min_group_size]
+        picked = medians.reindex(query_keys[level][rows].to_numpy())
+        for firm_id, values in zip(query["firm_id"].to_numpy()[rows], picked.to_numpy(), strict=True):
+            out[firm_id] = {n: float(v) for n, v in zip(names, values, strict=True) if np.isfinite(v)}
+    return out
 
 
 def summary_page(outputs: RoundOutputs, settings: Settings) -> str:
@@ -119,17 +188,18 @@ def summary_page(outputs: RoundOutputs, settings: Settings) -> str:
         size=decisions["size_class"].map(SIZE_CLASS_KO).fillna("미상"),
         field=decisions["focus_field"].map({f["id"]: f["ko"] for f in load_focus_fields()[0]}).fillna("해당 없음"),
     )
-    breakdowns = []
-    for title, column in (("중점분야별", "field"), ("규모별", "size"), ("지역별", "region")):
-        grouped = table.groupby(column).agg(
-            applicants=("firm_id", "size"), passed=("decision", lambda d: int((d == "pass").sum()))
-        )
-        breakdowns.append((title, [{"group": g, **r} for g, r in grouped.to_dict("index").items()]))
+    breakdowns = [
+        (title, group_table(table, column, settings.reports.min_group_size))
+        for title, column in (("중점분야별", "field"), ("규모별", "size"), ("지역별", "region"))
+    ]
     whatif, quality = outputs.step1.what_if, outputs.step1.quality
+    failed = table.assign(outcome=outcome_reasons(decisions, scale.reference_grade))
+    failed = failed[failed["decision"] != "pass"]
     return _render(
         "round_summary.html.j2",
         round_id=", ".join(manifest["round_id"]),
         manifest=manifest,
+        table_labels=TABLE_KO,
         model_label=model_label(manifest["model"]),
         reference_grade=scale.reference_grade,
         warnings=in_language(outputs.warnings, "ko"),
@@ -139,9 +209,108 @@ def summary_page(outputs: RoundOutputs, settings: Settings) -> str:
         whatif=whatif.to_dict("records"),
         whatif_columns=[c for c in whatif.columns if c != "reference_grade"],
         whatif_chart=whatif_chart(whatif, settings.step1.audit_weight, scale.reference_grade),
-        psi=[r for r in outputs.stability if r["variable"].startswith("score") or r["shifted"]][:40],
+        psi=[
+            {**r, "label": variable_label(r["variable"])}
+            for r in outputs.stability
+            if r["variable"].startswith("score") or r["shifted"]
+        ][:40],
+        min_group_size=settings.reports.min_group_size,
+        outcome_reasons=group_table(failed, "outcome", settings.reports.min_group_size),
+        whatif_note=whatif_note(whatif, decisions),
+        whatif_labels={c: whatif_label(c) for c in whatif.columns},
         icc=quality["icc_total"],
         flagged=quality.get("flagged_evaluators", []),
+    )
+
+
+OTHER_GROUP = "기타 (소수 그룹 합산)"
+TABLE_KO = {"firms": "기업", "financials": "재무제표", "applications": "신청서", "audits": "현장실사"}
+
+
+def outcome_reason(row, reference_grade: str) -> str:
+    """The one reason that decided a firm's STEP 1 outcome, in Korean (the index's reason column)."""
+    from jumpup.features.size_class import INELIGIBLE_KO
+    from jumpup.step1.decisions import FLAG_KO
+
+    if row.decision == "pass":
+        return "통과: " + (
+            f"STEP 1 등급 {row.step1_grade} ≥ 기준등급 {reference_grade}"
+            if isinstance(row.step1_grade, str)
+            else "투자사 추천 직행"
+        )
+    if not bool(row.eligible is True or row.eligible == True):  # noqa: E712 (nullable booleans)
+        why = INELIGIBLE_KO.get(row.ineligible_reason, row.ineligible_reason)
+        return f"지원 자격 미충족: {why if isinstance(why, str) and why else '판정 불가'}"
+    flags = [f for f in str(row.hard_flags or "").split(";") if f]
+    if flags:
+        return f"결격 사유: {FLAG_KO.get(flags[0], flags[0])}"
+    if not isinstance(row.step1_grade, str):
+        return "STEP 1 점수 없음"
+    return f"STEP 1 등급 {row.step1_grade} < 기준등급 {reference_grade}"
+
+
+def outcome_reasons(decisions: pd.DataFrame, reference_grade: str) -> pd.Series:
+    return pd.Series(
+        [outcome_reason(r, reference_grade) for r in decisions.itertuples(index=False)], index=decisions.index
+    )
+
+
+def group_table(table: pd.DataFrame, column: str, min_group_size: int) -> list[dict]:
+    """Applicants and passes by group; groups under ``min_group_size`` firms are pooled into one row.
+
+    Peer privacy: no evaluator-facing row counts fewer than ``min_group_size`` firms. If the pooled
+    row itself is still too small, it is folded into the largest group, so every row holds enough.
+    """
+    grouped = table.groupby(column).agg(
+        applicants=("firm_id", "size"), passed=("decision", lambda d: int((d == "pass").sum()))
+    )
+    small = grouped["applicants"] < min_group_size
+    rows = grouped[~small].sort_values("applicants", ascending=False, kind="stable")
+    if small.any():
+        other = grouped[small].sum()
+        if other["applicants"] >= min_group_size or rows.empty:
+            rows.loc[OTHER_GROUP] = other
+        else:
+            largest = rows["applicants"].idxmax()
+            rows.loc[largest] += other
+            rows = rows.rename(index={largest: f"{largest} 외 (소수 그룹 합산)"})
+    if rows["applicants"].sum() < min_group_size:
+        return []
+    return [{"group": g, "applicants": int(r["applicants"]), "passed": int(r["passed"])} for g, r in rows.iterrows()]
+
+
+def variable_label(variable: str) -> str:
+    """A PSI variable in Korean: the indicator's name, never its column name."""
+    from jumpup.models.grading import feature_label
+
+    return "AI 점수 (확률)" if variable.startswith("score") else feature_label(variable, "ko")
+
+
+def whatif_note(whatif: pd.DataFrame, decisions: pd.DataFrame) -> str:
+    """Why the what-if curve levels off, with the counts that cap it.
+
+    However low the reference grade, a firm that fails eligibility (size, age, focus field) or has
+    a hard flag cannot pass, and without a field-audit score STEP 1 has no points when an audit is
+    required; the curve tops out at the firms left.
+    """
+    columns = [c for c in whatif.columns if c.startswith("audit_weight_")]
+    if not columns or whatif.empty:
+        return ""
+    top = int(whatif[columns].to_numpy().max())
+    eligible = decisions["eligible"].astype("boolean").fillna(False).astype(bool)
+    flagged = decisions["hard_flags"].fillna("") != ""
+    no_points = decisions["step1_points"].isna() & eligible & ~flagged
+    blocked = [
+        f"지원 자격 미충족 {int((~eligible).sum())}개사",
+        f"결격 사유 {int((eligible & flagged).sum())}개사",
+        f"STEP 1 점수가 없는 기업(현장실사 점수 없음 등) {int(no_points.sum())}개사",
+    ]
+    blocked = [b for b in blocked if not b.endswith(" 0개사")]
+    if not blocked:
+        return f"곡선은 {top}개사에서 더 오르지 않습니다: 기준등급을 가장 낮추면 신청 기업이 모두 통과합니다."
+    return (
+        f"곡선은 {top}개사에서 더 오르지 않습니다. 기준등급을 아무리 낮춰도 신청 {len(decisions)}개사 중 "
+        f"{', '.join(blocked)}는 통과할 수 없기 때문입니다."
     )
 
 
@@ -182,12 +351,14 @@ def write_round_reports(
     index = _render(
         "index.html.j2",
         round_id=", ".join(outputs.manifest["round_id"]),
+        reports_href="../reports",
         firms=[
             {
                 "firm_id": r.firm_id,
                 "name": r.name,
                 "grade": r.grade,
-                "decision": r.decision,
+                "decision": wording.decision_ko(r.decision),
+                "reason": r.reason,
                 "page": firm_reports,
                 "pdf": browser is not None,
             }
@@ -213,7 +384,11 @@ def write_round_reports(
     for firm_id, html in pages.items():
         (firm_dir / f"{firm_id}.html").write_text(html, encoding="utf-8")
     (report_dir / "round_summary.html").write_text(summary, encoding="utf-8")
-    (report_dir / "index.html").write_text(index, encoding="utf-8")
+    operator_dir = out_dir / settings.reports.operator_dir
+    operator_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "index.html").unlink(missing_ok=True)  # an earlier layout kept the index among the reports
+    (operator_dir / "index.html").write_text(index, encoding="utf-8")
+    record["operator_index"] = str(operator_dir / "index.html")
     started = time.perf_counter()
     if browser is not None:
         notify("reports: PDF")
@@ -233,8 +408,9 @@ def write_round_reports(
 
 def _index_rows(outputs: RoundOutputs) -> pd.DataFrame:
     firms = outputs.result.tables["firms"].set_index("firm_id")
+    decisions = outputs.decisions.assign(reason=outcome_reasons(outputs.decisions, outputs.scale.reference_grade))
     rows = outputs.scores[["firm_id", "grade"]].merge(
-        outputs.decisions[["firm_id", "decision"]], on="firm_id", how="left"
+        decisions[["firm_id", "decision", "reason"]], on="firm_id", how="left"
     )
     names = firms["name"] if "name" in firms else pd.Series(dtype=object)
     return rows.assign(name=rows["firm_id"].map(names).fillna(""))

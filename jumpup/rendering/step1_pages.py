@@ -10,11 +10,19 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment
 
+from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.size_class import SIZE_CLASS_KO
-from jumpup.rendering import charts
+from jumpup.rendering import charts, wording
 
 TEMPLATES = Path(__file__).parent / "templates"
 DOSSIER_TEMPLATE = TEMPLATES / "step2_dossier.html.j2"
+
+
+def whatif_label(column: str) -> str:
+    """A what-if column in the words and number format of both the chart legend and the table."""
+    if not column.startswith("audit_weight_"):
+        return column
+    return f"현장실사 {float(column.removeprefix('audit_weight_')):.0%}"
 
 
 def whatif_chart(whatif: pd.DataFrame, current_weight: float, reference_grade: str) -> str:
@@ -24,7 +32,7 @@ def whatif_chart(whatif: pd.DataFrame, current_weight: float, reference_grade: s
     firms); the line of ``current_weight`` is drawn thicker and ``reference_grade`` is marked.
     """
     columns = [c for c in whatif.columns if c.startswith("audit_weight_")]
-    names = {c: f"현장실사 {float(c.removeprefix('audit_weight_')):.0%}" for c in columns}
+    names = {c: whatif_label(c) for c in columns}
     current = next(
         (names[c] for c in columns if abs(float(c.removeprefix("audit_weight_")) - current_weight) < 1e-9), None
     )
@@ -63,6 +71,7 @@ def write_dossiers(
     items_by_firm = audit_summary.set_index("firm_id")[item_columns]
     items_by_firm = items_by_firm[~items_by_firm.index.duplicated()].to_dict("index")
     item_names = {c: rubric["items"][c.removeprefix("audit_item_")]["ko"] for c in item_columns}
+    focus_ko = {f["id"]: f["ko"] for f in load_focus_fields()[0]}
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for d in passed.itertuples(index=False):
@@ -73,8 +82,13 @@ def write_dossiers(
         html = template.render(
             d=d,
             name=names.get(d.firm_id, d.firm_id),
-            strengths=strengths or ["—"],
-            risks=risks or ["—"],
+            strengths=strengths,
+            risks=risks,
+            decision_label=wording.decision_ko(d.decision),
+            field_ko=focus_ko.get(d.focus_field, "해당 없음") if isinstance(d.focus_field, str) else "해당 없음",
+            step1_reasons=[
+                wording.korean_codes(r) for r in str(d.reasons or "").split(" | ") if r.strip() and r != "nan"
+            ],
             items=items,
             size_ko=SIZE_CLASS_KO.get(d.size_class, d.size_class),
             growth=(growth_summary or {}).get(d.firm_id),

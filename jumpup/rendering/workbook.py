@@ -1,10 +1,19 @@
-"""The round workbook for operators and evaluators who work in Excel."""
+"""The round workbook for operators and evaluators who work in Excel.
+
+Headers and codes are Korean (the same words as the reports), amounts are in 억 원 and shares in
+percent with the unit in the header, and internal columns (the feature names behind reasons) are
+left out.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
+
+from jumpup.features.focus_fields import load_focus_fields
+from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO, SIZE_RULE_KO
+from jumpup.rendering.wording import DECISION_KO, STAGE_KO, korean_codes
 
 KOREAN_HEADERS = {
     "firm_id": "기업코드",
@@ -37,7 +46,113 @@ KOREAN_HEADERS = {
     "value": "값",
     "rule": "규칙",
     "message": "설명",
+    "other_problems": "기타 문제",
+    "round_id": "회차",
+    "ksic_division": "산업 중분류",
+    "size_rule": "규모 판정 규칙",
+    "focus_field_ko": "중점분야",
+    "ineligible_reason": "자격 미충족 사유",
+    "firm_age": "업력 (년)",
+    "negative_equity": "자본잠식",
+    "administrative_issue": "관리종목",
+    "peer_level": "유사그룹 기준",
+    "peer_group_size": "유사그룹 기업 수",
+    "ai_grade": "AI등급",
+    "ai_points": "AI점수",
+    "audit_points": "현장실사 환산점수",
+    "recommendation_bonus": "추천 가점",
+    "evaluators": "평가위원 수",
+    "complete_evaluators": "완료 평가위원 수",
+    "audit_flag": "현장실사 표시",
+    "recommended": "투자사 추천 여부",
+    "recommending_investor": "추천 투자사",
+    "investor_type": "투자사 유형",
+    "investment_stage": "투자 단계",
+    "applied_on": "신청일",
+    "peer_count": "유사기업 수",
+    "peer_pool_size": "비교 가능 기업 수",
+    "method": "예측 방법",
+    "employees_growth_q50": "고용 증가율 중앙값 (%)",
+    "operating_margin_q50": "영업이익률 중앙값 (%)",
+    "evaluator_id": "평가위원",
+    "evaluator_role": "역할",
+    "scores": "채점 수",
+    "firms": "기업 수",
+    "mean_score": "평균 점수",
+    "residual_sd": "잔차 표준편차",
+    "mean_deviation": "평균 편차",
+    "leniency_z": "관대/엄격 z",
+    "assessment": "판정",
 }
+AMOUNT_COLUMNS = ("revenue", "revenue_q10", "revenue_q25", "revenue_q50", "revenue_q75", "revenue_q90")
+AMOUNT_HEADERS = {
+    "revenue": "매출액",
+    "revenue_q10": "매출 하위 10%",
+    "revenue_q25": "매출 하위 25%",
+    "revenue_q50": "매출 중앙값",
+    "revenue_q75": "매출 상위 25%",
+    "revenue_q90": "매출 상위 10%",
+}
+PERCENT_COLUMNS = {
+    "probability": "3년 고성장 확률",
+    "ai_probability": "3년 고성장 확률",
+    "p_high_growth": "고성장 확률",
+    "p_decline": "매출 감소 확률",
+    "p_next_size_class": "규모 상향 확률",
+    "employees_growth_q50": "고용 증가율 중앙값",
+    "operating_margin_q50": "영업이익률 중앙값",
+}
+YES_NO_COLUMNS = ("eligible", "negative_equity", "administrative_issue", "recommended")
+CODE_VALUES = {
+    "size_class": SIZE_CLASS_KO,
+    "size_rule": SIZE_RULE_KO,
+    "ineligible_reason": INELIGIBLE_KO,
+    "decision": DECISION_KO,
+    "peer_level": {"division": "산업 중분류", "section": "산업 대분류", "all": "전체"},
+    "method": {"peers": "유사기업 성장경로", "pooled": "전체 분위 회귀", "blend": "두 방법 평균"},
+    "investment_stage": STAGE_KO,
+    "recommendation_used": {"bonus": "가점", "direct_pass": "직행", "none": "미적용"},
+    "assessment": {"in line": "보통", "lenient": "관대", "severe": "엄격"},
+}
+
+
+def evaluator_frame(frame: pd.DataFrame, roles: dict | None = None) -> pd.DataFrame:
+    """One sheet's table as people read it: Korean codes, 억 원 amounts, percent shares, Korean headers."""
+    from jumpup.step1.decisions import FLAG_KO
+
+    out = frame.drop(columns=[c for c in frame if str(c).startswith(("reason_feature_", "family_points"))])
+    if "focus_field_ko" in out and "focus_field" in out:
+        out = out.drop(columns=["focus_field"])
+    out = out.copy()
+    headers = {}
+    for column in out.columns:
+        name = str(column)
+        if name in AMOUNT_COLUMNS:
+            out[column] = (pd.to_numeric(out[column], errors="coerce") / EOK).round(1)
+            headers[column] = f"{AMOUNT_HEADERS[name]} (억 원)"
+        elif name in PERCENT_COLUMNS:
+            out[column] = (pd.to_numeric(out[column], errors="coerce") * 100).round(1)
+            headers[column] = f"{PERCENT_COLUMNS[name]} (%)"
+        elif name in YES_NO_COLUMNS:
+            out[column] = out[column].map(lambda v: None if pd.isna(v) else ("예" if bool(v) else "아니오"))
+        elif name in CODE_VALUES:
+            out[column] = out[column].map(lambda v, m=CODE_VALUES[name]: m.get(v, v) if isinstance(v, str) else v)
+        elif name == "hard_flags":
+            out[column] = out[column].map(
+                lambda v: "; ".join(FLAG_KO.get(f, f) for f in str(v).split(";") if f) if isinstance(v, str) else v
+            )
+        elif name == "focus_field":
+            focus = {f["id"]: f["ko"] for f in load_focus_fields()[0]}
+            out[column] = out[column].map(lambda v, m=focus: m.get(v, v) if isinstance(v, str) else "해당 없음")
+        elif name.startswith(("reason_up_", "reason_down_")):
+            rank = name.rsplit("_", 1)[1]
+            headers[column] = f"{'상향' if name.startswith('reason_up_') else '하향'} 요인 {rank}"
+        elif name == "evaluator_role" and roles:
+            out[column] = out[column].map(lambda v: roles.get(v, {}).get("ko", v) if isinstance(v, str) else v)
+        elif name == "reasons":
+            out[column] = out[column].map(lambda v: korean_codes(v) if isinstance(v, str) else v)
+        headers.setdefault(column, KOREAN_HEADERS.get(name, name))
+    return out.rename(columns=headers)
 
 
 def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:

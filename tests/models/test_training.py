@@ -34,12 +34,17 @@ def small(tmp_path_factory, store):
     root = tmp_path_factory.mktemp("small")
     settings = quick_settings(firms=1500, applicants=80, bootstrap=30, leaves=(3, 6))
     synth.run(settings, root / "data", seed=21)
-    first = train_panel(root / "data" / "history", root / "run1", settings)
+    first = train_panel(root / "data" / "history", root / "run1", _lenient(settings))
     second = train_panel(root / "data" / "history", root / "run2", settings)
     return settings, root, first, second
 
 
-def test_first_model_is_champion_and_the_next_is_challenger(small):
+def _lenient(settings):
+    gates = {"max_grade_share": 1.0, "max_failed_grade_tests_share": 1.0, "max_auc_drop": 1.0}
+    return settings.model_copy(update={"promotion": settings.promotion.model_copy(update=gates)})
+
+
+def test_first_model_is_champion_through_the_gates_and_the_next_is_challenger(small):
     _, _, first, second = small
     assert first["alias"] == "champion" and second["alias"] == "challenger"
     assert second["version"] == first["version"] + 1
@@ -118,6 +123,25 @@ def test_promotion_gates_and_log(small, tmp_path):
     assert promoted["decision"] == "promoted" and promoted["champion_after"] == str(second["version"])
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["decision"] for r in records] == ["refused", "promoted"]
+
+
+def test_a_first_model_failing_the_gates_is_no_champion_and_its_version_says_why(small, tmp_path, monkeypatch):
+    import mlflow
+
+    settings, root, _, _ = small
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'fresh.db'}")
+    strict = settings.model_copy(update={"promotion": settings.promotion.model_copy(update={"max_grade_share": 0.01})})
+    trained = train_panel(root / "data" / "history", tmp_path / "run", strict)
+    assert trained["alias"] == "challenger"
+    client = mlflow.MlflowClient()
+    assert "champion" not in client.get_registered_model("jumpup_growth").aliases
+    version = client.get_model_version("jumpup_growth", str(trained["version"]))
+    assert version.tags["validation"].startswith("failed: ") and "grade_concentration" in version.tags["validation"]
+    assert version.tags["data_sha256"] == trained["data_sha256"] and version.tags["code_version"]
+    assert version.description and "grade_concentration" in version.description
+    run = client.get_run(trained["run_id"])
+    assert run.info.run_name == f"train-high_growth-h3-data{trained['data_sha256'][:8]}"
+    assert (tmp_path / "promotion_log.jsonl").exists()
 
 
 def test_gate_logic_alone():

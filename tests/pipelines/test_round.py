@@ -32,7 +32,7 @@ def test_round_writes_every_output_and_resumes_identically(trained):
         "quarantine.csv",
         "manifest.json",
         "round_workbook.xlsx",
-        "reports/index.html",
+        "operator/index.html",
         "reports/round_summary.html",
     ):
         assert (root / "out" / name).exists(), name
@@ -64,6 +64,14 @@ def test_round_writes_every_output_and_resumes_identically(trained):
     assert "workbook" not in third["timings_seconds"] and third["reports"]["firm_pages"] == 0
 
 
+def test_without_a_log_path_the_decision_log_stays_inside_out(trained, tmp_path):
+    settings, root = trained
+    run_round(
+        root / "data" / "round", tmp_path / "out", settings, str(root / "model" / "bundle.pkl"), with_reports=False
+    )
+    assert len((tmp_path / "out" / "step1_decision_log.jsonl").read_text().splitlines()) == 1
+
+
 def test_firm_report_is_korean_and_shows_peers_only_as_aggregates(trained):
     settings, root = trained
     manifest = run_round(
@@ -85,7 +93,14 @@ def test_firm_report_is_korean_and_shows_peers_only_as_aggregates(trained):
         name in html for name in others["name"] if name not in firms.loc[firms["firm_id"] == me, "name"].tolist()
     )
     summary = (root / "out2" / "reports" / "round_summary.html").read_text(encoding="utf-8")
-    assert "what-if" in summary and "PSI" in summary and summary.count('class="series"') >= 2
+    assert "가정 분석" in summary and "PSI" in summary and summary.count('class="series"') >= 2
+    assert "what-if" not in summary and "audit_weight" not in summary and "log_revenue" not in summary
+    # peer privacy: every count in the group tables is at least the minimum group size
+    import re
+
+    for block in re.findall(r"<th>신청</th><th>통과</th></tr>(.*?)</table>", summary, flags=re.S):
+        counts = [int(n) for n in re.findall(r"<td class=l>[^<]*</td><td>(\d+)</td>", block)]
+        assert all(n >= settings.reports.min_group_size for n in counts), counts
     # operator warnings are worded in Korean on the Korean summary page
     assert manifest["warnings"], "the synthetic round is expected to raise at least one warning"
     for warning in manifest["warnings"]:

@@ -46,8 +46,14 @@ def test_firm_report_renders_korean_in_the_shipped_cjk_font_with_both_charts(rou
         assert any("CJK" in name or "KR" in name for name in browser.fonts_used(url, "h1"))
         shot = tmp_path / "report.png"
         assert browser.screenshot(url, shot) > 50_000
-        index = browser.evaluate((round_out / "reports" / "index.html").as_uri(), "document.body.innerHTML")
-        assert "round_summary.html" in index and ".pdf" in index
+        # the index lists every applicant: an operator page, outside the evaluators' reports folder
+        assert not (round_out / "reports" / "index.html").exists()
+        index = browser.evaluate((round_out / "operator" / "index.html").as_uri(), "document.body.innerHTML")
+        assert "round_summary.html" in index and ".pdf" in index and "운영자 전용" in index and "판정 사유" in index
+        text = browser.evaluate(url, "document.body.innerText")
+        for english in ("PASS", "FAIL", "champion", "what-if", "file "):
+            assert english not in text
+        assert "평균 매출" in text and "유사그룹 중앙값" in text
 
 
 @needs_browser
@@ -60,6 +66,7 @@ def test_every_firm_gets_an_a4_pdf_from_one_browser_session(round_out):
         boxes = re.findall(rb"/MediaBox ?\[0 0 ([\d.]+) ([\d.]+)\]", data)
         assert data.startswith(b"%PDF-") and boxes
         assert all(abs(float(w) - 595.3) < 1 and abs(float(h) - 841.9) < 1 for w, h in boxes)  # A4 in points
+        assert len(boxes) == 1, f"{pdf.name} runs over one A4 page"
     assert (round_out / "reports" / "round_summary.pdf").read_bytes().startswith(b"%PDF-")
 
 

@@ -236,7 +236,8 @@ def test_run_writes_every_output_and_reruns_are_byte_identical(tiny_round):
     html = (tiny_round / "out1" / "dossiers" / f"{dossiers[0]}.html").read_text()
     assert "STEP 2 심층토론 자료" in html and "신기술성" in html
     # an empty reason (read back from CSV as missing) is left out, never printed as 'nan'
-    assert "경영성과 +10점: 매출액증가율" in html and ">nan<" not in html and "<li>—</li>" in html
+    assert "경영성과 +10점: 매출액증가율" in html and ">nan<" not in html
+    assert "<li>—</li>" not in html and "<li></li>" not in html and "0.5점 넘게" in html  # no empty bullets
 
 
 def test_scores_from_another_master_scale_are_refused(tiny_round):
