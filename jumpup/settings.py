@@ -41,7 +41,7 @@ class TrackingSettings(_Frozen):
     experiment: str = "jumpup"
 
 
-AmountUnit = Literal["auto", "won", "thousand_won", "million_won"]
+AmountUnit = Literal["auto", "won", "thousand_won", "million_won", "hundred_million_won"]
 
 
 class IngestSettings(_Frozen):
@@ -51,6 +51,9 @@ class IngestSettings(_Frozen):
     min_fiscal_year: int = 1950
     min_founded_year: int = 1800
     implausible_median_revenue_won: float = Field(1e8, ge=0)
+    max_amount_won: float = Field(1e15, gt=0)
+    max_employees: float = Field(1e6, gt=0)
+    max_patents_granted: float = Field(1e5, gt=0)
     audit_score_min: float = 1
     audit_score_max: float = 5
 

@@ -85,7 +85,7 @@ def ingest(
     out: Annotated[Path, typer.Option("--out", help="Output directory for Parquet tables and quarantine.csv.")],
     round_mode: Annotated[bool, typer.Option("--round", help="Require applications (an application round).")] = False,
     amount_unit: Annotated[
-        str | None, typer.Option("--amount-unit", help="auto, won, thousand_won or million_won.")
+        str | None, typer.Option("--amount-unit", help="auto, won, thousand_won, million_won or hundred_million_won.")
     ] = None,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
