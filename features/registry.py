@@ -110,7 +110,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "ratio",
         1,
         "return_on_balance",
-        "missing when average equity is zero or negative (capital impairment; see negative_equity)",
+        "missing when equity is zero or negative this year or last (capital impairment, or a sign change with no "
+        "meaningful average; see negative_equity)",
     ),
     Indicator(
         "operating_income_growth",

@@ -74,7 +74,7 @@ FINANCIALS = FileContract(
     name="financials",
     key=("firm_id", "fiscal_year"),
     required=("firm_id", "fiscal_year", "revenue"),
-    text=("firm_id", "certifications"),
+    text=("firm_id", "certifications", "currency", "statement_basis", "period_end"),
     integers=("fiscal_year",),
     amounts=(
         "revenue",
@@ -120,6 +120,8 @@ AUDITS = FileContract(
 )
 
 CONTRACTS = {c.name: c for c in (FIRMS, FINANCIALS, APPLICATIONS, AUDITS)}
+WON_CURRENCIES = frozenset({"KRW", "WON", "원", "₩"})
+STATEMENT_BASES = ("consolidated", "separate")
 
 # Korean (and common English) headers seen in Korean Excel exports, mapped to contract columns.
 COLUMN_ALIASES: dict[str, str] = {
@@ -162,6 +164,9 @@ COLUMN_ALIASES: dict[str, str] = {
     "인건비": "personnel_expense",
     "등록특허수": "patents_granted",
     "인증": "certifications",
+    "통화": "currency",
+    "결산기준일": "period_end",
+    "재무제표기준": "statement_basis",
     "특허공시": "patent_disclosed",
     "소송공시": "lawsuit_disclosed",
     "관리종목": "administrative_issue",

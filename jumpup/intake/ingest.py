@@ -273,6 +273,34 @@ def _financial_issues(
                     "export revenue is larger than revenue",
                 )
             )
+    if "currency" in frame:
+        currency = frame["currency"].astype("string").str.strip().str.upper()
+        foreign = (currency.notna() & ~currency.isin(contracts.WON_CURRENCIES)).fillna(False).astype(bool)
+        if foreign.any():
+            parts.append(
+                make_issues(
+                    file,
+                    frame.loc[foreign, ROW],
+                    "currency",
+                    frame.loc[foreign, "currency"],
+                    "currency_not_krw",
+                    "amounts in another currency than won cannot be read as won",
+                )
+            )
+    if "statement_basis" in frame:
+        basis = frame["statement_basis"].astype("string").str.strip().str.lower()
+        unknown = (basis.notna() & ~basis.isin(contracts.STATEMENT_BASES)).fillna(False).astype(bool)
+        if unknown.any():
+            parts.append(
+                make_issues(
+                    file,
+                    frame.loc[unknown, ROW],
+                    "statement_basis",
+                    frame.loc[unknown, "statement_basis"],
+                    "unknown_statement_basis",
+                    "statement_basis must be consolidated or separate",
+                )
+            )
     parts.append(duplicate_key_issues(frame, ["firm_id", "fiscal_year"], file, [c for c in frame.columns if c != ROW]))
     return pd.concat(parts, ignore_index=True)
 

@@ -267,3 +267,16 @@ def test_absurd_magnitudes_are_quarantined_not_graded(tmp_path, ingest_settings)
     assert q[4] == ("implausible_magnitude", "patents_granted", "5000000")
     assert len(result.tables["financials"]) == 1  # 300조 revenue is large but possible
     assert balanced(result)
+
+
+def test_rows_in_another_currency_are_quarantined(tmp_path, ingest_settings):
+    fin = "firm_id,fiscal_year,revenue,통화,statement_basis\n000001,2022,100,KRW,separate\n000001,2023,9,USD,separate\n"
+    fin += "000002,2023,100,,group\n"
+    result = ingest_directory(panel(tmp_path, fin), ingest_settings)
+    q = {int(r.row): (r.rule, r.column, r.value) for r in result.quarantine.itertuples()}
+    assert q == {
+        3: ("currency_not_krw", "currency", "USD"),
+        4: ("unknown_statement_basis", "statement_basis", "group"),
+    }
+    assert result.tables["financials"]["revenue"].tolist() == [100]
+    assert balanced(result)
