@@ -165,6 +165,8 @@ class ModelSettings(_Frozen):
     colsample_bytree: float = Field(0.8, gt=0, le=1)
     reg_lambda: float = Field(1.0, ge=0)
     monotone: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
+    monotone_inputs: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
+    monotone_method: Literal["basic", "intermediate", "advanced"] = "basic"
     calibration: Literal["isotonic", "sigmoid"] = "isotonic"
     calibration_share: float = Field(0.25, gt=0, lt=1)
     inner_folds: int = Field(3, ge=2)

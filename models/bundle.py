@@ -55,6 +55,22 @@ def model_matrix(features: pd.DataFrame, names: list[str] | None = None) -> pd.D
     return frame[columns].astype("float64")
 
 
+def missing_inputs(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Which of the model's inputs each scored row lacks: ``missing_inputs`` (names joined by ';',
+    empty when none) and ``missing_input_count``. The model reads a missing input as missing, so a
+    firm whose panel leaves out optional columns (employees, patents, R&D) is graded on fewer facts;
+    these columns make that visible next to the grade instead of letting it pass silently."""
+    missing = matrix.isna().to_numpy()
+    names = np.asarray(matrix.columns)
+    return pd.DataFrame(
+        {
+            "missing_inputs": [";".join(names[row]) for row in missing],
+            "missing_input_count": missing.sum(axis=1).astype("int64"),
+        },
+        index=matrix.index,
+    )
+
+
 @dataclass
 class GrowthModelBundle:
     builder: FeatureBuilder
@@ -88,7 +104,7 @@ class GrowthModelBundle:
             }
         )
         context = features[[c for c in SCORE_CONTEXT if c in features]].reset_index(drop=True)
-        out = pd.concat([out, context], axis=1)
+        out = pd.concat([out, context, missing_inputs(matrix).reset_index(drop=True)], axis=1)
         if with_reasons:
             reasons = reason_codes(self.classifier.contributions(matrix), self.scale.factor, self.top_k, language)
             out = pd.concat([out, reasons.reset_index(drop=True)], axis=1)
