@@ -15,6 +15,22 @@ from jumpup.features.registry import INDICATORS
 from jumpup.settings import FeatureSettings
 
 KEY = ["firm_id", "fiscal_year"]
+# Optional panel inputs the indicators read (revenue is required). A firm lacking one in the scored
+# year has the indicators built from it missing; scores name these inputs (``missing_inputs``).
+OPTIONAL_INPUTS: tuple[str, ...] = (
+    "operating_income",
+    "net_income",
+    "operating_cash_flow",
+    "total_assets",
+    "total_equity",
+    "employees",
+    "rd_expense",
+    "personnel_expense",
+    "patents_granted",
+    "patent_disclosed",
+    "certifications",
+    "founded_year",
+)
 
 
 def sort_panel(financials: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from jumpup.features.builder import panel_rows
 from jumpup.intake.ingest import open_panel, write_outputs
-from jumpup.models.bundle import GrowthModelBundle, model_matrix
+from jumpup.models.bundle import GrowthModelBundle, attach_missing_inputs, model_matrix
 from jumpup.models.grading import MasterScale, feature_label
 from jumpup.models.growth_engine import forecast_paths
 from jumpup.models.metrics import psi
@@ -125,6 +125,7 @@ def run_round(
         latest = features.groupby("firm_id")["fiscal_year"].transform("max")
         features = features[features["fiscal_year"] == latest].reset_index(drop=True)
         scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable").reset_index(drop=True)
+        scores = attach_missing_inputs(scores, rows)
         state.save("score", score_fp, {"scores": scores, "features": features})
     FEATURES.validate(features)
     SCORES.validate(scores)

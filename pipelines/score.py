@@ -48,9 +48,9 @@ def load_bundle(model: str, settings: Settings) -> tuple[GrowthModelBundle, dict
     return loaded.unwrap_python_model().bundle, description
 
 
-def missing_input_summary(scores: pd.DataFrame, n_inputs: int) -> dict:
-    """Counts for the manifest and a warning when firms were graded with model inputs missing."""
-    lacking = scores[scores["missing_input_count"] > 0]
+def missing_input_summary(scores: pd.DataFrame, as_of: int) -> dict:
+    """Counts for the manifest and a warning when firms were graded with optional inputs missing."""
+    lacking = scores[scores["missing_inputs"].fillna("") != ""]
     by_input = lacking["missing_inputs"].str.split(";").explode().value_counts().sort_index()
     summary: dict = {
         "firms_with_missing_inputs": len(lacking),
@@ -58,10 +58,10 @@ def missing_input_summary(scores: pd.DataFrame, n_inputs: int) -> dict:
         "warnings": [],
     }
     if len(lacking):
-        common = ", ".join(f"{k} ({v})" for k, v in by_input.sort_values(ascending=False).head(5).items())
+        common = ", ".join(f"{k} ({v})" for k, v in by_input.sort_values(ascending=False, kind="stable").items())
         summary["warnings"].append(
-            f"{len(lacking)} of {len(scores)} firm(s) were graded with some of the model's {n_inputs} inputs "
-            f"missing (most often: {common}); their grades rest on fewer facts. See missing_inputs in scores.csv."
+            f"{len(lacking)} of {len(scores)} firm(s) lack optional inputs in {as_of}: {common}; they are graded "
+            f"with those inputs missing, on fewer facts. See missing_inputs and missing_features in scores.csv."
         )
     return summary
 
@@ -90,7 +90,7 @@ def score_panel(
         "grades": scores["grade"].value_counts().sort_index().to_dict(),
         "scores_sha256": file_sha256(out_dir / "scores.csv"),
     }
-    manifest.update(missing_input_summary(scores, len(bundle.feature_names)))
+    manifest.update(missing_input_summary(scores, as_of))
     write_json(out_dir / "scores_manifest.json", manifest)
     manifest["seconds"] = round(time.perf_counter() - started, 2)
     return manifest

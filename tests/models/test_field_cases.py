@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jumpup.features.ratios import OPTIONAL_INPUTS
 from jumpup.features.registry import INPUT_FEATURES
-from jumpup.models.bundle import missing_inputs
+from jumpup.models.bundle import missing_features, missing_inputs
 from jumpup.models.training import known_directions
 from jumpup.pipelines.score import score_panel
 from tests.conftest import quick_settings, synth_and_train
@@ -65,21 +66,32 @@ def test_case20_scores_say_which_inputs_were_missing(trained, tmp_path):
     case = CASES / "20-score-missing-integer-columns"
     minimal = score_panel(case / "panel_minimal", 2024, str(bundle), tmp_path / "minimal", settings)
     scores = pd.read_csv(tmp_path / "minimal" / "scores.csv", dtype={"firm_id": str}, keep_default_na=False)
-    assert len(scores) == 6 and (scores["missing_input_count"] > 0).all()
-    named = scores["missing_inputs"].str.split(";")
-    assert named.map(len).tolist() == scores["missing_input_count"].tolist()
-    assert all("patents_granted_3y" in names for names in named)  # absent column, named per firm
+    assert len(scores) == 6
+    for lacking in scores["missing_inputs"].str.split(";"):  # absent columns, named for every firm
+        assert {"employees", "patents_granted", "rd_expense", "founded_year"} <= set(lacking)
+        assert "operating_income" not in lacking and "total_assets" not in lacking  # these were given
+    named = scores["missing_features"].str.split(";")
+    assert named.map(len).tolist() == scores["missing_feature_count"].tolist()
+    assert all("patents_granted_3y" in names for names in named)
     assert minimal["firms_with_missing_inputs"] == 6
     (warning,) = minimal["warnings"]
-    assert warning.startswith("6 of 6 firm(s) were graded with some of the model's") and "patents_granted_3y" in warning
+    assert warning.startswith("6 of 6 firm(s) lack optional inputs in 2024:") and "patents_granted (6)" in warning
     # blank cells count as missing just like absent columns
     blank = score_panel(case / "panel_blank", 2024, str(bundle), tmp_path / "blank", settings)
-    assert blank["firms_with_missing_inputs"] == 6
-    assert blank["missing_inputs_by_input"].get("patents_granted_3y") == 6
+    assert blank["missing_inputs_by_input"]["patents_granted"] == 6
+    assert blank["missing_inputs_by_input"]["employees"] == 6
+    assert "rd_expense" not in blank["missing_inputs_by_input"]  # present in panel_blank
 
 
-def test_missing_inputs_lists_names_and_counts_per_row():
+def test_missing_features_and_inputs_are_listed_per_row():
     matrix = pd.DataFrame({"a": [1.0, np.nan, np.nan], "b": [np.nan, 2.0, np.nan], "c": [1.0, 1.0, 1.0]})
-    out = missing_inputs(matrix)
-    assert out["missing_inputs"].tolist() == ["b", "a", "a;b"]
-    assert out["missing_input_count"].tolist() == [1, 1, 2]
+    out = missing_features(matrix)
+    assert out["missing_features"].tolist() == ["b", "a", "a;b"]
+    assert out["missing_feature_count"].tolist() == [1, 1, 2]
+    rows = pd.DataFrame(
+        {"firm_id": ["x", "x", "y"], "fiscal_year": [2023, 2024, 2024], "employees": [5.0, np.nan, 7.0]}
+    ).assign(**{name: 1.0 for name in OPTIONAL_INPUTS if name != "employees"})
+    lacking = missing_inputs(rows, pd.Series(["x", "y"]), pd.Series([2024, 2024]))
+    assert lacking.tolist() == ["employees", ""]
+    lacking = missing_inputs(rows.drop(columns=["patents_granted"]), pd.Series(["y"]), pd.Series([2024]))
+    assert lacking.tolist() == ["patents_granted"]
