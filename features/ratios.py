@@ -15,6 +15,22 @@ from jumpup.features.registry import INDICATORS
 from jumpup.settings import FeatureSettings
 
 KEY = ["firm_id", "fiscal_year"]
+# Optional panel inputs the indicators read (revenue is required). A firm lacking one in the scored
+# year has the indicators built from it missing; scores name these inputs (``missing_inputs``).
+OPTIONAL_INPUTS: tuple[str, ...] = (
+    "operating_income",
+    "net_income",
+    "operating_cash_flow",
+    "total_assets",
+    "total_equity",
+    "employees",
+    "rd_expense",
+    "personnel_expense",
+    "patents_granted",
+    "patent_disclosed",
+    "certifications",
+    "founded_year",
+)
 
 
 def sort_panel(financials: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +124,15 @@ def firm_indicators(financials: pd.DataFrame, settings: FeatureSettings) -> pd.D
         ["revenue", "operating_income", "total_assets", "total_equity", "rd_expense", "personnel_expense", "employees"],
         1,
     )
-    revenue_3y = lag(panel.assign(revenue=f["revenue"]), ["revenue"], 3)["revenue"]
+    # A year is compared with the one before only on the same statement basis and 12 months on:
+    # across a consolidated/separate switch or a fiscal year-end change every growth rate and
+    # average balance would mix two kinds of figure, so the prior year counts as absent.
+    comparable = comparable_with_prior(panel)
+    prior = prior.where(comparable, np.nan)
+    chain = pd.concat(
+        [comparable, *(lag(panel.assign(c=comparable.astype("float64")), ["c"], k)["c"] == 1 for k in (1, 2))], axis=1
+    ).all(axis=1)
+    revenue_3y = lag(panel.assign(revenue=f["revenue"]), ["revenue"], 3)["revenue"].where(chain)
 
     out = pd.DataFrame({"firm_id": panel["firm_id"], "fiscal_year": panel["fiscal_year"].astype("int64")})
     out["revenue_growth_1y"] = growth(f["revenue"], prior["revenue"])
@@ -119,7 +143,9 @@ def firm_indicators(financials: pd.DataFrame, settings: FeatureSettings) -> pd.D
     assets_avg = average_balance(f["total_assets"], prior["total_assets"])
     equity_avg = average_balance(f["total_equity"], prior["total_equity"])
     out["roa"] = safe_ratio(f["net_income"], assets_avg)
-    out["roe"] = safe_ratio(f["net_income"], equity_avg)
+    # Equity that changed sign has no meaningful average: ROE is undefined, not a small-base ratio.
+    equity_sign_ok = (f["total_equity"] > 0) & ~(prior["total_equity"] <= 0)
+    out["roe"] = safe_ratio(f["net_income"], equity_avg).where(equity_sign_ok)
     out["operating_income_growth"] = (f["operating_income"] - prior["operating_income"]) / prior[
         "operating_income"
     ].abs().where(prior["operating_income"] != 0)
@@ -142,7 +168,7 @@ def firm_indicators(financials: pd.DataFrame, settings: FeatureSettings) -> pd.D
     )
 
     out["asset_turnover"] = safe_ratio(f["revenue"], assets_avg)
-    out["equity_turnover"] = safe_ratio(f["revenue"], equity_avg)
+    out["equity_turnover"] = safe_ratio(f["revenue"], equity_avg).where(equity_sign_ok)
     out["hiring_growth"] = _annualised_headcount_growth(panel, f["employees"], settings.employee_gap_max_years)
     wage = safe_ratio(f["personnel_expense"], f["employees"])
     prior_wage = safe_ratio(prior["personnel_expense"], prior["employees"])
@@ -152,6 +178,36 @@ def firm_indicators(financials: pd.DataFrame, settings: FeatureSettings) -> pd.D
     out["value_added_per_employee"] = safe_ratio(f["operating_income"] + f["personnel_expense"], f["employees"])
     out["personnel_cost_per_employee"] = wage
     return clip_to_limits(out, settings)
+
+
+def comparable_with_prior(panel: pd.DataFrame) -> pd.Series:
+    """True where a firm-year may be compared with the firm's previous fiscal year.
+
+    ``panel`` sorted by firm and year. False when ``statement_basis`` (consolidated / separate)
+    differs from last year's, or when ``period_end`` lies outside 11–13 months after last year's
+    (a fiscal year-end change, 결산기 변경). Missing basis or period end counts as comparable.
+    """
+    comparable = pd.Series(True, index=panel.index)
+    if "statement_basis" in panel:
+        codes = (
+            panel["statement_basis"]
+            .astype("string")
+            .str.strip()
+            .str.lower()
+            .map({"separate": 0.0, "consolidated": 1.0})
+        )
+        code = pd.Series(codes.to_numpy(dtype="float64", na_value=np.nan), index=panel.index)
+        before = lag(panel.assign(b=code), ["b"], 1)["b"]
+        comparable &= ~(code.notna() & before.notna() & (code != before))
+    if "period_end" in panel:
+        end = pd.to_datetime(panel["period_end"], errors="coerce")
+        months = pd.Series(
+            (end.dt.year * 12 + end.dt.month).to_numpy(dtype="float64", na_value=np.nan), index=panel.index
+        )
+        before = lag(panel.assign(m=months), ["m"], 1)["m"]
+        gap = months - before
+        comparable &= ~(gap.notna() & ((gap < 11) | (gap > 13)))
+    return comparable
 
 
 def _annualised_headcount_growth(panel: pd.DataFrame, employees: pd.Series, max_gap: int) -> pd.Series:

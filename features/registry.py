@@ -110,7 +110,8 @@ INDICATORS: tuple[Indicator, ...] = (
         "ratio",
         1,
         "return_on_balance",
-        "missing when average equity is zero or negative (capital impairment; see negative_equity)",
+        "missing when equity is zero or negative this year or last (capital impairment, or a sign change with no "
+        "meaningful average; see negative_equity)",
     ),
     Indicator(
         "operating_income_growth",
@@ -373,6 +374,13 @@ INDICATORS: tuple[Indicator, ...] = (
 )
 
 # Indicators compared within the similar group (유사그룹대조) as percentiles.
+# Raw panel inputs and the model features that move with them, each in the input's direction when
+# everything else is held fixed. A known direction for a raw input (``model.monotone_inputs``) must
+# constrain every one of these features, or the grade can fall as the input rises (LightGBM #5358).
+INPUT_FEATURES: dict[str, dict[str, int]] = {
+    "patents_granted": {"patents_granted_3y": 1, "family_score_technology": 1},
+}
+
 PEER_COMPARED: tuple[str, ...] = (
     "revenue_growth_1y",
     "revenue_cagr_3y",

@@ -44,7 +44,7 @@ class TrackingSettings(_Frozen):
     experiment: str = "jumpup"
 
 
-AmountUnit = Literal["auto", "won", "thousand_won", "million_won"]
+AmountUnit = Literal["auto", "won", "thousand_won", "million_won", "hundred_million_won"]
 
 
 class IngestSettings(_Frozen):
@@ -54,6 +54,9 @@ class IngestSettings(_Frozen):
     min_fiscal_year: int = 1950
     min_founded_year: int = 1800
     implausible_median_revenue_won: float = Field(1e8, ge=0)
+    max_amount_won: float = Field(1e15, gt=0)
+    max_employees: float = Field(1e6, gt=0)
+    max_patents_granted: float = Field(1e5, gt=0)
     audit_score_min: float = 1
     audit_score_max: float = 5
 
@@ -165,6 +168,8 @@ class ModelSettings(_Frozen):
     colsample_bytree: float = Field(0.8, gt=0, le=1)
     reg_lambda: float = Field(1.0, ge=0)
     monotone: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
+    monotone_inputs: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
+    monotone_method: Literal["basic", "intermediate", "advanced"] = "basic"
     calibration: Literal["isotonic", "sigmoid"] = "isotonic"
     calibration_share: float = Field(0.25, gt=0, lt=1)
     inner_folds: int = Field(3, ge=2)

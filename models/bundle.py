@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from jumpup.features.builder import FeatureBuilder
+from jumpup.features.ratios import OPTIONAL_INPUTS
 from jumpup.features.registry import FAMILIES, INDICATORS, PEER_COMPARED
 from jumpup.models.gbm import GrowthGBM
 from jumpup.models.grading import MasterScale, reason_codes
@@ -55,6 +56,39 @@ def model_matrix(features: pd.DataFrame, names: list[str] | None = None) -> pd.D
     return frame[columns].astype("float64")
 
 
+def missing_features(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Which of the model's inputs (features) each scored row lacks: ``missing_features`` (names
+    joined by ';', empty when none) and ``missing_feature_count``. The model reads a missing feature
+    as missing, so a firm graded on fewer facts is visible next to its grade."""
+    missing = matrix.isna().to_numpy()
+    names = np.asarray(matrix.columns)
+    return pd.DataFrame(
+        {
+            "missing_features": [";".join(names[row]) for row in missing],
+            "missing_feature_count": missing.sum(axis=1).astype("int64"),
+        },
+        index=matrix.index,
+    )
+
+
+def missing_inputs(rows: pd.DataFrame, firm_ids: pd.Series, as_of: pd.Series) -> pd.Series:
+    """Optional panel inputs (``OPTIONAL_INPUTS``) blank or absent for each firm in its scored year,
+    joined by ';' (empty when none): an absent column counts as missing for every firm."""
+    at = rows.merge(pd.DataFrame({"firm_id": firm_ids, "fiscal_year": as_of}), on=["firm_id", "fiscal_year"])
+    at = at.drop_duplicates("firm_id").set_index("firm_id").reindex(firm_ids.to_numpy())
+    lacking = pd.DataFrame({name: at[name].isna() if name in at else True for name in OPTIONAL_INPUTS})
+    names = np.asarray(OPTIONAL_INPUTS)
+    return pd.Series([";".join(names[row]) for row in lacking.to_numpy(dtype=bool)], index=firm_ids.index)
+
+
+def attach_missing_inputs(scores: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` with ``missing_inputs`` (from the raw panel ``rows``) before ``missing_features``."""
+    scores = scores.copy()
+    scores.insert(scores.columns.get_loc("missing_features"), "missing_inputs", "")
+    scores["missing_inputs"] = missing_inputs(rows, scores["firm_id"], scores["as_of"])
+    return scores
+
+
 @dataclass
 class GrowthModelBundle:
     builder: FeatureBuilder
@@ -88,7 +122,7 @@ class GrowthModelBundle:
             }
         )
         context = features[[c for c in SCORE_CONTEXT if c in features]].reset_index(drop=True)
-        out = pd.concat([out, context], axis=1)
+        out = pd.concat([out, context, missing_features(matrix).reset_index(drop=True)], axis=1)
         if with_reasons:
             reasons = reason_codes(self.classifier.contributions(matrix), self.scale.factor, self.top_k, language)
             out = pd.concat([out, reasons.reset_index(drop=True)], axis=1)
@@ -103,4 +137,4 @@ class GrowthModelBundle:
         features = self.builder.transform_latest(rows)
         if as_of is not None:
             features = features[features["fiscal_year"] == as_of].reset_index(drop=True)
-        return self.score_features(features, language, with_reasons), features
+        return attach_missing_inputs(self.score_features(features, language, with_reasons), rows), features

@@ -1,9 +1,11 @@
 """LightGBM growth classifier with monotone constraints that are checked, not trusted.
 
-LightGBM's monotone constraints are not always honoured (LightGBM issue #5358), so after
-training ``check_monotone`` sweeps each constrained feature over its observed range for a sample
-of firms and reports every violation. Training is deterministic (fixed seed, one thread layout,
-``deterministic=True``) so two runs on the same data give the same trees.
+LightGBM's monotone constraints are not always honoured by its "intermediate" and "advanced"
+methods (LightGBM issues #5358, #6155), so the "basic" method, which over-constrains but holds,
+is the default (``model.monotone_method``), and after training ``check_monotone`` sweeps each
+constrained feature over its observed range for a sample of firms and reports every violation.
+Training is deterministic (fixed seed, one thread layout, ``deterministic=True``) so two runs on
+the same data give the same trees.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class GrowthGBM(ClassifierMixin, BaseEstimator):
         colsample_bytree=0.8,
         reg_lambda=1.0,
         monotone=None,
+        monotone_method="basic",
         random_state=0,
     ):
         self.n_estimators = n_estimators
@@ -42,6 +45,7 @@ class GrowthGBM(ClassifierMixin, BaseEstimator):
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
         self.monotone = monotone
+        self.monotone_method = monotone_method
         self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y) -> GrowthGBM:
@@ -61,7 +65,7 @@ class GrowthGBM(ClassifierMixin, BaseEstimator):
             colsample_bytree=self.colsample_bytree,
             reg_lambda=self.reg_lambda,
             monotone_constraints=constraints,
-            monotone_constraints_method="advanced",
+            monotone_constraints_method=self.monotone_method,
             random_state=self.random_state,
             deterministic=True,
             force_row_wise=True,

@@ -18,6 +18,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
 from jumpup.features.builder import FeatureBuilder
+from jumpup.features.registry import INPUT_FEATURES
 from jumpup.models.bundle import GrowthModelBundle, model_feature_names, model_matrix
 from jumpup.models.gbm import GrowthGBM, check_monotone, tune
 from jumpup.models.grading import MasterScale
@@ -83,9 +84,86 @@ def _base_params(settings: Settings) -> dict:
         "subsample": m.subsample,
         "colsample_bytree": m.colsample_bytree,
         "reg_lambda": m.reg_lambda,
+        "monotone_method": m.monotone_method,
         # Directions are written for good outcomes; a distress model reads them reversed.
-        "monotone": {name: direction * orientation for name, direction in m.monotone.items()},
+        "monotone": {name: direction * orientation for name, direction in known_directions(settings).items()},
     }
+
+
+def known_directions(settings: Settings) -> dict[str, int]:
+    """Feature directions to constrain: ``model.monotone`` plus every feature built from a raw input
+    with a known direction (``model.monotone_inputs`` through ``INPUT_FEATURES``).
+
+    Raises ``ValueError`` for a raw input without a feature mapping, or when an input's direction
+    contradicts one given for the same feature.
+    """
+    directions = dict(settings.model.monotone)
+    for raw, sign in settings.model.monotone_inputs.items():
+        if raw not in INPUT_FEATURES:
+            raise ValueError(f"model.monotone_inputs: '{raw}' has no feature mapping; known: {sorted(INPUT_FEATURES)}")
+        for feature, step in INPUT_FEATURES[raw].items():
+            direction = sign * step
+            if directions.get(feature, direction) != direction:
+                raise ValueError(
+                    f"model.monotone_inputs: '{raw}' gives '{feature}' direction {direction}, "
+                    f"model.monotone says {directions[feature]}"
+                )
+            directions[feature] = direction
+    return directions
+
+
+def check_monotone_inputs(
+    bundle: GrowthModelBundle,
+    rows: pd.DataFrame,
+    at: pd.DataFrame,
+    inputs: dict[str, int],
+    sample: int = 60,
+    grid: int = 9,
+    seed: int = 0,
+) -> dict:
+    """Sweep each raw input with a known direction through the whole scoring path.
+
+    For up to ``sample`` firm-years of ``at`` (firm_id, fiscal_year), the raw input is set to each
+    grid value (0 and the observed 1st–99th percentiles) in that year and the two before, all else
+    unchanged; panel rows go through the fitted feature builder and the calibrated model. A step to
+    a larger input that moves the probability against ``direction`` is a violation (ties allowed).
+    Returns {input: {"direction", "violating_rows", "max_violation" (probability), "checked"}}.
+    """
+    report: dict = {}
+    rng = np.random.default_rng(seed)
+    picks = at.iloc[rng.choice(len(at), size=min(sample, len(at)), replace=False)][["firm_id", "fiscal_year"]]
+    for name, direction in inputs.items():
+        observed = rows[name].dropna().to_numpy(dtype="float64") if name in rows else np.array([])
+        if len(observed) == 0 or len(picks) == 0:
+            report[name] = {"direction": int(direction), "violating_rows": 0, "max_violation": 0.0, "checked": False}
+            continue
+        points = np.unique(np.concatenate([[0.0], np.round(np.quantile(observed, np.linspace(0.01, 0.99, grid)))]))
+        copies = []
+        for i, (firm, year) in enumerate(picks.itertuples(index=False)):
+            history = rows[(rows["firm_id"] == firm) & (rows["fiscal_year"] <= year)]
+            window = history["fiscal_year"] >= year - 2
+            for k, value in enumerate(points):
+                copy = history.assign(firm_id=f"{firm}#{i}#{k}")
+                copy.loc[window, name] = value
+                copies.append(copy)
+        features = bundle.builder.transform(pd.concat(copies, ignore_index=True))
+        keys = features["firm_id"].str.rsplit("#", n=2, expand=True)
+        year_of = dict(zip(range(len(picks)), picks["fiscal_year"], strict=True))
+        features = features.assign(_i=keys[1].astype(int), _k=keys[2].astype(int))
+        features = features[features["fiscal_year"] == features["_i"].map(year_of)]
+        features = features.sort_values(["_i", "_k"]).reset_index(drop=True)
+        probability = bundle.probability(model_matrix(features, bundle.feature_names))
+        table = pd.DataFrame({"i": features["_i"], "p": probability}).groupby("i")["p"].apply(np.asarray)
+        worst = np.array([max(float(-(np.diff(p) * direction).min()), 0.0) if len(p) > 1 else 0.0 for p in table])
+        report[name] = {
+            "direction": int(direction),
+            "violating_rows": int((worst > 1e-9).sum()),
+            "max_violation": float(worst.max()) if len(worst) else 0.0,
+            "checked": True,
+            "rows": len(table),
+            "grid": [float(v) for v in points],
+        }
+    return report
 
 
 def select_features(X: pd.DataFrame, y: np.ndarray, settings: Settings) -> list[str]:
@@ -97,7 +175,7 @@ def select_features(X: pd.DataFrame, y: np.ndarray, settings: Settings) -> list[
     card = WoEScorecard(settings.scorecard.bins, settings.scorecard.C, max_features=1).fit(X, y)
     ranked = sorted(card.information_value_, key=lambda n: (-card.information_value_[n], n))
     chosen = ranked[: settings.model.max_features]
-    chosen += [n for n in settings.model.monotone if n in card.information_value_ and n not in chosen]
+    chosen += [n for n in known_directions(settings) if n in card.information_value_ and n not in chosen]
     return [n for n in X.columns if n in chosen]
 
 
@@ -183,13 +261,22 @@ class TrainingResult:
 
 
 def train_and_validate(
-    features: pd.DataFrame, targets: pd.DataFrame, builder: FeatureBuilder, settings: Settings, seed: int
+    features: pd.DataFrame,
+    targets: pd.DataFrame,
+    builder: FeatureBuilder,
+    settings: Settings,
+    seed: int,
+    rows: pd.DataFrame | None = None,
 ) -> TrainingResult:
     """Fit LightGBM + calibration and the scorecard challenger; validate both with every test.
 
     ``features`` is the feature table (contract FEATURES), ``targets`` one target per firm-year.
     Returns the bundle, the challenger, the JSON-ready validation report and one prediction row
     per labelled firm-year with its split. Raises ValueError when the target has a single class.
+
+    With ``rows`` (the raw panel rows the features were built from), the known directions of raw
+    inputs (``model.monotone_inputs``) are checked through the whole scoring path
+    (``report["monotone_inputs"]``), not only on the constrained features.
     """
     table = labelled_table(features, targets)
     if table["target"].nunique() < 2:
@@ -271,6 +358,10 @@ def train_and_validate(
                 },
             }
     report["monotone_constraints"] = check_monotone(classifier, matrix.iloc[splits.fit][selected], seed=seed)
+    if rows is not None and settings.model.monotone_inputs:
+        orientation = TARGET_ORIENTATION[settings.targets.name]
+        inputs = {name: d * orientation for name, d in settings.model.monotone_inputs.items()}
+        report["monotone_inputs"] = check_monotone_inputs(bundle, rows, table.iloc[splits.fit], inputs, seed=seed)
     report["selected_features"] = selected
     report["rows"] = {
         "labelled": len(table),

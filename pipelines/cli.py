@@ -186,9 +186,24 @@ def import_dart_bulk(
             f"[yellow]{len(report['firm_years_without_revenue'])} firm-years have no line that maps to "
             f"revenue[/yellow] (listed in import_report.json)"
         )
+    for change in report.get("fiscal_year_end_changes", []):
+        console.print(
+            f"[yellow]fiscal year end changed:[/yellow] {change['firm_id']} month {change['from_month']} → "
+            f"{change['to_month']}; {change['months']}-month period {change['transition_period']} set aside"
+        )
+    if report.get("element_name_conflicts"):
+        console.print(
+            f"[yellow]{len(report['element_name_conflicts'])} line(s) whose element id contradicts the line "
+            f"name were read by name[/yellow] (listed in import_report.json)"
+        )
+    if report.get("lines_superseded_by_rule"):
+        console.print("set aside: " + ", ".join(f"{k} {v}" for k, v in report["lines_superseded_by_rule"].items()))
     for item in report["unreadable_files"]:
         console.print(f"[red]unreadable file:[/red] {item['file']}: {item['reason']}")
-    console.print(f"report: {out / 'import_report.json'}; quarantine: {out / 'quarantine.csv'}")
+    console.print(
+        f"report: {out / 'import_report.json'}; quarantine: {out / 'quarantine.csv'}; "
+        f"set aside: {out / 'superseded.csv'}"
+    )
 
 
 @app.command()
@@ -286,6 +301,8 @@ def score(
         f"(model {manifest.get('model_version', manifest['model'])})"
     )
     console.print("grades: " + ", ".join(f"{k} {v}" for k, v in manifest["grades"].items()))
+    for warning in manifest.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
 @app.command()

@@ -22,7 +22,7 @@ import pandas as pd
 
 from jumpup.features.builder import panel_rows
 from jumpup.intake.ingest import open_panel, write_outputs
-from jumpup.models.bundle import GrowthModelBundle, model_matrix
+from jumpup.models.bundle import GrowthModelBundle, attach_missing_inputs, model_matrix
 from jumpup.models.grading import MasterScale, feature_label
 from jumpup.models.growth_engine import forecast_paths
 from jumpup.models.metrics import psi
@@ -127,6 +127,7 @@ def run_round(
     else:
         features = bundle.builder.transform_latest(rows)
         scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable").reset_index(drop=True)
+        scores = attach_missing_inputs(scores, rows)
         state.save("score", score_fp, {"scores": scores, "features": features})
     FEATURES.validate(features)
     SCORES.validate(scores)

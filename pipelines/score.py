@@ -12,6 +12,8 @@ import pickle
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from jumpup.features.builder import panel_rows
 from jumpup.intake.ingest import open_panel
 from jumpup.models.bundle import GrowthModelBundle
@@ -75,6 +77,24 @@ def load_bundle(model: str, settings: Settings) -> tuple[GrowthModelBundle, dict
     return loaded.unwrap_python_model().bundle, description
 
 
+def missing_input_summary(scores: pd.DataFrame, as_of: int) -> dict:
+    """Counts for the manifest and a warning when firms were graded with optional inputs missing."""
+    lacking = scores[scores["missing_inputs"].fillna("") != ""]
+    by_input = lacking["missing_inputs"].str.split(";").explode().value_counts().sort_index()
+    summary: dict = {
+        "firms_with_missing_inputs": len(lacking),
+        "missing_inputs_by_input": {str(k): int(v) for k, v in by_input.items()},
+        "warnings": [],
+    }
+    if len(lacking):
+        common = ", ".join(f"{k} ({v})" for k, v in by_input.sort_values(ascending=False, kind="stable").items())
+        summary["warnings"].append(
+            f"{len(lacking)} of {len(scores)} firm(s) lack optional inputs in {as_of}: {common}; they are graded "
+            f"with those inputs missing, on fewer facts. See missing_inputs and missing_features in scores.csv."
+        )
+    return summary
+
+
 def score_panel(
     panel_dir: Path, as_of: int, model: str, out_dir: Path, settings: Settings, language: str = "ko"
 ) -> dict:
@@ -99,6 +119,7 @@ def score_panel(
         "grades": scores["grade"].value_counts().sort_index().to_dict(),
         "scores_sha256": file_sha256(out_dir / "scores.csv"),
     }
+    manifest.update(missing_input_summary(scores, as_of))
     manifest["mlflow_run_id"] = track_use(settings.tracking, "score", manifest, {"firms_scored": len(scores)})
     write_json(out_dir / "scores_manifest.json", manifest)
     manifest["seconds"] = round(time.perf_counter() - started, 2)

@@ -56,6 +56,7 @@ def headline_metrics(report: dict) -> dict[str, float]:
         metrics[f"{name}.scorecard_auc"] = round(comparison["scorecard"]["auc"]["value"], 6)
         metrics[f"{name}.baseline_auc"] = round(comparison["past_growth_baseline"]["auc"]["value"], 6)
     metrics["monotone_violations"] = sum(m["violating_rows"] for m in report["monotone_constraints"].values())
+    metrics["monotone_input_violations"] = sum(m["violating_rows"] for m in report.get("monotone_inputs", {}).values())
     return metrics
 
 
@@ -82,7 +83,7 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
     builder = FeatureBuilder(settings.features, settings.size_class, settings.program).fit(rows)
     features = builder.transform(rows)
     targets = make_targets(financials, features[["firm_id", "fiscal_year", "size_class"]], settings.targets)
-    training = train_and_validate(features, targets, builder, settings, settings.seed)
+    training = train_and_validate(features, targets, builder, settings, settings.seed, rows=rows)
     data_hash = panel_sha256(rows)
     feature_hash = hashlib.sha256("\n".join(training.bundle.feature_names).encode()).hexdigest()
     training.bundle.history = history_table(features, financials, settings.growth_paths.horizon)

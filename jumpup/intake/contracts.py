@@ -74,7 +74,7 @@ FINANCIALS = FileContract(
     name="financials",
     key=("firm_id", "fiscal_year"),
     required=("firm_id", "fiscal_year", "revenue"),
-    text=("firm_id", "certifications"),
+    text=("firm_id", "certifications", "currency", "statement_basis", "period_end"),
     integers=("fiscal_year",),
     amounts=(
         "revenue",
@@ -120,6 +120,8 @@ AUDITS = FileContract(
 )
 
 CONTRACTS = {c.name: c for c in (FIRMS, FINANCIALS, APPLICATIONS, AUDITS)}
+WON_CURRENCIES = frozenset({"KRW", "WON", "원", "₩"})
+STATEMENT_BASES = ("consolidated", "separate")
 
 # Korean (and common English) headers seen in Korean Excel exports, mapped to contract columns.
 COLUMN_ALIASES: dict[str, str] = {
@@ -162,6 +164,9 @@ COLUMN_ALIASES: dict[str, str] = {
     "인건비": "personnel_expense",
     "등록특허수": "patents_granted",
     "인증": "certifications",
+    "통화": "currency",
+    "결산기준일": "period_end",
+    "재무제표기준": "statement_basis",
     "특허공시": "patent_disclosed",
     "소송공시": "lawsuit_disclosed",
     "관리종목": "administrative_issue",
@@ -176,7 +181,13 @@ COLUMN_ALIASES: dict[str, str] = {
     "점수": "score",
 }
 
-UNIT_MULTIPLIERS: dict[str, int] = {"won": 1, "thousand_won": 1_000, "million_won": 1_000_000}
+AMOUNT_COLUMNS = frozenset(FINANCIALS.amounts)
+UNIT_MULTIPLIERS: dict[str, int] = {
+    "won": 1,
+    "thousand_won": 1_000,
+    "million_won": 1_000_000,
+    "hundred_million_won": 100_000_000,
+}
 UNIT_LABELS: dict[str, str] = {  # header annotations -> unit
     "원": "won",
     "krw": "won",
@@ -187,6 +198,9 @@ UNIT_LABELS: dict[str, str] = {  # header annotations -> unit
     "백만원": "million_won",
     "krw1000000": "million_won",
     "million_won": "million_won",
+    "억원": "hundred_million_won",
+    "억": "hundred_million_won",
+    "hundred_million_won": "hundred_million_won",
 }
 
 
@@ -233,8 +247,31 @@ def firms_schema(
     )
 
 
-def financials_schema(max_year: int, min_year: int) -> pa.DataFrameSchema:
-    """Contract for financials.csv after parsing: one row per firm and fiscal year, amounts in won."""
+def _magnitude(limit: float | None) -> list[pa.Check]:
+    if limit is None:
+        return []
+    return [
+        pa.Check(
+            lambda s, limit=limit: s.abs() <= limit,
+            element_wise=False,
+            name="implausible_magnitude",
+            error="implausible_magnitude",
+        )
+    ]
+
+
+def financials_schema(
+    max_year: int,
+    min_year: int,
+    max_amount_won: float | None = None,
+    max_counts: dict[str, float] | None = None,
+) -> pa.DataFrameSchema:
+    """Contract for financials.csv after parsing: one row per firm and fiscal year, amounts in won.
+
+    ``max_amount_won`` bounds every amount and ``max_counts`` each count (employees, patents): a
+    revenue of 1e30 won is a unit or typing error, never a firm, and must not reach a grade.
+    """
+    max_counts = max_counts or {}
     columns: dict[str, pa.Column] = {
         "firm_id": pa.Column(
             str, pa.Check.str_matches(r"^\S+$", name="bad_firm_id", error="bad_firm_id"), nullable=False
@@ -251,9 +288,11 @@ def financials_schema(max_year: int, min_year: int) -> pa.DataFrameSchema:
     for column in FINANCIALS.amounts:
         checks = [_nonnegative(column)] if column in FINANCIALS.nonnegative_amounts else []
         required = column in FINANCIALS.required
+        checks += _magnitude(max_amount_won)
         columns[column] = pa.Column("float64", checks, nullable=not required, required=required)
     for column in FINANCIALS.counts:
-        columns[column] = pa.Column("float64", [_nonnegative(column)], nullable=True, required=False)
+        checks = [_nonnegative(column), *_magnitude(max_counts.get(column))]
+        columns[column] = pa.Column("float64", checks, nullable=True, required=False)
     for column in FINANCIALS.flags:
         columns[column] = pa.Column(
             "float64", pa.Check.isin([0.0, 1.0], name="bad_flag", error="bad_flag"), nullable=True, required=False

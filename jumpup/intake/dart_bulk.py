@@ -185,33 +185,156 @@ def load_element_map() -> pd.DataFrame:
 
 
 def map_lines(lines: pd.DataFrame, element_map: pd.DataFrame) -> pd.DataFrame:
-    """Match lines to fields: element ids anywhere, names only on top-level (unindented) lines."""
+    """Match lines to fields: element ids anywhere, names only on top-level (unindented) lines.
+
+    When a line's element id and its name point to different fields (a line named 영업수익,
+    revenue, tagged ``dart_OperatingIncomeLoss``), the printed name wins and the element match is
+    dropped, so one line never feeds two fields (``element_name_conflicts`` lists such lines).
+    Lines need ``file`` and ``row`` to be told apart.
+    """
+    matched_element, matched_name = _matches(lines, element_map)
+    conflicts = element_name_conflicts(matched_element, matched_name)
+    if len(conflicts):
+        drop = matched_element.set_index(["file", "row"]).index.isin(conflicts.set_index(["file", "row"]).index)
+        matched_element = matched_element[~drop]
+    return pd.concat([matched_element, matched_name], ignore_index=True)
+
+
+def _matches(lines: pd.DataFrame, element_map: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     by_element = element_map[element_map["match"] == "element"]
     by_name = element_map[element_map["match"] == "name"]
     lines = lines.assign(item_key=normalise_item_name(lines["item"]), top_level=~lines["item"].str.match(r"^\s"))
     matched_element = lines.merge(by_element, left_on="element", right_on="pattern", how="inner")
     top = lines[lines["top_level"]]
     matched_name = top.merge(by_name, left_on="item_key", right_on="pattern", how="inner")
-    return pd.concat([matched_element, matched_name], ignore_index=True)
+    return matched_element, matched_name
+
+
+def element_name_conflicts(matched_element: pd.DataFrame, matched_name: pd.DataFrame) -> pd.DataFrame:
+    """Lines whose element id maps to one field and whose name to another: firm, file, row, both fields."""
+    by_name = matched_name[["file", "row", "field"]].rename(columns={"field": "name_says"})
+    both = matched_element.merge(by_name, on=["file", "row"], how="inner")
+    both = both[both["field"] != both["name_says"]].rename(columns={"field": "element_says"})
+    return both[["firm_id", "file", "row", "element", "item", "element_says", "name_says"]].reset_index(drop=True)
 
 
 def _basis(statement: pd.Series) -> pd.Series:
     return np.where(statement.str.contains("연결"), "consolidated", "separate")
 
 
+_FILE_DATE = re.compile(r"_(\d{8})$")
+SHORT_PERIOD_MONTHS = 11  # a statement covering fewer months is a transition period, not a fiscal year
+
+
+def _period_months(lines: pd.DataFrame) -> pd.DataFrame:
+    """Months each statement covers: from the firm's previous period end (12 for its first one).
+
+    A fiscal year-end change (결산기 변경) shows as a period end fewer than 12 months after the one
+    before (March to December: a 9-month transition period).
+    """
+    ends = lines[["firm_id", "period_end_date"]].dropna().drop_duplicates().sort_values(["firm_id", "period_end_date"])
+    previous = ends.groupby("firm_id")["period_end_date"].shift(1)
+    months = (ends["period_end_date"].dt.year - previous.dt.year) * 12 + (
+        ends["period_end_date"].dt.month - previous.dt.month
+    )
+    return ends.assign(period_start=previous + pd.Timedelta(days=1), period_months=months.fillna(12).astype(int))
+
+
+def _set_aside(frame: pd.DataFrame, column, values, rule: str, messages) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "file": frame["file"].to_numpy(),
+            "row": frame["row"].to_numpy(),
+            "column": np.asarray(column) if not isinstance(column, str) else column,
+            "value": list(values),
+            "rule": rule,
+            "message": list(messages),
+        },
+        columns=ISSUE_COLUMNS,
+    )
+
+
+def _short_periods(lines: pd.DataFrame, periods: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """Lines of transition periods (set aside with rule ``short_period``) and the year-end changes."""
+    gone = lines[lines["period_months"] < SHORT_PERIOD_MONTHS]
+    if gone.empty:
+        return pd.DataFrame(columns=ISSUE_COLUMNS), []
+    messages = (
+        gone["period_months"].astype(str)
+        + "-month transition period "
+        + gone["period_start"].dt.strftime("%Y-%m-%d")
+        + ".."
+        + gone["period_end_date"].dt.strftime("%Y-%m-%d")
+        + " after a fiscal year-end change (결산기 변경); a fiscal year is 12 months, so it is not one"
+    )
+    changes = []
+    for (firm, end), group in gone.groupby(["firm_id", "period_end_date"]):
+        before = periods.loc[(periods["firm_id"] == firm) & (periods["period_end_date"] < end), "period_end_date"]
+        changes.append(
+            {
+                "firm_id": firm,
+                "from_month": int(before.max().month) if len(before) else None,
+                "to_month": int(end.month),
+                "transition_period": f"{group['period_start'].iloc[0]:%Y-%m-%d}..{end:%Y-%m-%d}",
+                "months": int(group["period_months"].iloc[0]),
+            }
+        )
+    return _set_aside(gone, "결산기준일", gone["period_end"].str.strip(), "short_period", messages), changes
+
+
+def _superseded(long: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
+    """Own-year figures that a revised report (정정) or a later download replaced with another value."""
+    own = long[long["years_back"] == 0]
+    kept = best[["firm_id", "fiscal_year", "field", "value", "file", "row", "report", "revision", "file_date"]]
+    both = own.merge(kept, on=["firm_id", "fiscal_year", "field"], suffixes=("", "_kept"))
+    later = (both["revision_kept"] > both["revision"]) | (
+        (both["revision_kept"] == both["revision"]) & (both["file_date_kept"] > both["file_date"])
+    )
+    # a line matched by element id and by name is one line
+    replaced = both[later & (both["value"] != both["value_kept"])].drop_duplicates(["file", "row", "field"])
+    if replaced.empty:
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
+    messages = (
+        "replaced by "
+        + replaced["file_kept"]
+        + " row "
+        + replaced["row_kept"].astype(str)
+        + " ("
+        + replaced["report_kept"].str.strip()
+        + ", "
+        + replaced["value_kept"].map("{:,.0f}".format)
+        + "); the later revision wins"
+    )
+    values = replaced["value"].map("{:.0f}".format)
+    return _set_aside(replaced, replaced["field"].to_numpy(), values, "superseded_by_revision", messages)
+
+
 def assemble(files: list[DartFile], mode: StatementMode) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Build (firms, financials, facts) from read files."""
+    """Build (firms, financials, facts) from read files.
+
+    ``facts`` holds counts for the report plus ``sources`` (where every value came from) and
+    ``superseded`` (lines kept out of the panel, each with its rule: an original replaced by a
+    revised report (정정) or a later download, ``superseded_by_revision``; a transition period
+    after a fiscal year-end change, ``short_period``).
+    """
     element_map = load_element_map()
     frames = []
     for order, dart_file in enumerate(files):
         if dart_file.lines.empty:
             continue
-        frames.append(dart_file.lines.assign(file=dart_file.path.name, file_order=order))
+        date = _FILE_DATE.search(dart_file.path.stem)
+        frames.append(
+            dart_file.lines.assign(
+                file=dart_file.path.name, file_order=order, file_date=date.group(1) if date else "00000000"
+            )
+        )
     lines = pd.concat(frames, ignore_index=True)
     lines["firm_id"] = lines["stock_code"].str.strip().str.strip("[]")
-    lines["fiscal_year"] = pd.to_datetime(lines["period_end"], errors="coerce").dt.year
+    lines["period_end_date"] = pd.to_datetime(lines["period_end"].str.strip(), errors="coerce")
+    lines["fiscal_year"] = lines["period_end_date"].dt.year
     lines["basis"] = _basis(lines["statement"])
     lines["function_form"] = lines["statement"].str.contains("기능별")
+    lines["revision"] = lines["report"].str.contains("정정").astype(int)
     non_krw = lines["currency"].str.strip() != "KRW"
     facts: dict = {
         "lines_usable": len(lines),
@@ -220,16 +343,29 @@ def assemble(files: list[DartFile], mode: StatementMode) -> tuple[pd.DataFrame, 
     }
     lines = lines[~non_krw & lines["fiscal_year"].notna()]
 
+    periods = _period_months(lines)
+    lines = lines.merge(periods, on=["firm_id", "period_end_date"], how="left")
+    short, changes = _short_periods(lines, periods)
+    lines = lines[lines["period_months"] >= SHORT_PERIOD_MONTHS]
+    facts["fiscal_year_end_changes"] = changes
+
+    matched_element, matched_name = _matches(lines, element_map)
+    facts["element_name_conflicts"] = element_name_conflicts(matched_element, matched_name).to_dict("records")
     mapped = map_lines(lines, element_map)
     facts["lines_mapped"] = int(mapped["row"].count())
-    long = mapped.melt(
-        id_vars=["firm_id", "fiscal_year", "basis", "function_form", "field", "priority", "file", "file_order", "row"],
-        value_vars=list(AMOUNT_HEADERS),
-        var_name="column",
-        value_name="value",
-    ).dropna(subset=["value"])
+    keep = ["firm_id", "fiscal_year", "basis", "function_form", "field", "priority", "file", "file_order"]
+    keep += ["file_date", "revision", "report", "row", "period_end"]
+    long = mapped.melt(id_vars=keep, value_vars=list(AMOUNT_HEADERS), var_name="column", value_name="value")
+    long = long.dropna(subset=["value"])
     long["years_back"] = long["column"].map(AMOUNT_HEADERS)
     long["fiscal_year"] = long["fiscal_year"].astype(int) - long["years_back"]
+    # After a year-end change, a statement's prior-year columns cover other periods than the
+    # 12-month steps their labels assume (전전기 of FY2024 to December is the year to March 2023).
+    long["period_end_date"] = pd.to_datetime(long["period_end"].str.strip(), errors="coerce")
+    first_change = {c["firm_id"]: pd.Timestamp(c["transition_period"][:10]) for c in reversed(changes)}
+    change_start = pd.to_datetime(long["firm_id"].map(first_change), errors="coerce")
+    changed_after = (long["period_end_date"] >= change_start).fillna(False).astype(bool)
+    long = long[(long["years_back"] == 0) | ~changed_after]
 
     if mode == "separate":
         long = long[long["basis"] == "separate"]
@@ -240,17 +376,27 @@ def assemble(files: list[DartFile], mode: StatementMode) -> tuple[pd.DataFrame, 
             lambda b: (b == "consolidated").any()
         )
         long = long[(long["basis"] == "consolidated") | ~has_consolidated]
-    # Best source per firm-year-field: own-year figure, then mapping priority, then function form.
+    # Best source per firm-year-field: own-year figure, then the latest revision (정정) and the
+    # most recent download, then mapping priority, then function form.
+    order = ["firm_id", "fiscal_year", "field", "years_back", "revision", "file_date", "priority", "function_form"]
     long = long.sort_values(
-        ["firm_id", "fiscal_year", "field", "years_back", "priority", "function_form", "file_order", "row"],
-        ascending=[True, True, True, True, True, False, True, True],
+        [*order, "file_order", "row"],
+        ascending=[True, True, True, True, False, False, True, False, True, True],
         kind="stable",
     )
     best = long.drop_duplicates(["firm_id", "fiscal_year", "field"], keep="first")
+    superseded = pd.concat([short, _superseded(long, best)], ignore_index=True)
     financials = best.pivot(index=["firm_id", "fiscal_year"], columns="field", values="value")
     financials = financials.reindex(columns=[f for f in FIELDS if f in financials.columns]).reset_index()
     basis = best.sort_values(["firm_id", "fiscal_year", "years_back"]).drop_duplicates(["firm_id", "fiscal_year"])
-    financials = financials.merge(basis[["firm_id", "fiscal_year", "basis"]], on=["firm_id", "fiscal_year"], how="left")
+    period_end = [
+        None if pd.isna(end) else f"{end - pd.DateOffset(years=int(back)):%Y-%m-%d}"
+        for end, back in zip(basis["period_end_date"], basis["years_back"], strict=True)
+    ]
+    basis = basis.assign(period_end=period_end)
+    financials = financials.merge(
+        basis[["firm_id", "fiscal_year", "basis", "period_end"]], on=["firm_id", "fiscal_year"], how="left"
+    )
     financials = financials.rename(columns={"basis": "statement_basis"})
 
     # Firm-years seen in any statement but without revenue: reported, not guessed.
@@ -279,8 +425,12 @@ def assemble(files: list[DartFile], mode: StatementMode) -> tuple[pd.DataFrame, 
 
     firms = _firms_from_lines(lines)
     firms = firms[firms["firm_id"].isin(financials["firm_id"])].reset_index(drop=True)
-    sources = best[["firm_id", "fiscal_year", "field", "file", "row", "column", "basis"]].reset_index(drop=True)
-    return firms, financials.reset_index(drop=True), {**facts, "sources": sources}
+    switches = financials.groupby("firm_id")["statement_basis"].nunique()
+    facts["firms_with_basis_switch"] = sorted(switches[switches > 1].index.tolist())
+    columns = ["firm_id", "fiscal_year", "field", "file", "row", "column", "basis", "report"]
+    sources = best[columns].reset_index(drop=True)
+    facts["lines_superseded_by_rule"] = superseded["rule"].value_counts().to_dict() if len(superseded) else {}
+    return firms, financials.reset_index(drop=True), {**facts, "sources": sources, "superseded": superseded}
 
 
 def _firms_from_lines(lines: pd.DataFrame) -> pd.DataFrame:
@@ -323,6 +473,7 @@ def import_dart_bulk(source: Path, out_dir: Path, mode: StatementMode = "prefer-
         raise ValueError(f"{source}: none of the {len(paths)} files could be read: {unreadable}")
     firms, financials, facts = assemble(files, mode)
     sources = facts.pop("sources")
+    superseded = facts.pop("superseded")
     quarantine = pd.concat([f.quarantine for f in files], ignore_index=True)
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -330,6 +481,7 @@ def import_dart_bulk(source: Path, out_dir: Path, mode: StatementMode = "prefer-
     financials.to_csv(out_dir / "financials.csv", index=False, encoding="utf-8")
     quarantine.to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
     sources.to_csv(out_dir / "sources.csv", index=False, encoding="utf-8")
+    superseded.to_csv(out_dir / "superseded.csv", index=False, encoding="utf-8")
     per_file = [
         {
             "file": f.path.name,

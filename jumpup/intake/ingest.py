@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,10 @@ import pandas as pd
 from jumpup.intake import contracts
 from jumpup.intake.contracts import APPLICATIONS, AUDITS, FINANCIALS, FIRMS, UNIT_MULTIPLIERS, FileContract
 from jumpup.intake.quarantine import (
+    FIRM_OPTIONAL_VALUE_RULES,
+    OPTIONAL_VALUE_RULES,
     ROW,
+    demote_optional_issues,
     duplicate_key_issues,
     make_issues,
     no_issues,
@@ -66,8 +70,9 @@ class IngestResult:
 
 
 def _unit_multipliers(raw: RawTable, contract: FileContract, declared: str) -> dict[str, float]:
-    """Header annotation wins ('매출액(천원)'); otherwise the declared unit; 'auto' means won."""
-    default = "won" if declared == "auto" else declared
+    """Header annotation wins ('매출액(천원)'), then a title row ('(단위: 천원)'), then the declared unit;
+    'auto' means won."""
+    default = raw.table_unit or ("won" if declared == "auto" else declared)
     return {c: UNIT_MULTIPLIERS[raw.column_units.get(c, default)] for c in contract.amounts}
 
 
@@ -99,22 +104,98 @@ def _load(directory: Path, contract: FileContract, required: bool) -> RawTable |
     return raw
 
 
-def _normalise_industry(frame: pd.DataFrame) -> pd.DataFrame:
-    """Accept '26' or 'C26' for the division, and derive it from a KSIC code when it is missing."""
+def _normalise_code(code: pd.Series, known: frozenset[str]) -> tuple[pd.Series, pd.Series]:
+    """KSIC codes in the shapes they arrive in: '[26429]', 'C2642', '107.0', '26 429', and a code
+    whose leading 0 Excel dropped ('1110' for 01110, rice farming) when only the padded form exists.
+
+    Returns (normalised codes, mask of codes whose leading zero was restored). A code that is still
+    unknown is returned as written (after clean-up) and caught by the contract.
+    """
+    text = code.astype("string").map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore").astype("string")
+    text = text.str.replace(r"[\s\[\]\(\)]", "", regex=True)
+    text = text.str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)  # Excel float '107.0'
+    text = text.str.replace(r"^[A-Za-z](?=[0-9])", "", regex=True)  # section letter 'C2642'
+    text = text.mask(text.eq(""))
+    unknown = text.notna() & ~text.isin(known)
+    padded = ("0" + text).where(unknown)
+    restore = (unknown & padded.isin(known)).fillna(False).astype(bool)
+    return text.where(~restore, padded), restore
+
+
+def normalise_industry(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accept the division as 'C26', '26', 'C 26' or '3' (for A03), the code in the shapes of
+    ``_normalise_code``, and derive the division from a known code when it is empty
+    (docs/data_contract.md). Works on the text table before parsing so that a derived division
+    counts for the required-column check.
+
+    Returns (the text table normalised, flags for codes whose leading zero was restored).
+    """
+    frame = raw.copy()
     divisions = ksic_divisions()
     by_number = dict(zip(divisions["division_number"], divisions["division"], strict=True))
-    division = frame["ksic_division"].astype("string").str.upper().str.strip()
+    division = (
+        frame["ksic_division"].astype("string").map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore")
+    )
+    division = division.astype("string").str.upper().str.replace(r"\s+", "", regex=True)
+    division = division.str.replace(r"^([A-Z]?[0-9]+)\.0+$", r"\1", regex=True)
     numeric_only = division.str.fullmatch(r"\d{1,2}", na=False)
     division = division.where(~numeric_only, division.str.zfill(2).map(by_number).fillna(division))
+    flags = no_issues()
     if "ksic_code" in frame:
-        code = frame["ksic_code"].astype("string").str.strip()
-        # KSIC codes are digits; a letter prefix ('C26211') is dropped.
-        code = code.str.replace(r"^[A-Za-z]", "", regex=True)
+        known = ksic_known_codes()
+        code, restored = _normalise_code(frame["ksic_code"], known)
+        if restored.any():
+            flags = make_issues(
+                file,
+                frame.loc[restored, ROW],
+                "ksic_code",
+                frame.loc[restored, "ksic_code"],
+                "leading_zero_restored",
+                "KSIC code read as " + code[restored].astype(str) + " (a leading 0 was lost, e.g. by Excel)",
+            )
         frame["ksic_code"] = code.astype("object").where(code.notna(), None)
-        derived = code.str.slice(0, 2).map(by_number)
+        derived = code.where(code.isin(known)).str.slice(0, 2).map(by_number)
         division = division.where(division.notna(), derived)
     frame["ksic_division"] = division.astype("object").where(division.notna(), None)
-    return frame
+    return frame, flags
+
+
+def restore_leading_zeros(raws: dict[str, RawTable]) -> pd.DataFrame:
+    """One firm written '5930' in one file and '005930' in another is one firm: the zeros were lost.
+
+    Excel turns a stock or business number typed as text into a number and drops its leading
+    zeros. Among all-digit firm_ids that differ only in leading zeros across the input files, the
+    longest form is kept and every shorter one rewritten to it (in the raw text tables, in place);
+    each rewritten row is flagged ``leading_zeros_restored``. Returns the flags.
+    """
+    forms: dict[str, set[str]] = {}
+    for raw in raws.values():
+        ids = raw.frame["firm_id"].dropna().astype(str)
+        for value in ids[ids.str.fullmatch(r"\d+")].unique():
+            forms.setdefault(value.lstrip("0"), set()).add(value)
+    canonical = {form: max(group, key=len) for group in forms.values() if len(group) > 1 for form in group}
+    canonical = {form: full for form, full in canonical.items() if form != full}
+    if not canonical:
+        return no_issues()
+    parts = [no_issues()]
+    for raw in raws.values():
+        ids = raw.frame["firm_id"]
+        hit = ids.isin(list(canonical)).fillna(False).astype(bool)
+        if not hit.any():
+            continue
+        restored = ids[hit].map(canonical)
+        parts.append(
+            make_issues(
+                raw.path.name,
+                raw.frame.loc[hit, ROW],
+                "firm_id",
+                ids[hit],
+                "leading_zeros_restored",
+                "firm_id read as " + restored + ", the form another input file gives it (leading zeros lost)",
+            )
+        )
+        raw.frame.loc[hit, "firm_id"] = restored
+    return pd.concat(parts, ignore_index=True)
 
 
 def _firm_issues(
@@ -151,7 +232,13 @@ def industry_code_flags(frame: pd.DataFrame, file: str) -> pd.DataFrame:
 def _financial_issues(
     frame: pd.DataFrame, file: str, settings: IngestSettings, max_year: int, raw: pd.DataFrame
 ) -> pd.DataFrame:
-    parts = [schema_issues(frame, contracts.financials_schema(max_year, settings.min_fiscal_year), file, raw)]
+    schema = contracts.financials_schema(
+        max_year,
+        settings.min_fiscal_year,
+        max_amount_won=settings.max_amount_won,
+        max_counts={"employees": settings.max_employees, "patents_granted": settings.max_patents_granted},
+    )
+    parts = [schema_issues(frame, schema, file, raw)]
     if {"total_assets", "total_liabilities", "total_equity"} <= set(frame.columns):
         assets, liabilities, equity = frame["total_assets"], frame["total_liabilities"], frame["total_equity"]
         gap = (assets - (liabilities + equity)).abs()
@@ -184,6 +271,34 @@ def _financial_issues(
                     frame.loc[over, "export_revenue"],
                     "export_exceeds_revenue",
                     "export revenue is larger than revenue",
+                )
+            )
+    if "currency" in frame:
+        currency = frame["currency"].astype("string").str.strip().str.upper()
+        foreign = (currency.notna() & ~currency.isin(contracts.WON_CURRENCIES)).fillna(False).astype(bool)
+        if foreign.any():
+            parts.append(
+                make_issues(
+                    file,
+                    frame.loc[foreign, ROW],
+                    "currency",
+                    frame.loc[foreign, "currency"],
+                    "currency_not_krw",
+                    "amounts in another currency than won cannot be read as won",
+                )
+            )
+    if "statement_basis" in frame:
+        basis = frame["statement_basis"].astype("string").str.strip().str.lower()
+        unknown = (basis.notna() & ~basis.isin(contracts.STATEMENT_BASES)).fillna(False).astype(bool)
+        if unknown.any():
+            parts.append(
+                make_issues(
+                    file,
+                    frame.loc[unknown, ROW],
+                    "statement_basis",
+                    frame.loc[unknown, "statement_basis"],
+                    "unknown_statement_basis",
+                    "statement_basis must be consolidated or separate",
                 )
             )
     parts.append(duplicate_key_issues(frame, ["firm_id", "fiscal_year"], file, [c for c in frame.columns if c != ROW]))
@@ -263,15 +378,34 @@ def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool
     raw_applications = _load(directory, APPLICATIONS, required=round_mode)
     raw_audits = _load(directory, AUDITS, required=False) if round_mode or (directory / "audits.csv").exists() else None
 
+    flags.append(
+        restore_leading_zeros(
+            {
+                name: raw
+                for name, raw in (
+                    ("firms", raw_firms),
+                    ("financials", raw_financials),
+                    ("applications", raw_applications),
+                    ("audits", raw_audits),
+                )
+                if raw is not None
+            }
+        )
+    )
+
     # firms
     file = raw_firms.path.name
-    parsed = parse_table(raw_firms.frame, FIRMS, file, {})
-    frame = _normalise_industry(parsed.frame)
+    text_frame, industry_flags = normalise_industry(raw_firms.frame, file)
+    parsed = parse_table(text_frame, FIRMS, file, {})
     issues = pd.concat(
-        [parsed.issues, _firm_issues(frame, file, settings, max_year, raw_firms.frame)], ignore_index=True
+        [parsed.issues, _firm_issues(parsed.frame, file, settings, max_year, raw_firms.frame)], ignore_index=True
     )
+    frame, issues, dropped = demote_optional_issues(parsed.frame, issues, FIRMS.required, FIRM_OPTIONAL_VALUE_RULES)
     firms, quarantined, report = _finish(raw_firms, FIRMS, frame, issues, file)
-    flags.append(industry_code_flags(frame[~frame[ROW].isin(quarantined["row"])], file))
+    kept = ~frame[ROW].isin(quarantined["row"])
+    flags.append(industry_flags[industry_flags["row"].isin(frame.loc[kept, ROW])])
+    flags.append(dropped)
+    flags.append(industry_code_flags(frame[kept], file))
     tables["firms"] = firms
     quarantines.append(quarantined)
     reports.append(report)
@@ -288,7 +422,9 @@ def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool
         ],
         ignore_index=True,
     )
-    financials, quarantined, report = _finish(raw_financials, FINANCIALS, parsed.frame, issues, file)
+    frame, issues, dropped = demote_optional_issues(parsed.frame, issues, FINANCIALS.required, OPTIONAL_VALUE_RULES)
+    financials, quarantined, report = _finish(raw_financials, FINANCIALS, frame, issues, file)
+    flags.append(dropped)
     tables["financials"] = financials.sort_values(["firm_id", "fiscal_year"], kind="stable").reset_index(drop=True)
     quarantines.append(quarantined)
     reports.append(report)

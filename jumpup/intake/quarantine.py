@@ -8,6 +8,7 @@ The invariant ``rows read == accepted + quarantined`` is checked for every file.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,14 @@ from jumpup.intake.contracts import FileContract
 ROW = "_row"
 ISSUE_COLUMNS = ["file", "row", "column", "value", "rule", "message"]
 QUARANTINE_COLUMNS = [*ISSUE_COLUMNS, "other_problems"]
-NEGATIVE_MARKERS = ("△", "▲", "−")  # Korean statements print negatives as △1,234
+NEGATIVE_MARKERS = ("△", "▲", "−", "－")  # Korean statements print negatives as △1,234
+NIL_TOKEN = "-"  # a dash in a Korean statement is nil (0), not "unknown"
+# Problems in an optional column that drop the value (null it and flag the row in flags.csv)
+# instead of quarantining the whole row: a bad founding date must not take a firm's statements.
+OPTIONAL_VALUE_RULES = frozenset(
+    {"non_numeric", "non_integer", "bad_date", "bad_month", "bad_flag", "unknown_industry_code"}
+)
+FIRM_OPTIONAL_VALUE_RULES = OPTIONAL_VALUE_RULES | {"future_year", "implausible_year"}
 RULE_MESSAGES = {
     "negative_value": "'{column}' must not be negative",
     "future_fiscal_year": "fiscal year is after the latest allowed year",
@@ -35,6 +43,7 @@ RULE_MESSAGES = {
     "unknown_rubric_item": "item is not in the audit rubric",
     "score_out_of_range": "score is outside the rubric scale",
     "missing_required": "required column '{column}' is empty",
+    "implausible_magnitude": "'{column}' is implausibly large (above the ingest.max_* limit); check the unit",
 }
 
 
@@ -66,22 +75,63 @@ def no_issues() -> pd.DataFrame:
 
 
 def parse_numbers(text: pd.Series) -> pd.Series:
-    """Parse amounts as Korean spreadsheets write them: '1,234', '(1,234)', '△1,234', '1234원'.
+    """Parse amounts as Korean spreadsheets write them: '1,234', '(1,234)', '（1,234）', '△1,234',
+    '▲1,234', '−1,234' (U+2212), '1,234-' (trailing minus), '1234원', full-width digits.
 
     Plain numbers, the common case, are parsed directly; only values that fail go through the
-    string clean-up, which is the slow part on large files.
+    string clean-up, which is the slow part on large files. Anything still unreadable is NaN and
+    the caller reports it; a sign is never dropped.
     """
     direct = pd.to_numeric(text, errors="coerce").astype("float64")
     retry = direct.isna() & text.notna()
     if not retry.any():
         return direct
-    cleaned = text[retry].astype("string").str.replace(r"[,\s원₩]", "", regex=True)
+    cleaned = text[retry].astype("string").map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore")
+    cleaned = cleaned.astype("string").str.replace(r"[,\s원₩]", "", regex=True)
     negative_paren = cleaned.str.match(r"^\(.*\)$", na=False)
     cleaned = cleaned.where(~negative_paren, "-" + cleaned.str.slice(1, -1))
     for marker in NEGATIVE_MARKERS:
         cleaned = cleaned.str.replace(marker, "-", regex=False)
+    trailing_minus = cleaned.str.fullmatch(r"\d[\d.]*-", na=False)
+    cleaned = cleaned.where(~trailing_minus, "-" + cleaned.str.slice(0, -1))
+    cleaned = cleaned.str.replace(r"^--", "", regex=True)  # '-(1,234)' is still one negative
     direct[retry] = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     return direct
+
+
+def demote_optional_issues(
+    frame: pd.DataFrame, issues: pd.DataFrame, required: tuple[str, ...], rules: frozenset[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Split issues in optional columns off as flags and null the value they are about.
+
+    A value that cannot be read in an optional column (``ksic_code`` written ``46712.0`` after
+    normalising fails, a date in a wrong format, a flag of 2) loses only that value: the row is kept,
+    the field set to missing and the problem listed in ``flags.csv`` with file, row, column, value
+    and rule. A row quarantined for another reason keeps these problems in ``other_problems``.
+
+    Returns (frame with the values nulled, issues that still quarantine, flags).
+    """
+    if issues.empty:
+        return frame, issues, no_issues()
+    optional = issues["column"].notna() & ~issues["column"].isin(required) & issues["rule"].isin(rules)
+    optional &= issues["column"].isin(frame.columns)
+    hard = issues.loc[~optional]
+    soft = issues.loc[optional]
+    if soft.empty:
+        return frame, issues, no_issues()
+    on_rejected = soft["row"].isin(hard["row"])
+    frame = frame.copy()
+    for column, rows in soft.loc[~on_rejected].groupby("column")["row"]:
+        mask = frame[ROW].isin(rows)
+        frame[column] = (
+            frame[column].astype("object").where(~mask, None)
+            if frame[column].dtype == object
+            else (frame[column].mask(mask))
+        )
+    flags = soft.loc[~on_rejected].copy()
+    flags["message"] = flags["message"].astype(str) + "; the value is dropped and the row kept"
+    remaining = pd.concat([hard, soft.loc[on_rejected]], ignore_index=True)
+    return frame, remaining, flags.reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -100,6 +150,13 @@ def parse_table(
     ``unit_multipliers`` maps amount columns to the factor that converts them to won.
     """
     frame = raw.copy()
+    nil_means_zero = set(contract.amounts) | set(contract.counts)
+    for column in frame.columns:
+        if column == ROW:
+            continue
+        nil = frame[column].eq(NIL_TOKEN).fillna(False).astype(bool)
+        if nil.any():
+            frame[column] = frame[column].mask(nil, "0" if column in nil_means_zero else None)
     issue_parts = [no_issues()]
     for column in contract.required:
         missing = frame[column].isna() if column in frame else pd.Series(True, index=frame.index)

@@ -16,12 +16,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from jumpup.intake.contracts import COLUMN_ALIASES, UNIT_LABELS
+from jumpup.intake.contracts import AMOUNT_COLUMNS, COLUMN_ALIASES, UNIT_LABELS
 
 ROW_COLUMN = "_row"
-MISSING_TOKENS = ["", "-", "NA", "N/A", "n/a", "nan", "NaN", "null", "NULL", "None"]
+# '-' is not among them: in an amount it is nil (0), as Korean statements print it, and the
+# contract parser (quarantine.parse_table) decides per column what it means.
+MISSING_TOKENS = ["", "NA", "N/A", "n/a", "nan", "NaN", "null", "NULL", "None"]
+NIL_TOKEN = "-"
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".parquet", ".xlsx")
-_UNIT_PATTERN = re.compile(r"^(?P<name>.*?)\s*[\(\[]\s*(?P<unit>[^\)\]]+?)\s*[\)\]]\s*$")
+_UNIT_PATTERN = re.compile(r"^(?P<name>.*?)\s*[\(\[（]\s*(?P<unit>[^\)\]）]+?)\s*[\)\]）]\s*$")
+_TITLE_UNIT = re.compile(r"단위\s*[:：]?\s*(?P<unit>[^\s\)\]）,]+)")
+_MAX_TITLE_ROWS = 5
 _BAD_LINE_PATTERN = re.compile(r"Skipping line (\d+): (.*)")
 
 
@@ -40,6 +45,7 @@ class RawTable:
     renamed: dict[str, str] = field(default_factory=dict)
     bad_lines: list[tuple[int, str, str]] = field(default_factory=list)  # (row, text, why)
     blank_rows: int = 0
+    table_unit: str | None = None  # from a title row such as '(단위: 천원)'
 
     @property
     def rows_read(self) -> int:
@@ -69,22 +75,98 @@ def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:
             ) from None
 
 
-def canonical_column(header: str) -> tuple[str, str | None]:
-    """Map a header to a contract column and its declared unit, e.g. '매출액(천원)' -> revenue, thousand_won."""
+def _unit_key(text: str) -> str:
+    """'단위: 천원' / ' KRW 1000 ' -> '천원' / 'krw1000'."""
+    key = re.sub(r"\s+", "", str(text)).lower()
+    return re.sub(r"^단위[:：]?", "", key)
+
+
+def canonical_column(header: str, path: Path | None = None) -> tuple[str, str | None]:
+    """Map a header to a contract column and its declared unit, e.g. '매출액(천원)' -> revenue, thousand_won.
+
+    Raises ``InputFileError`` when an amount column declares a unit that is not a won unit
+    ('매출액(USD)', 'revenue (단위: 달러)'): such amounts must never pass as won.
+    """
     text = str(header).strip()
     unit = None
     match = _UNIT_PATTERN.match(text)
-    if match and match.group("unit").replace(" ", "").lower() in UNIT_LABELS:
-        unit = UNIT_LABELS[match.group("unit").replace(" ", "").lower()]
-        text = match.group("name").strip()
+    if match:
+        key = _unit_key(match.group("unit"))
+        base = match.group("name").strip().replace(" ", "")
+        base_name = COLUMN_ALIASES.get(base, COLUMN_ALIASES.get(base.lower(), base.lower()))
+        if key in UNIT_LABELS:
+            unit = UNIT_LABELS[key]
+            text = match.group("name").strip()
+        elif base_name in AMOUNT_COLUMNS:
+            raise InputFileError(
+                f"{path or 'input'}: column '{header}': unit '{match.group('unit')}' is not a won unit "
+                f"(원, 천원, 백만원, 억원); convert the amounts to won or remove the column"
+            )
     key = text.replace(" ", "")
     name = COLUMN_ALIASES.get(key, COLUMN_ALIASES.get(key.lower(), text.lower().replace(" ", "_")))
     return name, unit
 
 
-def _read_csv_text(text: str, path: Path) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
-    sample = text[:20000]
-    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+def title_unit(cells: list[str], path: Path) -> str | None:
+    """The unit of a title row such as '(단위: 천원)'; an unknown unit is an error, never won."""
+    text = " ".join(c for c in cells if c)
+    match = _TITLE_UNIT.search(text)
+    if not match:
+        return None
+    key = _unit_key(match.group("unit"))
+    if key not in UNIT_LABELS:
+        raise InputFileError(
+            f"{path}: title row '{text.strip()}' declares unit '{match.group('unit')}', which is not a won unit "
+            f"(원, 천원, 백만원, 억원); convert the amounts to won"
+        )
+    return UNIT_LABELS[key]
+
+
+def _title_rows(rows: list[list[str]], path: Path) -> tuple[int, str | None]:
+    """Leading rows before the header: blank rows and title rows of one cell ('(단위: 천원)', a caption).
+
+    Returns how many rows to skip and the unit a title row declares.
+    """
+    unit = None
+    skip = 0
+    for cells in rows[:_MAX_TITLE_ROWS]:
+        filled = [c.strip() for c in cells if c is not None and str(c).strip()]
+        if len(filled) > 1:
+            break
+        if filled:
+            unit = title_unit(filled, path) or unit
+        skip += 1
+    if skip >= len(rows):
+        return 0, None
+    return skip, unit
+
+
+def _check_header(header: list[str], path: Path) -> None:
+    """Two columns with one name would hide one of them; the file is refused."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        key = str(name).strip()
+        if key and key in seen:
+            raise InputFileError(f"{path}: column '{key}' appears twice (columns {seen[key]} and {position}); keep one")
+        seen[key] = position
+
+
+def _delimiter(header_line: str) -> str:
+    """Tab or comma, decided on the header line alone: numbers such as '12,500,000' in the records
+    must not outvote the header's tabs (Excel's '텍스트(탭으로 분리)' keeps thousands separators)."""
+    return "\t" if header_line.count("\t") > header_line.count(",") else ","
+
+
+def _read_csv_text(text: str, path: Path) -> tuple[pd.DataFrame, list[tuple[int, str, str]], str | None]:
+    all_lines = text.splitlines()
+    first = next((line for line in all_lines[: _MAX_TITLE_ROWS + 1] if line.count("\t") + line.count(",")), "")
+    delimiter = _delimiter(first)
+    head_rows = list(csv.reader(all_lines[: _MAX_TITLE_ROWS + 1], delimiter=delimiter))
+    skip, unit = _title_rows(head_rows, path)
+    if skip:
+        text = "\n".join(all_lines[skip:])
+    header_cells = next(csv.reader(all_lines[skip : skip + 1], delimiter=delimiter), [])
+    _check_header(header_cells, path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -107,39 +189,85 @@ def _read_csv_text(text: str, path: Path) -> tuple[pd.DataFrame, list[tuple[int,
     for warning in caught:
         for number, why in _BAD_LINE_PATTERN.findall(str(warning.message)):
             line = int(number)
-            bad.append((line, lines[line - 1] if line - 1 < len(lines) else "", why.strip()))
+            bad.append((line + skip, lines[line - 1] if line - 1 < len(lines) else "", why.strip()))
     bad.sort()
     bad_numbers = {b[0] for b in bad}
-    rows, candidate = [], 2
+    rows, candidate = [], skip + 2
     while len(rows) < len(frame):
         if candidate not in bad_numbers:
             rows.append(candidate)
         candidate += 1
     frame[ROW_COLUMN] = rows
-    return frame, bad
+    return frame, bad, unit
+
+
+def _read_xlsx(path: Path) -> tuple[pd.DataFrame, str | None]:
+    """First sheet as text; title rows above the header ('(단위: 천원)') are skipped and read for a unit."""
+    try:
+        sheet = pd.read_excel(
+            path, dtype=str, engine="openpyxl", header=None, keep_default_na=False, na_values=MISSING_TOKENS
+        )
+    except Exception as exc:  # openpyxl raises many types for corrupt workbooks
+        raise InputFileError(f"{path}: unreadable .xlsx workbook: {exc}") from None
+    if sheet.empty:
+        raise InputFileError(f"{path}: the workbook's first sheet is empty; it needs at least a header row")
+    cells = [[("" if pd.isna(v) else str(v)) for v in row] for row in sheet.head(_MAX_TITLE_ROWS + 1).to_numpy()]
+    skip, unit = _title_rows(cells, path)
+    header = ["" if pd.isna(v) else str(v).strip() for v in sheet.iloc[skip]]
+    _check_header(header, path)
+    keep = [i for i, name in enumerate(header) if name]
+    frame = sheet.iloc[skip + 1 :, keep].copy()
+    frame.columns = [header[i] for i in keep]
+    frame[ROW_COLUMN] = [int(i) + 1 for i in frame.index]  # Excel rows are 1-based
+    return frame.reset_index(drop=True), unit
+
+
+def _parquet_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Typed Parquet columns as the text a person would write: booleans 1/0, whole floats without
+    '.0' (an id or count stored as float64), dates as ISO dates. Values are then parsed like CSV."""
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_bool_dtype(values) or (
+            values.dtype == object and values.dropna().map(lambda v: isinstance(v, bool)).all() and values.notna().any()
+        ):
+            text = values.map(lambda v: None if pd.isna(v) else ("1" if bool(v) else "0"))
+        elif pd.api.types.is_float_dtype(values):
+            finite = values.dropna()
+            whole = bool(len(finite)) and bool(((finite % 1) == 0).all()) and bool((finite.abs() < 2**53).all())
+            text = values.map(lambda v, whole=whole: None if pd.isna(v) else (str(int(v)) if whole else repr(float(v))))
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            text = values.dt.strftime("%Y-%m-%d").where(values.notna(), None)
+        else:
+            text = values.map(lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
+        out[str(column)] = text.astype("object")
+    return out
 
 
 def read_raw_table(path: Path) -> RawTable:
-    """Read one input file as text with canonical column names and row numbers."""
+    """Read one input file as text with canonical column names and row numbers.
+
+    Raises ``InputFileError`` (one line naming the file) for a missing or unreadable file, two
+    columns with one name, a header without records, or a unit that is not a won unit.
+    """
     if not path.exists():
         raise InputFileError(f"{path}: file not found")
     suffix = path.suffix.lower()
     bad_lines: list[tuple[int, str, str]] = []
+    table_unit = None
     if suffix in (".csv", ".txt", ".tsv"):
         text, encoding = decode_bytes(path.read_bytes(), path)
-        frame, bad_lines = _read_csv_text(text, path)
+        frame, bad_lines, table_unit = _read_csv_text(text, path)
     elif suffix == ".xlsx":
-        try:
-            frame = pd.read_excel(path, dtype=str, engine="openpyxl", keep_default_na=False, na_values=MISSING_TOKENS)
-        except Exception as exc:  # openpyxl raises many types for corrupt workbooks
-            raise InputFileError(f"{path}: unreadable .xlsx workbook: {exc}") from None
+        frame, table_unit = _read_xlsx(path)
         encoding = "xlsx"
-        frame[ROW_COLUMN] = range(2, len(frame) + 2)
     elif suffix == ".parquet":
         try:
-            frame = pd.read_parquet(path)
+            typed = pd.read_parquet(path)
         except Exception as exc:
             raise InputFileError(f"{path}: unreadable Parquet file: {exc}") from None
+        _check_header([str(c) for c in typed.columns], path)
+        frame = _parquet_as_text(typed.reset_index(drop=True))
         encoding = "parquet"
         frame[ROW_COLUMN] = range(2, len(frame) + 2)
     else:
@@ -152,7 +280,7 @@ def read_raw_table(path: Path) -> RawTable:
         if column == ROW_COLUMN:
             new_columns.append(column)
             continue
-        name, unit = canonical_column(column)
+        name, unit = canonical_column(column, path)
         if name in new_columns:
             raise InputFileError(f"{path}: columns '{column}' and another both mean '{name}'; keep one")
         new_columns.append(name)
@@ -165,6 +293,9 @@ def read_raw_table(path: Path) -> RawTable:
     for column in data_columns:
         text_values = frame[column].astype("string").str.strip()
         frame[column] = text_values.mask(text_values.isin(MISSING_TOKENS))
-    blank = frame[data_columns].isna().all(axis=1) if data_columns else pd.Series(False, index=frame.index)
+    empty = frame[data_columns].isna() | frame[data_columns].eq(NIL_TOKEN).fillna(False)
+    blank = empty.all(axis=1) if data_columns else pd.Series(False, index=frame.index)
     frame = frame.loc[~blank].reset_index(drop=True)
-    return RawTable(path, frame, encoding, units, renamed, bad_lines, int(blank.sum()))
+    if frame.empty and not bad_lines:
+        raise InputFileError(f"{path}: the file has a header but no data rows")
+    return RawTable(path, frame, encoding, units, renamed, bad_lines, int(blank.sum()), table_unit)

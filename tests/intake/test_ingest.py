@@ -99,8 +99,13 @@ def test_firms_rules_and_orphaned_financials_follow(tmp_path, ingest_settings):
     result = ingest_directory(write_panel(tmp_path / "p", GOOD_FIRMS + bad_firms, fin), ingest_settings)
     rules = quarantine_rules(result, "firms.csv")
     assert rules[5][:3] == ("unknown_industry_code", "ksic_division", "Z99")
-    assert rules[6][:3] == ("unknown_industry_code", "ksic_code", "26999")
-    assert rules[7][:2] == ("future_year", "founded_year")
+    # optional fields lose only their value: the firm is kept and the problem flagged
+    assert 6 not in rules and 7 not in rules
+    flags = {(int(r.row), r.column): (r.rule, r.value) for r in result.flags.itertuples()}
+    assert flags[(6, "ksic_code")] == ("unknown_industry_code", "26999")
+    assert flags[(7, "founded_year")] == ("future_year", "2090")
+    firms = result.tables["firms"].set_index("firm_id")
+    assert pd.isna(firms.loc["000005", "ksic_code"]) and pd.isna(firms.loc["000006", "founded_year"])
     assert rules[8][0] == "duplicate_key" and rules[2][0] == "duplicate_key"
     fin_rules = quarantine_rules(result, "financials.csv")
     # the quarantined firm's statements are orphans now, not silently dropped
