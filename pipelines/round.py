@@ -27,7 +27,7 @@ from jumpup.models.growth_engine import forecast_paths
 from jumpup.models.metrics import psi
 from jumpup.notices import Notice
 from jumpup.pipelines.score import load_bundle
-from jumpup.pipelines.step1 import DECISION_LOG, decide_round, write_decisions, write_step1
+from jumpup.pipelines.step1 import DECISION_LOG, decide_round, eligibility_of, write_decisions, write_step1
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.rendering.round_reports import RoundOutputs, write_round_reports
 from jumpup.rendering.workbook import write_workbook
@@ -106,6 +106,8 @@ def run_round(
     result = open_panel(Path(round_dir), settings.ingest, round_mode=True)
     ingest_report = write_outputs(result, out_dir / "ingested")
     inputs = {r.table: r.sha256 for r in result.reports}
+    # Eligibility is policy read now, with this run's params; a date without a size table stops here.
+    eligibility = eligibility_of(result, settings)
     timings["ingest"] = time.perf_counter() - started
 
     notify("score")
@@ -151,7 +153,7 @@ def run_round(
 
     notify("STEP 1")
     started = time.perf_counter()
-    step1 = decide_round(scores, result, settings, scale)
+    step1 = decide_round(scores, result, settings, scale, eligibility)
     timings["step1"] = time.perf_counter() - started
 
     notify("write")
@@ -195,7 +197,11 @@ def run_round(
         "model": model_info,
         "input_sha256": inputs,
         "files": ingest_report["files"],
-        "params": {k: getattr(settings, k).model_dump(mode="json") for k in ("step1", "grade_scale", "growth_paths")},
+        "params": {
+            k: getattr(settings, k).model_dump(mode="json")
+            for k in ("step1", "grade_scale", "growth_paths", "program", "size_class")
+        },
+        "eligibility": summary["eligibility"],
         "counts": {
             "applicants": len(applications),
             "scored": len(scores),

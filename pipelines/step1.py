@@ -21,19 +21,51 @@ from jumpup.reference import audit_rubric
 from jumpup.rendering.step1_pages import write_dossiers, write_whatif_chart
 from jumpup.schemas import DECISIONS, SCORES
 from jumpup.settings import PROJECT_ROOT, Settings
-from jumpup.step1.decisions import Step1Result, screen
+from jumpup.step1.decisions import Step1Result, as_of_year, screen
+from jumpup.step1.eligibility import eligibility_record, round_eligibility
 
 DECISION_LOG = PROJECT_ROOT / "registry" / "step1_decision_log.jsonl"
 
 
-def decide_round(scores: pd.DataFrame, ingested: IngestResult, settings: Settings, scale: MasterScale) -> Step1Result:
+def eligibility_of(ingested: IngestResult, settings: Settings) -> pd.DataFrame:
+    """Round-time eligibility of every applicant with this run's ``program`` settings.
+
+    Raises ``SizeTableMissing`` (a ``ValueError``) when an application date has no size table.
+    """
+    applications = ingested.tables["applications"]
+    return round_eligibility(
+        ingested.tables["firms"],
+        ingested.tables["financials"],
+        applications,
+        as_of_year(applications),
+        settings.size_class,
+        settings.program,
+    )
+
+
+def decide_round(
+    scores: pd.DataFrame,
+    ingested: IngestResult,
+    settings: Settings,
+    scale: MasterScale,
+    eligibility: pd.DataFrame | None = None,
+) -> Step1Result:
     """STEP 1 on an ingested round and its scores, with the hand-over contracts checked.
 
-    ``scale`` is the master scale the scores were graded on, with the round's reference grade.
+    ``scale`` is the master scale the scores were graded on, with the round's reference grade;
+    ``eligibility`` is computed from the round with ``settings.program`` when not given.
     """
     SCORES.validate(scores)
+    if eligibility is None:
+        eligibility = eligibility_of(ingested, settings)
     result = screen(
-        scores, ingested.tables["applications"], ingested.tables.get("audits"), audit_rubric(), settings.step1, scale
+        scores,
+        ingested.tables["applications"],
+        ingested.tables.get("audits"),
+        audit_rubric(),
+        settings.step1,
+        scale,
+        eligibility,
     )
     DECISIONS.validate(result.decisions)
     return result
@@ -91,6 +123,9 @@ def write_step1(
             "step1": settings.step1.model_dump(mode="json"),
             "grade_scale": settings.grade_scale.model_dump(mode="json"),
         },
+        "eligibility": eligibility_record(
+            settings.program, settings.size_class, sorted(set(pd.to_datetime(applications["applied_on"]).dt.date))
+        ),
         "counts": {
             "applicants": len(result.decisions),
             "passed": int((result.decisions["decision"] == "pass").sum()),
@@ -123,8 +158,9 @@ def run(
     """``jumpup step1``: STEP 1 from a ``scores.csv`` and an ingested round."""
     started = time.perf_counter()
     scores = pd.read_csv(scores_path, dtype={"firm_id": str})
+    eligibility = eligibility_of(ingested, settings)
     try:
-        result = decide_round(scores, ingested, settings, MasterScale.from_settings(settings.grade_scale))
+        result = decide_round(scores, ingested, settings, MasterScale.from_settings(settings.grade_scale), eligibility)
     except ValueError as exc:
         raise ValueError(f"{scores_path}: {exc}") from None
     manifest_file = Path(scores_path).with_name("scores_manifest.json")
