@@ -49,6 +49,15 @@ def _step(description: str, work, errors: tuple[type[Exception], ...] = ()):
     return result
 
 
+def _print_skipped(read: int, done: int, skipped: int, where: Path, done_as: str = "scored") -> None:
+    """read / done / skipped, and where the reason for each skipped firm is."""
+    line = f"firms read {read:,} = {done_as} {done:,} + skipped {skipped:,}"
+    if skipped:
+        console.print(f"[yellow]{line}[/yellow] (reason per firm: {where})")
+    else:
+        console.print(line)
+
+
 @app.command()
 def synth(
     out: Annotated[Path | None, typer.Option("--out", help="Output directory (history/ and round/).")] = None,
@@ -242,6 +251,7 @@ def score(
         f"scored {manifest['firms_scored']:,} firms as of {as_of} → {out / 'scores.csv'} "
         f"(model {manifest.get('model_version', manifest['model'])})"
     )
+    _print_skipped(manifest["firms_read"], manifest["firms_scored"], manifest["firms_skipped"], out / "skipped.csv")
     console.print("grades: " + ", ".join(f"{k} {v}" for k, v in manifest["grades"].items()))
 
 
@@ -421,6 +431,13 @@ def growth_path(
     console.print(
         f"{manifest['firms']:,} firms × {settings.growth_paths.horizon} years → {out} "
         f"(nearest peers: {out.with_suffix('.peers.csv')}) in {manifest['seconds']} s"
+    )
+    _print_skipped(
+        manifest["firms_read"],
+        manifest["firms"],
+        manifest["firms_skipped"],
+        out.with_suffix(".skipped.csv"),
+        "with a path",
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -103,6 +104,7 @@ def write_step1(
     write_json(out_dir / "audit_quality.json", result.quality)
     result.audit_summary.round(4).to_csv(out_dir / "audit_per_firm.csv", index=False, encoding="utf-8")
     ingested.quarantine.to_csv(out_dir / "quarantine.csv", index=False)
+    shutil.rmtree(out_dir / "dossiers", ignore_errors=True)  # a rerun leaves no dossier of an earlier run behind
     dossiers = write_dossiers(
         result.decisions,
         scores,

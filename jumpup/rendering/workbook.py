@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import zipfile
 from pathlib import Path
 
 import pandas as pd
+
+from jumpup.provenance import output_timestamp
 
 KOREAN_HEADERS = {
     "firm_id": "기업코드",
@@ -48,7 +52,9 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
     """
     from openpyxl import Workbook
 
+    stamp = output_timestamp()
     workbook = Workbook(write_only=True)
+    workbook.properties.created = workbook.properties.modified = stamp.replace(tzinfo=None)
     for name, frame in sheets.items():
         sheet = workbook.create_sheet(title=name[:31])
         sheet.append([KOREAN_HEADERS.get(str(c), str(c)) for c in frame.columns])
@@ -56,3 +62,21 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
         for row in values.itertuples(index=False, name=None):
             sheet.append([v.item() if hasattr(v, "item") else v for v in row])
     workbook.save(path)
+    fix_zip_dates(path, stamp)
+
+
+def fix_zip_dates(path: Path, stamp: dt.datetime) -> None:
+    """Rewrite a ZIP container (xlsx) with every entry dated ``stamp``, in the same order.
+
+    openpyxl dates each entry with the wall clock; fixing the dates makes equal content give
+    equal bytes.
+    """
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info.filename)) for info in source.infolist()]
+    date_time = stamp.timetuple()[:6]
+    with zipfile.ZipFile(path, "w") as target:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, date_time=date_time)
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = info.external_attr
+            target.writestr(fixed, data)

@@ -75,9 +75,12 @@ def test_changing_min_age_changes_the_next_round_without_retraining(tmp_path):
         settings = _settings(min_age_years=minimum)
         ingested = ingest_directory(tmp_path / "round", settings.ingest, round_mode=True)
         log = tmp_path / f"log{minimum}.jsonl"
-        step1_stage.run(tmp_path / "scores.csv", ingested, tmp_path / f"out{minimum}", settings, log_path=log)
-        frame = pd.read_csv(tmp_path / f"out{minimum}" / "step1_decisions.csv", dtype={"firm_id": str})
+        # the same --out both times: a rerun leaves no dossier of a firm that no longer passes
+        step1_stage.run(tmp_path / "scores.csv", ingested, tmp_path / "out", settings, log_path=log)
+        frame = pd.read_csv(tmp_path / "out" / "step1_decisions.csv", dtype={"firm_id": str})
         decided[minimum] = frame.set_index("firm_id")["decision"].to_dict()
+        dossiers = sorted(p.stem for p in (tmp_path / "out" / "dossiers").glob("*.html"))
+        assert dossiers == sorted(frame.loc[frame["decision"] == "pass", "firm_id"])
         record = json.loads(log.read_text())
         assert record["eligibility"]["program"]["min_age_years"] == minimum
         assert record["eligibility"]["size_tables_used"] == ["2015-01-01"]
@@ -100,8 +103,7 @@ def test_a_date_without_a_size_table_stops_with_one_operator_error(tmp_path):
     # through the command: one line, exit code 2, no traceback
     result = CliRunner().invoke(
         app,
-        ["step1", "--scores", str(tmp_path / "scores.csv"), "--round", str(tmp_path / "round")]
-        + ["--out", str(tmp_path / "out")],
+        ["step1", "--scores", str(tmp_path / "scores.csv"), "--round", str(tmp_path / "round"), "--out", "o"],
     )
     assert result.exit_code == 2 and "sme_size_criteria" in result.output and "Traceback" not in result.output
 
