@@ -6,12 +6,14 @@ what they wrote. Errors in the input are reported in one clear message and exit 
 
 from __future__ import annotations
 
+import errno
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from jumpup.locks import OutputLocked
 from jumpup.pipelines.console import console, print_ingest_summary, progress_bar
 from jumpup.pipelines.console import table as console_table
 from jumpup.settings import DEFAULT_PARAMS_PATH, SettingsError, load_settings
@@ -33,17 +35,38 @@ def _settings(params: Path, overrides: dict | None = None):
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True, markup=True, highlight=False)
     raise typer.Exit(2)
 
 
+def _os_error(exc: OSError) -> str:
+    """One line for a file-system error: the file, what the system said and what to check."""
+    where = exc.filename or "output"
+    hint = {
+        errno.EACCES: "check that --out is writable",
+        errno.EPERM: "check that --out is writable",
+        errno.EROFS: "the folder is on a read-only file system; choose another --out",
+        errno.ENOSPC: "the disk is full; free space or choose another --out",
+        errno.EDQUOT: "the disk quota is used up; free space or choose another --out",
+    }.get(exc.errno, "")
+    return f"{where}: {exc.strerror or exc}" + (f" ({hint})" if hint else "")
+
+
 def _step(description: str, work, errors: tuple[type[Exception], ...] = ()):
-    """Run one step under a progress bar; the listed input errors become one clear message, exit 2."""
+    """Run one step under a progress bar; the listed input errors become one clear message, exit 2.
+
+    File-system errors (missing input, read-only or full output folder) and a busy output folder
+    are always reported this way.
+    """
     try:
         with progress_bar() as progress:
             task = progress.add_task(description, total=1)
             result = work()
             progress.advance(task)
+    except OSError as exc:
+        _fail(_os_error(exc))
+    except OutputLocked as exc:
+        _fail(str(exc))
     except errors as exc:
         _fail(str(exc))
     return result
@@ -502,7 +525,9 @@ def score_round(
 
             manifest = run_round(round_dir, out, settings, model, reports_on, language, advance, with_workbook=workbook)
             progress.update(task, completed=len(STAGES), description="done")
-    except (InputFileError, ValueError) as exc:
+    except OSError as exc:
+        _fail(_os_error(exc))
+    except (InputFileError, ValueError, OutputLocked) as exc:
         _fail(str(exc))
     counts = manifest["counts"]
     console.print(

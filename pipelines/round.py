@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ import pandas as pd
 
 from jumpup.features.builder import panel_rows
 from jumpup.intake.ingest import open_panel, write_outputs
+from jumpup.locks import out_dir_lock
 from jumpup.models.bundle import GrowthModelBundle, model_matrix
 from jumpup.models.grading import MasterScale, feature_label
 from jumpup.models.growth_engine import forecast_paths
@@ -48,22 +50,55 @@ class StageState:
     def __init__(self, out_dir: Path):
         self.dir = out_dir / ".stages"
         self.path = self.dir / "fingerprints.json"
-        self.done = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.done = self._read_fingerprints()
+
+    def _damaged(self, path: Path, why: str) -> ResumeFileError:
+        return ResumeFileError(
+            f"{path}: resume file is damaged ({why}); delete {self.dir} to run the round afresh "
+            f"(the inputs are untouched; finished stages are redone)"
+        )
+
+    def _read_fingerprints(self) -> dict:
+        if not self.path.exists():
+            return {}
+        try:
+            done = json.loads(self.path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise self._damaged(self.path, f"not valid JSON: {exc}") from None
+        if not isinstance(done, dict) or not all(isinstance(v, str) for v in done.values()):
+            raise self._damaged(self.path, "expected a mapping of stage to fingerprint")
+        return done
 
     def load(self, stage: str, fingerprint: str, tables: tuple[str, ...]) -> dict[str, pd.DataFrame] | None:
         files = {name: self.dir / f"{stage}.{name}.parquet" for name in tables}
         if self.done.get(stage) != fingerprint or not all(f.exists() for f in files.values()):
             return None
-        return {name: pd.read_parquet(f) for name, f in files.items()}
+        loaded = {}
+        for name, f in files.items():
+            try:
+                loaded[name] = pd.read_parquet(f)
+            except (OSError, ValueError) as exc:  # pyarrow's errors for a torn file derive from these
+                raise self._damaged(f, f"not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+        return loaded
 
     def save(self, stage: str, fingerprint: str, tables: dict[str, pd.DataFrame]) -> None:
+        """Write each table and then the fingerprints, every file whole or not at all (write, then rename)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         for name, frame in tables.items():
-            frame.to_parquet(self.dir / f"{stage}.{name}.parquet", index=False)
+            target = self.dir / f"{stage}.{name}.parquet"
+            partial = target.with_suffix(".parquet.partial")
+            frame.to_parquet(partial, index=False)
+            os.replace(partial, target)
         self.done[stage] = fingerprint
         for later in STAGES[STAGES.index(stage) + 1 :]:
             self.done.pop(later, None)  # anything downstream must be redone
-        self.path.write_text(json.dumps(self.done, indent=2, sort_keys=True))
+        partial = self.path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(self.done, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(partial, self.path)
+
+
+class ResumeFileError(ValueError):
+    """A file under ``<out>/.stages/`` cannot be read: the message names it and how to recover."""
 
 
 def _fingerprint(*parts) -> str:
@@ -88,6 +123,9 @@ def run_round(
 ) -> dict:
     """Score one application round end to end; returns the round manifest.
 
+    Holds the lock of ``out_dir`` while it runs (``jumpup.locks``): a second run on the same
+    folder is refused with ``OutputLocked``.
+
     The round is a data flow in memory: ingest → features and scores → growth paths → STEP 1 →
     reports, each stage handing its table to the next through a contract (``jumpup.schemas``).
     A finished stage's result is kept as Parquet under ``<out>/.stages/`` with a fingerprint of
@@ -95,7 +133,23 @@ def run_round(
     workbook, reports) are written once, at the end.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with out_dir_lock(out_dir, "round"):
+        return _run_round(
+            round_dir, out_dir, settings, model, with_reports, language, progress, log_path, with_workbook
+        )
+
+
+def _run_round(
+    round_dir: Path,
+    out_dir: Path,
+    settings: Settings,
+    model: str,
+    with_reports: bool,
+    language: str,
+    progress: Callable[[str], None] | None,
+    log_path: Path,
+    with_workbook: bool,
+) -> dict:
     notify = progress or (lambda stage: None)
     state = StageState(out_dir)
     timings: dict[str, float] = {}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from jumpup.features.builder import panel_rows
 from jumpup.intake.ingest import open_panel
+from jumpup.locks import out_dir_lock
 from jumpup.models.bundle import GrowthModelBundle
 from jumpup.provenance import code_version, file_sha256, frame_sha256, skipped_firms, write_json
 from jumpup.settings import Settings
@@ -50,6 +51,11 @@ def load_bundle(model: str, settings: Settings) -> tuple[GrowthModelBundle, dict
 def score_panel(
     panel_dir: Path, as_of: int, model: str, out_dir: Path, settings: Settings, language: str = "ko"
 ) -> dict:
+    with out_dir_lock(Path(out_dir), "score"):
+        return _score_panel(panel_dir, as_of, model, Path(out_dir), settings, language)
+
+
+def _score_panel(panel_dir: Path, as_of: int, model: str, out_dir: Path, settings: Settings, language: str) -> dict:
     started = time.perf_counter()
     result = open_panel(Path(panel_dir), settings.ingest)
     rows = panel_rows(result.tables["firms"], result.tables["financials"])

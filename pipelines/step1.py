@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from jumpup.intake.ingest import IngestResult
+from jumpup.intake.readers import InputFileError
+from jumpup.locks import out_dir_lock
 from jumpup.models.grading import MasterScale
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.reference import audit_rubric
@@ -31,9 +33,19 @@ DECISION_LOG = PROJECT_ROOT / "registry" / "step1_decision_log.jsonl"
 def eligibility_of(ingested: IngestResult, settings: Settings) -> pd.DataFrame:
     """Round-time eligibility of every applicant with this run's ``program`` settings.
 
-    Raises ``SizeTableMissing`` (a ``ValueError``) when an application date has no size table.
+    Raises ``InputFileError`` when the round has no application (a header-only file, or every
+    row quarantined) and ``SizeTableMissing`` (a ``ValueError``) when an application date has
+    no size table.
     """
     applications = ingested.tables["applications"]
+    if applications.empty:
+        report = next((r for r in ingested.reports if r.table == "applications"), None)
+        where = report.path if report else "applications"
+        counts = f"{report.rows_read} row(s) read, {report.quarantined} quarantined" if report else "no rows"
+        raise InputFileError(
+            f"{where}: no application to decide ({counts}; see quarantine.csv); a round needs at least one "
+            f"application row under the header"
+        )
     return round_eligibility(
         ingested.tables["firms"],
         ingested.tables["financials"],
@@ -158,6 +170,11 @@ def run(
     log_path: Path = DECISION_LOG,
 ) -> dict:
     """``jumpup step1``: STEP 1 from a ``scores.csv`` and an ingested round."""
+    with out_dir_lock(Path(out_dir), "step1"):
+        return _run(scores_path, ingested, Path(out_dir), settings, log_path)
+
+
+def _run(scores_path: Path, ingested: IngestResult, out_dir: Path, settings: Settings, log_path: Path) -> dict:
     started = time.perf_counter()
     scores = pd.read_csv(scores_path, dtype={"firm_id": str})
     eligibility = eligibility_of(ingested, settings)
