@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 
@@ -68,8 +69,8 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
 def fix_zip_dates(path: Path, stamp: dt.datetime) -> None:
     """Rewrite a ZIP container (xlsx) with every entry dated ``stamp``, in the same order.
 
-    openpyxl dates each entry with the wall clock; fixing the dates makes equal content give
-    equal bytes.
+    openpyxl dates each entry, and the document's modified date (``docProps/core.xml``), with the
+    wall clock when it saves; fixing both makes equal content give equal bytes.
     """
     with zipfile.ZipFile(path) as source:
         entries = [(info, source.read(info.filename)) for info in source.infolist()]
@@ -79,4 +80,9 @@ def fix_zip_dates(path: Path, stamp: dt.datetime) -> None:
             fixed = zipfile.ZipInfo(info.filename, date_time=date_time)
             fixed.compress_type = info.compress_type
             fixed.external_attr = info.external_attr
+            if info.filename == "docProps/core.xml":
+                data = _CORE_DATES.sub(rb"\g<1>" + stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
             target.writestr(fixed, data)
+
+
+_CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")

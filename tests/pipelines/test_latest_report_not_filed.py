@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from jumpup.pipelines.cli import app
 from jumpup.pipelines.round import run_round
+from jumpup.settings import ProgramSettings
 from tests.conftest import quick_settings, synth_and_train
 
 CASE = Path(__file__).parent / "field_cases" / "latest_report_not_filed"
@@ -65,3 +66,28 @@ def test_round_fails_the_applicant_with_the_missing_statements_flag(model, tmp_p
     assert "missing_latest_statements" in decisions.loc["R0000002", "hard_flags"]
     assert "최근 사업연도 재무제표 없음" in decisions.loc["R0000002", "reasons"]
     assert not decisions["reasons"].str.contains("nan").any()
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["eligibility"]["program"]["min_age_years"] == 7
+    assert manifest["params"]["program"]["min_age_years"] == 7
+
+
+def test_changing_min_age_changes_the_next_round_with_the_same_model(model, tmp_path):
+    """Eligibility is read from the run's params: the same trained model, another minimum age."""
+    decided = {}
+    for minimum in (7, 30):
+        settings = quick_settings(firms=400, applicants=20).model_copy(
+            update={"program": ProgramSettings(min_age_years=minimum)}
+        )
+        manifest = run_round(
+            CASE, tmp_path, settings, str(model), with_reports=False, with_workbook=False, log_path=tmp_path / "l"
+        )
+        assert manifest["eligibility"]["program"]["min_age_years"] == minimum
+        frame = pd.read_csv(tmp_path / "step1_decisions.csv", dtype=str).set_index("firm_id")
+        decided[minimum] = frame
+    # firms eligible at 7 years but younger than 30 now fail on age alone
+    young = (decided[30]["firm_age"].astype(float) < 30) & decided[7]["ineligible_reason"].isna()
+    assert young.sum() >= 2
+    assert (decided[30].loc[young, "ineligible_reason"] == "younger_than_minimum_age").all()
+    assert (decided[30].loc[young, "decision"] == "fail").all()
+    assert decided[30].loc[young, "reasons"].str.contains("업력 요건 미충족").all()
+    assert not (decided[7]["ineligible_reason"].fillna("") == "younger_than_minimum_age").any()
