@@ -182,6 +182,7 @@ def _run_round(
         features = features[features["fiscal_year"] == latest].reset_index(drop=True)
         scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable").reset_index(drop=True)
         state.save("score", score_fp, {"scores": scores, "features": features})
+    scores = with_round_eligibility(scores, eligibility)
     FEATURES.validate(features)
     SCORES.validate(scores)
     scores_manifest = {
@@ -291,6 +292,19 @@ def _run_round(
     manifest["warnings"] = warnings
     write_json(out_dir / "manifest.json", manifest)
     return manifest
+
+
+def with_round_eligibility(scores: pd.DataFrame, eligibility: pd.DataFrame) -> pd.DataFrame:
+    """Scores with the round-time eligibility (this run's ``program`` settings) in place of the model's.
+
+    The feature table carries eligibility as judged with the settings the model was trained with;
+    the round's scores, workbook and reports show the one its decisions used.
+    """
+    columns = [c for c in eligibility.columns if c != "firm_id"]
+    merged = scores.drop(columns=[c for c in columns if c in scores]).merge(
+        eligibility, on="firm_id", how="left", validate="one_to_one"
+    )
+    return merged[[*[c for c in scores.columns if c in merged], *[c for c in columns if c not in scores]]]
 
 
 def _variable_ko(variable: str) -> str:
