@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from jumpup.features.ratios import lag, sort_panel
-from jumpup.reference import size_criteria, table_version
+from jumpup.reference import TableVersion, size_criteria, table_version
 from jumpup.settings import ProgramSettings, SizeClassSettings
 
 EOK = 100_000_000  # won per 억
@@ -41,6 +41,8 @@ SIZE_RULE_KO = {
     "medium_band": "업종별 중기업 매출 구간",
 }
 INELIGIBLE_KO = {
+    "size_class_unknown": "규모 판정 불가",
+    "firm_age_unknown": "업력 판정 불가 (설립일·설립연도 없음)",
     "size_class_not_eligible": "규모 요건 미충족",
     "younger_than_minimum_age": "업력 요건 미충족",
     "no_focus_field": "중점분야 해당 없음",
@@ -56,9 +58,12 @@ def _division_ranges(spec: str) -> list[int]:
     return [int(spec)]
 
 
-def thresholds_by_division(on: dt.date) -> tuple[pd.DataFrame, str]:
-    """Per KSIC division number: small cap, medium cap and candidate floor (KRW 억), with the table version."""
-    table, version = size_criteria(on)
+def thresholds_by_division(on: dt.date, extra: tuple[TableVersion, ...] = ()) -> tuple[pd.DataFrame, str]:
+    """Per KSIC division number: small cap, medium cap and candidate floor (KRW 억), with the table version.
+
+    Raises ``LookupError`` when no size table (shipped or in ``extra``) covers ``on``.
+    """
+    table, version = size_criteria(on, extra=extra)
     rows = []
     for record in table.itertuples():
         for number in _division_ranges(record.ksic10_divisions):
@@ -107,8 +112,16 @@ def classify_size(
     firms: pd.DataFrame,
     settings: SizeClassSettings,
     year_end_month_day: tuple[int, int] = (12, 31),
+    table_date: dt.date | None = None,
+    extra_tables: tuple[TableVersion, ...] = (),
 ) -> pd.DataFrame:
-    """Size class per firm-year with the thresholds, the rule applied and the table version used."""
+    """Size class per firm-year with the thresholds, the rule applied and the table version used.
+
+    By default each fiscal year is judged on the table valid on its year-end date, and a year no
+    table covers gets no class (``size_rule`` says why). With ``table_date`` every row is judged
+    on the table valid on that date (eligibility on an application date) and a missing table
+    raises ``LookupError``; ``extra_tables`` adds operator-supplied versions.
+    """
     base = average_revenue(financials, settings.average_years)
     panel = sort_panel(financials)
     base["total_assets"] = panel["total_assets"].astype("float64").to_numpy() if "total_assets" in panel else np.nan
@@ -123,10 +136,12 @@ def classify_size(
 
     parts = []
     for year, group in base.groupby("fiscal_year", sort=True):
-        on = dt.date(int(year), *year_end_month_day)
+        on = table_date or dt.date(int(year), *year_end_month_day)
         try:
-            thresholds, version = thresholds_by_division(on)
+            thresholds, version = thresholds_by_division(on, extra_tables)
         except LookupError:
+            if table_date is not None:
+                raise
             # No legal table for this date (before the oldest or after the newest revision held):
             # the class is unknown and says why, rather than borrowing another period's thresholds.
             merged = group.assign(
@@ -222,17 +237,44 @@ def _apply_rules(frame: pd.DataFrame, settings: SizeClassSettings) -> pd.DataFra
 def eligibility(
     size: pd.DataFrame, firms: pd.DataFrame, focus_field: pd.Series | None, settings: ProgramSettings
 ) -> pd.DataFrame:
-    """Program eligibility per firm-year: size class, minimum age and (optionally) a focus field."""
+    """Program eligibility per firm-year, age counted in fiscal years since the founding year.
+
+    Used for the feature table (``firm_age`` is also a model input); a round's decisions use
+    ``jumpup.step1.eligibility.round_eligibility``, which counts age to the application date.
+    """
     founded = size["firm_id"].map(firms.set_index("firm_id")["founded_year"]) if "founded_year" in firms else np.nan
     age = (size["fiscal_year"] - pd.to_numeric(founded, errors="coerce")).astype("float64")
-    class_ok = size["size_class"].isin(settings.eligible_size_classes)
-    age_ok = (age >= settings.min_age_years) | (settings.min_age_years == 0)
-    field_ok = pd.Series(True, index=size.index)
+    out = eligibility_rules(size["size_class"], age, focus_field, settings)
+    return pd.DataFrame({"firm_age": age, **{c: out[c] for c in out}})
+
+
+def eligibility_rules(
+    size_class: pd.Series, age_years: pd.Series, focus_field: pd.Series | None, settings: ProgramSettings
+) -> pd.DataFrame:
+    """The program's rules on given facts: size class, age in years, focus field (all aligned).
+
+    Returns ``eligible`` (bool) and ``ineligible_reason`` (the first rule failed; "" when
+    eligible). An unknown size class or age fails with its own reason, never as a class or age
+    that reads ``nan``. Source: Jump-Up program plan (중기업·중견후보기업, "7년 이후 중소기업").
+    """
+    class_known = size_class.notna()
+    class_ok = size_class.isin(settings.eligible_size_classes)
+    age_known = age_years.notna()
+    age_ok = (age_years >= settings.min_age_years) | (settings.min_age_years == 0)
+    field_ok = pd.Series(True, index=size_class.index)
     if settings.require_focus_field and focus_field is not None:
-        field_ok = focus_field.reindex(size.index).fillna("none") != "none"
-    reasons = np.where(
-        ~class_ok,
-        "size_class_not_eligible",
-        np.where(~age_ok, "younger_than_minimum_age", np.where(~field_ok, "no_focus_field", "")),
+        field_ok = focus_field.reindex(size_class.index).fillna("none") != "none"
+    reasons = np.select(
+        [~class_known, ~class_ok, ~age_ok & ~age_known, ~age_ok, ~field_ok],
+        [
+            "size_class_unknown",
+            "size_class_not_eligible",
+            "firm_age_unknown",
+            "younger_than_minimum_age",
+            "no_focus_field",
+        ],
+        default="",
     )
-    return pd.DataFrame({"firm_age": age, "eligible": class_ok & age_ok & field_ok, "ineligible_reason": reasons})
+    return pd.DataFrame(
+        {"eligible": class_ok & age_ok & field_ok, "ineligible_reason": reasons}, index=size_class.index
+    )

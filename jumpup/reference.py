@@ -58,12 +58,23 @@ def load_catalog(reference_dir: Path = REFERENCE_DIR) -> dict[str, tuple[TableVe
     return catalog
 
 
-def table_version(name: str, on: dt.date | None = None, reference_dir: Path = REFERENCE_DIR) -> TableVersion:
-    """The version of table ``name`` valid on ``on`` (default: the newest version)."""
+class ReferenceTableError(ValueError):
+    """A reference table is missing for a date, or a supplied table is not in the documented format."""
+
+
+def table_version(
+    name: str, on: dt.date | None = None, reference_dir: Path = REFERENCE_DIR, extra: tuple[TableVersion, ...] = ()
+) -> TableVersion:
+    """The version of table ``name`` valid on ``on`` (default: the newest version).
+
+    ``extra``: versions supplied by the operator (``program.size_tables``); where one covers the
+    same date as a shipped version, the one valid from the later date answers. Raises
+    ``LookupError`` when no version covers ``on``.
+    """
     catalog = load_catalog(reference_dir)
     if name not in catalog:
         raise KeyError(f"reference table '{name}' is not in {reference_dir / 'catalog.yaml'}")
-    versions = catalog[name]
+    versions = catalog[name] + tuple(v for v in extra if v.name == name)
     if on is None:
         return max(versions, key=lambda v: v.valid_from)
     matching = [v for v in versions if v.covers(on)]
@@ -107,7 +118,60 @@ def audit_rubric(on: dt.date | None = None, reference_dir: Path = REFERENCE_DIR)
     return rubric
 
 
-def size_criteria(on: dt.date | None = None, reference_dir: Path = REFERENCE_DIR) -> tuple[pd.DataFrame, TableVersion]:
-    """SME Act size thresholds valid on ``on`` (KRW 억), one row per industry row of the law."""
-    version = table_version("sme_size_criteria", on, reference_dir)
-    return pd.read_csv(version.path, dtype={"ksic10_divisions": str}), version
+# The columns an SME Act size table must have (docs/reference_tables.md); amounts in KRW 억.
+SIZE_CRITERIA_COLUMNS = (
+    "row_no",
+    "ksic10_divisions",
+    "medium_max_avg_rev_eok",
+    "small_max_avg_rev_eok",
+    "chugyeon_candidate_min_rev_ge_eok",
+)
+
+
+def operator_table(name: str, file: Path, valid_from: dt.date, valid_to: dt.date | None, source: str) -> TableVersion:
+    """A table version supplied by the operator through params.yaml (relative paths: project root)."""
+    path = Path(file) if Path(file).is_absolute() else PROJECT_ROOT / file
+    return TableVersion(name, f"{valid_from} (supplied: {path.name})", path, valid_from, valid_to, source)
+
+
+@lru_cache(maxsize=16)
+def _read_size_table(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise ReferenceTableError(f"{path}: size table not found (named in params.yaml program.size_tables)")
+    table = pd.read_csv(path, dtype={"ksic10_divisions": str}, encoding="utf-8-sig")
+    missing = [c for c in SIZE_CRITERIA_COLUMNS if c not in table]
+    if missing:
+        raise ReferenceTableError(
+            f"{path}: size table lacks column(s) {', '.join(missing)}; required: {', '.join(SIZE_CRITERIA_COLUMNS)}"
+        )
+    if table.empty:
+        raise ReferenceTableError(f"{path}: size table has a header but no rows")
+    for column in (*SIZE_CRITERIA_COLUMNS[2:], "row_no"):
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = values.isna() | (values < 0)
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise ReferenceTableError(
+                f"{path}: row {row + 2}, column {column}: {table[column].iloc[row]!r} is not a non-negative number"
+            )
+    pattern = r"^\s*\d{1,2}\s*(-\s*\d{1,2}\s*)?$"
+    bad = ~table["ksic10_divisions"].fillna("").str.match(pattern)
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise ReferenceTableError(
+            f"{path}: row {row + 2}, column ksic10_divisions: {table['ksic10_divisions'].iloc[row]!r} is not a "
+            f"KSIC division number or range such as 26 or 58-63"
+        )
+    return table
+
+
+def size_criteria(
+    on: dt.date | None = None, reference_dir: Path = REFERENCE_DIR, extra: tuple[TableVersion, ...] = ()
+) -> tuple[pd.DataFrame, TableVersion]:
+    """SME Act size thresholds valid on ``on`` (KRW 억), one row per industry row of the law.
+
+    ``extra``: operator-supplied versions (``operator_table``). Raises ``LookupError`` when no
+    version covers ``on`` and ``ReferenceTableError`` when the table is not in the documented format.
+    """
+    version = table_version("sme_size_criteria", on, reference_dir, extra)
+    return _read_size_table(version.path).copy(), version

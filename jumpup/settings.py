@@ -6,6 +6,7 @@ typo in a key fails loudly (``extra="forbid"``) instead of silently falling back
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
@@ -143,10 +144,27 @@ class SizeClassSettings(_Frozen):
     average_years: int = Field(3, ge=1)
 
 
+class SizeTableSettings(_Frozen):
+    """An SME Act size table supplied by the operator (same CSV format as data/reference/sme_size_criteria_*.csv)."""
+
+    file: Path
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+    source: str = "supplied by the operator"
+
+
 class ProgramSettings(_Frozen):
+    """Program eligibility: policy applied when a round runs, never frozen into a trained model.
+
+    ``min_age_years``: full years from the founding date to the application date (source: the
+    Jump-Up seed plan targets SMEs past the 7-year start-up stage, "7년 이후 중소기업").
+    ``size_tables``: extra SME Act size tables for dates the shipped tables do not cover.
+    """
+
     eligible_size_classes: tuple[SizeClass, ...] = ("medium", "midsize_candidate")
-    min_age_years: int = Field(0, ge=0)
+    min_age_years: int = Field(7, ge=0)
     require_focus_field: bool = False
+    size_tables: tuple[SizeTableSettings, ...] = ()
 
 
 TargetName = Literal["high_growth", "high_growth_employment", "size_upgrade", "distress"]

@@ -6,6 +6,7 @@ what they wrote. Errors in the input are reported in one clear message and exit 
 
 from __future__ import annotations
 
+import errno
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Annotated, get_args
 
 import typer
 
+from jumpup.locks import OutputLocked
 from jumpup.pipelines.console import console, print_ingest_summary, progress_bar
 from jumpup.pipelines.console import table as console_table
 from jumpup.settings import DEFAULT_PARAMS_PATH, AmountUnit, SettingsError, TargetName, load_settings
@@ -69,20 +71,50 @@ def _settings(params: Path, overrides: dict | None = None):
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True, markup=True, highlight=False)
     raise typer.Exit(2)
 
 
+def _os_error(exc: OSError) -> str:
+    """One line for a file-system error: the file, what the system said and what to check."""
+    where = exc.filename or "output"
+    hint = {
+        errno.EACCES: "check that --out is writable",
+        errno.EPERM: "check that --out is writable",
+        errno.EROFS: "the folder is on a read-only file system; choose another --out",
+        errno.ENOSPC: "the disk is full; free space or choose another --out",
+        errno.EDQUOT: "the disk quota is used up; free space or choose another --out",
+    }.get(exc.errno, "")
+    return f"{where}: {exc.strerror or exc}" + (f" ({hint})" if hint else "")
+
+
 def _step(description: str, work, errors: tuple[type[Exception], ...] = ()):
-    """Run one step under a progress bar; the listed input errors become one clear message, exit 2."""
+    """Run one step under a progress bar; the listed input errors become one clear message, exit 2.
+
+    File-system errors (missing input, read-only or full output folder) and a busy output folder
+    are always reported this way.
+    """
     try:
         with progress_bar() as progress:
             task = progress.add_task(description, total=1)
             result = work()
             progress.advance(task)
+    except OSError as exc:
+        _fail(_os_error(exc))
+    except OutputLocked as exc:
+        _fail(str(exc))
     except errors as exc:
         _fail(str(exc))
     return result
+
+
+def _print_skipped(read: int, done: int, skipped: int, where: Path, done_as: str = "scored") -> None:
+    """read / done / skipped, and where the reason for each skipped firm is."""
+    line = f"firms read {read:,} = {done_as} {done:,} + skipped {skipped:,}"
+    if skipped:
+        console.print(f"[yellow]{line}[/yellow] (reason per firm: {where})")
+    else:
+        console.print(line)
 
 
 @app.command()
@@ -300,6 +332,7 @@ def score(
         f"scored {manifest['firms_scored']:,} firms as of {as_of} → {out / 'scores.csv'} "
         f"(model {manifest.get('model_version', manifest['model'])})"
     )
+    _print_skipped(manifest["firms_read"], manifest["firms_scored"], manifest["firms_skipped"], out / "skipped.csv")
     console.print("grades: " + ", ".join(f"{k} {v}" for k, v in manifest["grades"].items()))
     for warning in manifest.get("warnings", []):
         console.print(f"[yellow]warning:[/yellow] {warning}")
@@ -481,6 +514,13 @@ def growth_path(
         f"{manifest['firms']:,} firms × {settings.growth_paths.horizon} years → {out} "
         f"(nearest peers: {out.with_suffix('.peers.csv')}) in {manifest['seconds']} s"
     )
+    _print_skipped(
+        manifest["firms_read"],
+        manifest["firms"],
+        manifest["firms_skipped"],
+        out.with_suffix(".skipped.csv"),
+        "with a path",
+    )
 
 
 @app.command("backtest-growth")
@@ -546,7 +586,9 @@ def score_round(
                 round_dir, out, settings, model, reports_on, language.value, advance, with_workbook=workbook
             )
             progress.update(task, completed=len(STAGES), description="done")
-    except (InputFileError, ValueError) as exc:
+    except OSError as exc:
+        _fail(_os_error(exc))
+    except (InputFileError, ValueError, OutputLocked) as exc:
         _fail(str(exc))
     counts = manifest["counts"]
     console.print(

@@ -20,7 +20,7 @@ import pandas as pd
 from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.intake.ingest import open_panel
 from jumpup.models.growth_engine import evaluate, forecast_paths, history_table, run_rolling
-from jumpup.provenance import code_version, frame_sha256, write_json
+from jumpup.provenance import code_version, frame_sha256, skipped_firms, write_json
 from jumpup.settings import Settings
 from jumpup.tracking import start_experiment
 
@@ -32,15 +32,27 @@ def _history(panel_dir: Path, settings: Settings, up_to: int | None = None) -> t
         financials = financials[financials["fiscal_year"] <= up_to]
     rows = panel_rows(result.tables["firms"], financials)
     features = FeatureBuilder(settings.features, settings.size_class, settings.program).fit(rows).transform(rows)
-    info = {"input_sha256": {r.table: r.sha256 for r in result.reports}, "data_sha256": frame_sha256(rows)}
+    info = {
+        "input_sha256": {r.table: r.sha256 for r in result.reports},
+        "data_sha256": frame_sha256(rows),
+        "firms": result.tables["firms"][["firm_id"]],
+        "financials": financials[["firm_id", "fiscal_year"]],
+    }
     return history_table(features, financials, settings.growth_paths.horizon), info
 
 
 def growth_paths(panel_dir: Path, as_of: int, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Forecast every firm filing in ``as_of``; uses only data up to ``as_of``."""
+    """Forecast every firm filing in ``as_of``; uses only data up to ``as_of``.
+
+    The third item holds the input hashes and ``skipped``: every firm of the panel without a
+    path, with the reason (``jumpup.provenance.skipped_firms``).
+    """
     history, info = _history(panel_dir, settings, up_to=as_of)
     queries = history[history["fiscal_year"] == as_of]
     paths, peers = forecast_paths(history, queries, as_of, settings)
+    firms, financials = info.pop("firms"), info.pop("financials")
+    info["firms_read"] = int(firms["firm_id"].nunique())
+    info["skipped"] = skipped_firms(firms, financials, paths["firm_id"], as_of)
     return paths, peers, info
 
 
@@ -51,12 +63,16 @@ def write_growth_paths(panel_dir: Path, as_of: int, out_file: Path, settings: Se
     out_file.parent.mkdir(parents=True, exist_ok=True)
     paths.to_csv(out_file, index=False, encoding="utf-8")
     peers.to_csv(out_file.with_suffix(".peers.csv"), index=False, encoding="utf-8")
+    skipped = info.pop("skipped")
+    skipped.to_csv(out_file.with_suffix(".skipped.csv"), index=False, encoding="utf-8")
     manifest = {
         "stage": "growth_path",
         "as_of": as_of,
         "horizon": settings.growth_paths.horizon,
         "method": settings.growth_paths.method,
         "firms": int(paths["firm_id"].nunique()),
+        "firms_skipped": len(skipped),
+        "skipped_by_reason": skipped["reason"].value_counts().sort_index().to_dict(),
         "rows": len(paths),
         "code_version": code_version(),
         **info,

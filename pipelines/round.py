@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -22,13 +23,14 @@ import pandas as pd
 
 from jumpup.features.builder import panel_rows
 from jumpup.intake.ingest import open_panel, write_outputs
+from jumpup.locks import out_dir_lock
 from jumpup.models.bundle import GrowthModelBundle, attach_missing_inputs, model_matrix
 from jumpup.models.grading import MasterScale, feature_label
 from jumpup.models.growth_engine import forecast_paths
 from jumpup.models.metrics import psi
 from jumpup.notices import Notice
 from jumpup.pipelines.score import load_bundle
-from jumpup.pipelines.step1 import decide_round, decision_log_path, write_step1
+from jumpup.pipelines.step1 import decide_round, decision_log_path, eligibility_of, write_step1
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.reference import audit_rubric
 from jumpup.rendering.round_reports import RoundOutputs, dossier_scores, write_round_reports
@@ -52,22 +54,55 @@ class StageState:
     def __init__(self, out_dir: Path):
         self.dir = out_dir / ".stages"
         self.path = self.dir / "fingerprints.json"
-        self.done = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.done = self._read_fingerprints()
+
+    def _damaged(self, path: Path, why: str) -> ResumeFileError:
+        return ResumeFileError(
+            f"{path}: resume file is damaged ({why}); delete {self.dir} to run the round afresh "
+            f"(the inputs are untouched; finished stages are redone)"
+        )
+
+    def _read_fingerprints(self) -> dict:
+        if not self.path.exists():
+            return {}
+        try:
+            done = json.loads(self.path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise self._damaged(self.path, f"not valid JSON: {exc}") from None
+        if not isinstance(done, dict) or not all(isinstance(v, str) for v in done.values()):
+            raise self._damaged(self.path, "expected a mapping of stage to fingerprint")
+        return done
 
     def load(self, stage: str, fingerprint: str, tables: tuple[str, ...]) -> dict[str, pd.DataFrame] | None:
         files = {name: self.dir / f"{stage}.{name}.parquet" for name in tables}
         if self.done.get(stage) != fingerprint or not all(f.exists() for f in files.values()):
             return None
-        return {name: pd.read_parquet(f) for name, f in files.items()}
+        loaded = {}
+        for name, f in files.items():
+            try:
+                loaded[name] = pd.read_parquet(f)
+            except (OSError, ValueError) as exc:  # pyarrow's errors for a torn file derive from these
+                raise self._damaged(f, f"not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+        return loaded
 
     def save(self, stage: str, fingerprint: str, tables: dict[str, pd.DataFrame]) -> None:
+        """Write each table and then the fingerprints, every file whole or not at all (write, then rename)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         for name, frame in tables.items():
-            frame.to_parquet(self.dir / f"{stage}.{name}.parquet", index=False)
+            target = self.dir / f"{stage}.{name}.parquet"
+            partial = target.with_suffix(".parquet.partial")
+            frame.to_parquet(partial, index=False)
+            os.replace(partial, target)
         self.done[stage] = fingerprint
         for later in STAGES[STAGES.index(stage) + 1 :]:
             self.done.pop(later, None)  # anything downstream must be redone
-        self.path.write_text(json.dumps(self.done, indent=2, sort_keys=True))
+        partial = self.path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(self.done, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(partial, self.path)
+
+
+class ResumeFileError(ValueError):
+    """A file under ``<out>/.stages/`` cannot be read: the message names it and how to recover."""
 
 
 def _fingerprint(*parts) -> str:
@@ -92,6 +127,9 @@ def run_round(
 ) -> dict:
     """Score one application round end to end; returns the round manifest.
 
+    Holds the lock of ``out_dir`` while it runs (``jumpup.locks``): a second run on the same
+    folder is refused with ``OutputLocked``.
+
     The round is a data flow in memory: ingest → features and scores → growth paths → STEP 1 →
     reports, each stage handing its table to the next through a contract (``jumpup.schemas``).
     A finished stage's result is kept as Parquet under ``<out>/.stages/`` with a fingerprint of
@@ -99,7 +137,23 @@ def run_round(
     workbook, reports) are written once, at the end.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with out_dir_lock(out_dir, "round"):
+        return _run_round(
+            round_dir, out_dir, settings, model, with_reports, language, progress, log_path, with_workbook
+        )
+
+
+def _run_round(
+    round_dir: Path,
+    out_dir: Path,
+    settings: Settings,
+    model: str,
+    with_reports: bool,
+    language: str,
+    progress: Callable[[str], None] | None,
+    log_path: Path,
+    with_workbook: bool,
+) -> dict:
     notify = progress or (lambda stage: None)
     state = StageState(out_dir)
     timings: dict[str, float] = {}
@@ -110,6 +164,8 @@ def run_round(
     result = open_panel(Path(round_dir), settings.ingest, round_mode=True)
     ingest_report = write_outputs(result, out_dir / "ingested")
     inputs = {r.table: r.sha256 for r in result.reports}
+    # Eligibility is policy read now, with this run's params; a date without a size table stops here.
+    eligibility = eligibility_of(result, settings)
     timings["ingest"] = time.perf_counter() - started
 
     notify("score")
@@ -129,6 +185,7 @@ def run_round(
         scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable").reset_index(drop=True)
         scores = attach_missing_inputs(scores, rows)
         state.save("score", score_fp, {"scores": scores, "features": features})
+    scores = with_round_eligibility(scores, eligibility)
     FEATURES.validate(features)
     SCORES.validate(scores)
     scores_manifest = {
@@ -154,7 +211,7 @@ def run_round(
 
     notify("STEP 1")
     started = time.perf_counter()
-    step1 = decide_round(scores, result, settings, scale)
+    step1 = decide_round(scores, result, settings, scale, eligibility)
     timings["step1"] = time.perf_counter() - started
 
     notify("write")
@@ -200,7 +257,11 @@ def run_round(
         "model": model_info,
         "input_sha256": inputs,
         "files": ingest_report["files"],
-        "params": {k: getattr(settings, k).model_dump(mode="json") for k in ("step1", "grade_scale", "growth_paths")},
+        "params": {
+            k: getattr(settings, k).model_dump(mode="json")
+            for k in ("step1", "grade_scale", "growth_paths", "program", "size_class")
+        },
+        "eligibility": summary["eligibility"],
         "counts": {
             "applicants": len(applications),
             "scored": len(scores),
@@ -243,6 +304,19 @@ def run_round(
     manifest["warnings"] = warnings
     write_json(out_dir / "manifest.json", manifest)
     return manifest
+
+
+def with_round_eligibility(scores: pd.DataFrame, eligibility: pd.DataFrame) -> pd.DataFrame:
+    """Scores with the round-time eligibility (this run's ``program`` settings) in place of the model's.
+
+    The feature table carries eligibility as judged with the settings the model was trained with;
+    the round's scores, workbook and reports show the one its decisions used.
+    """
+    columns = [c for c in eligibility.columns if c != "firm_id"]
+    merged = scores.drop(columns=[c for c in columns if c in scores]).merge(
+        eligibility, on="firm_id", how="left", validate="one_to_one"
+    )
+    return merged[[*[c for c in scores.columns if c in merged], *[c for c in columns if c not in scores]]]
 
 
 def _variable_ko(variable: str) -> str:

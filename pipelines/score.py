@@ -2,7 +2,8 @@
 
 ``--model`` takes an MLflow URI (``models:/jumpup_growth@champion``, ``models:/jumpup_growth/3``,
 ``runs:/<id>/model``) or the path of a ``bundle.pkl``. Only rows up to ``as_of`` are read.
-Writes ``scores.csv`` (firm_id, as_of, probability, score, grade, reasons, family points) and
+Writes ``scores.csv`` (firm_id, as_of, probability, score, grade, reasons, family points),
+``skipped.csv`` (every firm of the panel not scored, with the reason: read = scored + skipped) and
 ``scores_manifest.json`` (model version, data hash, code version, counts).
 """
 
@@ -16,8 +17,9 @@ import pandas as pd
 
 from jumpup.features.builder import panel_rows
 from jumpup.intake.ingest import open_panel
+from jumpup.locks import out_dir_lock
 from jumpup.models.bundle import GrowthModelBundle
-from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
+from jumpup.provenance import code_version, file_sha256, frame_sha256, skipped_firms, write_json
 from jumpup.settings import Settings
 from jumpup.tracking import start_experiment, track_use
 
@@ -98,6 +100,11 @@ def missing_input_summary(scores: pd.DataFrame, as_of: int) -> dict:
 def score_panel(
     panel_dir: Path, as_of: int, model: str, out_dir: Path, settings: Settings, language: str = "ko"
 ) -> dict:
+    with out_dir_lock(Path(out_dir), "score"):
+        return _score_panel(panel_dir, as_of, model, Path(out_dir), settings, language)
+
+
+def _score_panel(panel_dir: Path, as_of: int, model: str, out_dir: Path, settings: Settings, language: str) -> dict:
     started = time.perf_counter()
     result = open_panel(Path(panel_dir), settings.ingest)
     rows = panel_rows(result.tables["firms"], result.tables["financials"])
@@ -108,6 +115,9 @@ def score_panel(
     out_dir.mkdir(parents=True, exist_ok=True)
     scores.to_csv(out_dir / "scores.csv", index=False, encoding="utf-8")
     result.quarantine.to_csv(out_dir / "quarantine.csv", index=False)
+    firms = result.tables["firms"]
+    skipped = skipped_firms(firms, result.tables["financials"], scores["firm_id"], as_of)
+    skipped.to_csv(out_dir / "skipped.csv", index=False, encoding="utf-8")
     manifest = {
         "stage": "score",
         "as_of": as_of,
@@ -115,7 +125,10 @@ def score_panel(
         "data_sha256": frame_sha256(rows),
         "input_sha256": {r.table: r.sha256 for r in result.reports},
         **description,
+        "firms_read": int(firms["firm_id"].nunique()),
         "firms_scored": len(scores),
+        "firms_skipped": len(skipped),
+        "skipped_by_reason": skipped["reason"].value_counts().sort_index().to_dict(),
         "grades": scores["grade"].value_counts().sort_index().to_dict(),
         "scores_sha256": file_sha256(out_dir / "scores.csv"),
     }

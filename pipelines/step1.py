@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import time
 from pathlib import Path
 
 import pandas as pd
 
 from jumpup.intake.ingest import IngestResult
+from jumpup.intake.readers import InputFileError
+from jumpup.locks import out_dir_lock
 from jumpup.models.grading import MasterScale
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.reference import audit_rubric
 from jumpup.rendering.step1_pages import write_dossiers, write_whatif_chart
 from jumpup.schemas import DECISIONS, SCORES
 from jumpup.settings import Settings
-from jumpup.step1.decisions import Step1Result, screen
+from jumpup.step1.decisions import Step1Result, as_of_year, screen
+from jumpup.step1.eligibility import eligibility_record, round_eligibility
 
 
 def decision_log_path(settings: Settings, out_dir: Path) -> Path:
@@ -30,14 +34,55 @@ def decision_log_path(settings: Settings, out_dir: Path) -> Path:
     return settings.paths.resolve(Path(configured)) if configured else Path(out_dir) / "step1_decision_log.jsonl"
 
 
-def decide_round(scores: pd.DataFrame, ingested: IngestResult, settings: Settings, scale: MasterScale) -> Step1Result:
+def eligibility_of(ingested: IngestResult, settings: Settings) -> pd.DataFrame:
+    """Round-time eligibility of every applicant with this run's ``program`` settings.
+
+    Raises ``InputFileError`` when the round has no application (a header-only file, or every
+    row quarantined) and ``SizeTableMissing`` (a ``ValueError``) when an application date has
+    no size table.
+    """
+    applications = ingested.tables["applications"]
+    if applications.empty:
+        report = next((r for r in ingested.reports if r.table == "applications"), None)
+        where = report.path if report else "applications"
+        counts = f"{report.rows_read} row(s) read, {report.quarantined} quarantined" if report else "no rows"
+        raise InputFileError(
+            f"{where}: no application to decide ({counts}; see quarantine.csv); a round needs at least one "
+            f"application row under the header"
+        )
+    return round_eligibility(
+        ingested.tables["firms"],
+        ingested.tables["financials"],
+        applications,
+        as_of_year(applications),
+        settings.size_class,
+        settings.program,
+    )
+
+
+def decide_round(
+    scores: pd.DataFrame,
+    ingested: IngestResult,
+    settings: Settings,
+    scale: MasterScale,
+    eligibility: pd.DataFrame | None = None,
+) -> Step1Result:
     """STEP 1 on an ingested round and its scores, with the hand-over contracts checked.
 
-    ``scale`` is the master scale the scores were graded on, with the round's reference grade.
+    ``scale`` is the master scale the scores were graded on, with the round's reference grade;
+    ``eligibility`` is computed from the round with ``settings.program`` when not given.
     """
     SCORES.validate(scores)
+    if eligibility is None:
+        eligibility = eligibility_of(ingested, settings)
     result = screen(
-        scores, ingested.tables["applications"], ingested.tables.get("audits"), audit_rubric(), settings.step1, scale
+        scores,
+        ingested.tables["applications"],
+        ingested.tables.get("audits"),
+        audit_rubric(),
+        settings.step1,
+        scale,
+        eligibility,
     )
     DECISIONS.validate(result.decisions)
     return result
@@ -75,6 +120,7 @@ def write_step1(
     write_json(out_dir / "audit_quality.json", result.quality)
     result.audit_summary.round(4).to_csv(out_dir / "audit_per_firm.csv", index=False, encoding="utf-8")
     ingested.quarantine.to_csv(out_dir / "quarantine.csv", index=False)
+    shutil.rmtree(out_dir / "dossiers", ignore_errors=True)  # a rerun leaves no dossier of an earlier run behind
     dossiers = write_dossiers(
         result.decisions,
         scores,
@@ -95,6 +141,9 @@ def write_step1(
             "step1": settings.step1.model_dump(mode="json"),
             "grade_scale": settings.grade_scale.model_dump(mode="json"),
         },
+        "eligibility": eligibility_record(
+            settings.program, settings.size_class, sorted(set(pd.to_datetime(applications["applied_on"]).dt.date))
+        ),
         "counts": {
             "applicants": len(result.decisions),
             "passed": int((result.decisions["decision"] == "pass").sum()),
@@ -126,10 +175,16 @@ def run(
     log_path: Path | None = None,
 ) -> dict:
     """``jumpup step1``: STEP 1 from a ``scores.csv`` and an ingested round."""
+    with out_dir_lock(Path(out_dir), "step1"):
+        return _run(scores_path, ingested, Path(out_dir), settings, log_path)
+
+
+def _run(scores_path: Path, ingested: IngestResult, out_dir: Path, settings: Settings, log_path: Path) -> dict:
     started = time.perf_counter()
     scores = pd.read_csv(scores_path, dtype={"firm_id": str})
+    eligibility = eligibility_of(ingested, settings)
     try:
-        result = decide_round(scores, ingested, settings, MasterScale.from_settings(settings.grade_scale))
+        result = decide_round(scores, ingested, settings, MasterScale.from_settings(settings.grade_scale), eligibility)
     except ValueError as exc:
         raise ValueError(f"{scores_path}: {exc}") from None
     manifest_file = Path(scores_path).with_name("scores_manifest.json")

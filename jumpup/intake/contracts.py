@@ -67,7 +67,7 @@ FIRMS = FileContract(
         "business_description",
     ),
     integers=("fiscal_year_end_month", "founded_year"),
-    dates=("listed_on",),
+    dates=("listed_on", "founded_on"),
 )
 
 FINANCIALS = FileContract(
@@ -143,6 +143,7 @@ COLUMN_ALIASES: dict[str, str] = {
     "상장일": "listed_on",
     "결산월": "fiscal_year_end_month",
     "설립연도": "founded_year",
+    "설립일": "founded_on",
     "사업내용": "business_description",
     "결산연도": "fiscal_year",
     "사업연도": "fiscal_year",

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
+
+from jumpup.provenance import output_timestamp
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 FLAGS = (
@@ -220,7 +224,7 @@ class HeadlessBrowser:
             ]
             for message_id, pdf in printing:
                 data = base64.b64decode(self._reply(message_id, "Page.printToPDF")["data"])
-                Path(pdf).write_bytes(data)
+                Path(pdf).write_bytes(fix_pdf_dates(data, output_timestamp()))
         return len(pages)
 
     def evaluate(self, url: str, expression: str):
@@ -257,3 +261,22 @@ class HeadlessBrowser:
         data = base64.b64decode(self.call("Page.captureScreenshot", {"format": "png"}, session)["data"])
         Path(path).write_bytes(data)
         return len(data)
+
+
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate)\s*\(D:[0-9]{4,14}[^)]{0,12}\)")
+
+
+def fix_pdf_dates(data: bytes, stamp: dt.datetime) -> bytes:
+    """The PDF with its /CreationDate and /ModDate set to ``stamp`` (UTC), byte offsets unchanged.
+
+    Chromium writes the wall-clock time into both; each value is replaced by one of the same
+    length (padded with spaces, which PDF reads as whitespace), so the cross-reference table stays
+    valid and equal pages give equal bytes.
+    """
+    value = stamp.astimezone(dt.UTC).strftime("D:%Y%m%d%H%M%SZ").encode()
+
+    def replace(match: re.Match) -> bytes:
+        fixed = b"/" + match.group(1) + b" (" + value + b")"
+        return fixed.ljust(len(match.group(0)), b" ") if len(fixed) <= len(match.group(0)) else match.group(0)
+
+    return _PDF_DATE.sub(replace, data)

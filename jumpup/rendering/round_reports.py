@@ -332,6 +332,7 @@ def write_round_reports(
     report_dir = out_dir / "reports"
     firm_dir = report_dir / "firms"
     shutil.rmtree(firm_dir, ignore_errors=True)  # a rerun leaves no page of an earlier run behind
+    (report_dir / "round_summary.pdf").unlink(missing_ok=True)  # nor the summary PDF when none is printed
     firm_dir.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
     started = time.perf_counter()

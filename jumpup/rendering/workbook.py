@@ -7,12 +7,16 @@ left out.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 
 from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO, SIZE_RULE_KO
+from jumpup.provenance import output_timestamp
 from jumpup.rendering.wording import DECISION_KO, STAGE_KO, korean_codes
 
 KOREAN_HEADERS = {
@@ -163,7 +167,9 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
     """
     from openpyxl import Workbook
 
+    stamp = output_timestamp()
     workbook = Workbook(write_only=True)
+    workbook.properties.created = workbook.properties.modified = stamp.replace(tzinfo=None)
     for name, frame in sheets.items():
         sheet = workbook.create_sheet(title=name[:31])
         sheet.append([KOREAN_HEADERS.get(str(c), str(c)) for c in frame.columns])
@@ -171,3 +177,26 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
         for row in values.itertuples(index=False, name=None):
             sheet.append([v.item() if hasattr(v, "item") else v for v in row])
     workbook.save(path)
+    fix_zip_dates(path, stamp)
+
+
+def fix_zip_dates(path: Path, stamp: dt.datetime) -> None:
+    """Rewrite a ZIP container (xlsx) with every entry dated ``stamp``, in the same order.
+
+    openpyxl dates each entry, and the document's modified date (``docProps/core.xml``), with the
+    wall clock when it saves; fixing both makes equal content give equal bytes.
+    """
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info.filename)) for info in source.infolist()]
+    date_time = stamp.timetuple()[:6]
+    with zipfile.ZipFile(path, "w") as target:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, date_time=date_time)
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = info.external_attr
+            if info.filename == "docProps/core.xml":
+                data = _CORE_DATES.sub(rb"\g<1>" + stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
+            target.writestr(fixed, data)
+
+
+_CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")

@@ -76,8 +76,13 @@ def decide(
     expected_year: int,
     settings: Step1Settings,
     scale: MasterScale,
+    eligibility: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One decision per applicant with its STEP 1 grade, reasons and every input used."""
+    """One decision per applicant with its STEP 1 grade, reasons and every input used.
+
+    ``eligibility``: the round-time eligibility per firm (``jumpup.step1.eligibility``); its
+    columns replace the eligibility facts carried by the scores.
+    """
     frame = applications[["firm_id", "round_id", "applied_on"]].copy()
     frame["recommending_investor"] = applications.get("recommending_investor")
     frame["investor_type"] = applications.get("investor_type")
@@ -97,7 +102,11 @@ def decide(
         "negative_equity",
         "administrative_issue",
     ]
+    if eligibility is not None:
+        score_columns = [c for c in score_columns if c == "firm_id" or c not in eligibility]
     frame = frame.merge(scores[[c for c in score_columns if c in scores]], on="firm_id", how="left")
+    if eligibility is not None:
+        frame = frame.merge(eligibility, on="firm_id", how="left", validate="many_to_one")
     frame = frame.rename(columns={"probability": "ai_probability", "score": "ai_points", "grade": "ai_grade"})
     frame = frame.merge(
         audit_summary[["firm_id", "audit_score", "evaluators", "complete_evaluators", "audit_flag"]],
@@ -177,6 +186,7 @@ def decide(
         "investment_stage",
         "applied_on",
     ]
+    ordered += [c for c in ("eligibility_date", "firm_age_basis", "size_rule", "size_table_version") if c in frame]
     return frame[ordered]
 
 
@@ -220,9 +230,12 @@ def _reasons(row, scale: MasterScale, settings: Step1Settings) -> str:
         elif settings.recommendation_mode == "direct_pass":
             reasons.append(f"투자사 추천으로 STEP 1 직행 ({row.recommending_investor}, {row.investor_type})")
     if row.eligible is not True and row.eligible is not np.True_:
-        size = SIZE_CLASS_KO.get(row.size_class, row.size_class)
-        why = INELIGIBLE_KO.get(row.ineligible_reason, row.ineligible_reason) or "판정 불가"
-        reasons.append(f"지원 자격 미충족: {why} (규모: {size})")
+        size = SIZE_CLASS_KO.get(row.size_class, row.size_class) if isinstance(row.size_class, str) else "미상"
+        reason = row.ineligible_reason if isinstance(row.ineligible_reason, str) else ""
+        why = INELIGIBLE_KO.get(reason, reason) or "판정 불가"
+        age = getattr(row, "firm_age", None)
+        age_text = f", 업력 {int(age)}년" if isinstance(age, int | float) and pd.notna(age) else ""
+        reasons.append(f"지원 자격 미충족: {why} (규모: {size}{age_text})")
     for flag in filter(None, str(row.hard_flags).split(";")):
         reasons.append(f"결격 사유: {FLAG_KO.get(flag, flag)}")
     return " | ".join(reasons)
@@ -297,12 +310,14 @@ def screen(
     rubric: dict,
     settings: Step1Settings,
     scale: MasterScale,
+    eligibility: pd.DataFrame | None = None,
 ) -> Step1Result:
     """STEP 1 for one round as a pure function of its tables.
 
     ``scores``: one row per scored firm (the ``scores`` contract); ``applications`` and ``audits``:
-    the ingested round tables (``audits`` may be None). Raises ``ValueError`` when the scores'
-    grades do not match ``scale`` (they were graded on another master scale).
+    the ingested round tables (``audits`` may be None); ``eligibility``: round-time eligibility
+    per firm (``jumpup.step1.eligibility.round_eligibility``), else the scores' own. Raises
+    ``ValueError`` when the scores' grades do not match ``scale`` (they were graded on another master scale).
     """
     regraded = scale.grades(scores["probability"].to_numpy())
     if (regraded != scores["grade"].to_numpy()).any():
@@ -313,7 +328,7 @@ def screen(
     audits = audits if audits is not None else pd.DataFrame(columns=AUDIT_COLUMNS)
     per_evaluator = evaluator_scores(audits, rubric) if len(audits) else None
     summary = firm_audit_summary(audits, applications["firm_id"], rubric, per_evaluator)
-    decisions = decide(scores, applications, summary, as_of_year(applications), settings, scale)
+    decisions = decide(scores, applications, summary, as_of_year(applications), settings, scale, eligibility)
     quality = audit_quality(audits, rubric, settings.leniency_z, settings.leniency_min_deviation, per_evaluator)
     share = recommendation_share_check(decisions, settings)
     warnings = []

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 
+import openpyxl
 import pandas as pd
 import pytest
 
 from jumpup.pipelines.round import run_round
+from jumpup.rendering.browser import find_browser
 from tests.conftest import quick_settings, synth_and_train
 
 
@@ -60,6 +64,7 @@ def test_round_writes_every_output_and_resumes_identically(trained):
     assert third["outputs_sha256"] == first["outputs_sha256"]
     assert not list((root / "out" / "reports" / "firms").iterdir())
     assert not (root / "out" / "round_workbook.xlsx").exists()
+    assert not (root / "out" / "reports" / "round_summary.pdf").exists()  # no summary PDF of the earlier run
     assert (root / "out" / "reports" / "round_summary.html").exists()
     assert "workbook" not in third["timings_seconds"] and third["reports"]["firm_pages"] == 0
 
@@ -105,3 +110,31 @@ def test_firm_report_is_korean_and_shows_peers_only_as_aggregates(trained):
     assert manifest["warnings"], "the synthetic round is expected to raise at least one warning"
     for warning in manifest["warnings"]:
         assert warning.ko in summary.replace("&#39;", "'") and str(warning) not in summary
+
+
+def _documents(out) -> dict[str, bytes]:
+    files = [out / "round_workbook.xlsx", *sorted((out / "reports").rglob("*.pdf"))]
+    return {str(f.relative_to(out)): f.read_bytes() for f in files}
+
+
+@pytest.mark.skipif(find_browser() is None, reason="no Chromium: PDFs are not printed")
+def test_a_rerun_gives_byte_identical_pdfs_and_workbook(trained, monkeypatch):
+    settings, root = trained
+    model = str(root / "model" / "bundle.pkl")
+    out = root / "out_bytes"
+    run_round(root / "data" / "round", out, settings, model, log_path=root / "log3.jsonl")
+    first = _documents(out)
+    assert len(first) > 2 and all(first.values())
+    # the documents carry the fixed date, not the wall clock
+    assert b"/CreationDate (D:19800101000000Z)" in first["reports/round_summary.pdf"]
+    properties = openpyxl.load_workbook(out / "round_workbook.xlsx").properties
+    assert properties.created == properties.modified == dt.datetime(1980, 1, 1)
+    time.sleep(1.1)  # a wall-clock date would now differ
+    run_round(root / "data" / "round", out, settings, model, log_path=root / "log3.jsonl")
+    assert _documents(out) == first
+    # SOURCE_DATE_EPOCH sets the date written into the documents
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01 00:00 UTC
+    run_round(root / "data" / "round", out, settings, model, log_path=root / "log3.jsonl")
+    assert b"/ModDate (D:20260101000000Z)" in (out / "reports" / "round_summary.pdf").read_bytes()
+    decisions = pd.read_csv(out / "step1_decisions.csv", dtype=str)
+    assert not decisions["reasons"].str.contains("nan").any()

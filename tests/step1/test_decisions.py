@@ -188,9 +188,9 @@ def tiny_round(tmp_path):
     directory = tmp_path / "round"
     directory.mkdir()
     firms = [f"00000{i}" for i in range(1, 6)]
-    pd.DataFrame({"firm_id": firms, "name": [f"회사{i}" for i in range(5)], "ksic_division": "C26"}).to_csv(
-        directory / "firms.csv", index=False
-    )
+    pd.DataFrame(
+        {"firm_id": firms, "name": [f"회사{i}" for i in range(5)], "ksic_division": "C26", "founded_year": 2010}
+    ).to_csv(directory / "firms.csv", index=False)
     pd.DataFrame({"firm_id": firms, "fiscal_year": 2024, "revenue": 2e10, "total_assets": 1e10}).to_csv(
         directory / "financials.csv", index=False
     )

@@ -1,0 +1,129 @@
+"""Run hygiene: one-line errors with exit code 2, one run per output folder, resume files checked."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from jumpup.locks import LOCK_NAME, OutputLocked, out_dir_lock
+from jumpup.pipelines.cli import app
+from jumpup.pipelines.round import ResumeFileError, StageState
+from tests.step1.test_eligibility import _round
+
+runner = CliRunner()
+
+
+def _one_line_error(result, *parts):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.output
+    for part in parts:
+        assert part in lines[0], lines[0]
+    return lines[0]
+
+
+def _step1(tmp_path, out="out"):
+    return runner.invoke(
+        app,
+        [
+            *("step1", "--scores", str(tmp_path / "scores.csv"), "--round", str(tmp_path / "round")),
+            *("--out", str(tmp_path / out), "--params", str(_params(tmp_path))),
+        ],
+    )
+
+
+def _params(tmp_path) -> Path:
+    path = tmp_path / "params.yaml"
+    text = (Path(__file__).parents[2] / "params.yaml").read_text(encoding="utf-8")
+    path.write_text(text.replace("max_fiscal_year: null", "max_fiscal_year: 2024"), encoding="utf-8")
+    return path
+
+
+def test_a_header_only_applications_file_is_one_error_naming_the_file(tmp_path):
+    _round(tmp_path / "round")
+    header = (tmp_path / "round" / "applications.csv").read_text().splitlines()[0]
+    (tmp_path / "round" / "applications.csv").write_text(header + "\n")
+    _one_line_error(_step1(tmp_path), "applications.csv", "no application to decide", "0 row(s) read")
+    result = runner.invoke(
+        app, ["round", str(tmp_path / "round"), "--out", str(tmp_path / "r"), "--model", str(tmp_path / "none.pkl")]
+    )
+    _one_line_error(result, "applications.csv", "no application to decide")
+
+
+def test_a_missing_scores_file_is_one_error_naming_the_file(tmp_path):
+    _round(tmp_path / "round")
+    (tmp_path / "scores.csv").unlink()
+    _one_line_error(_step1(tmp_path), "scores.csv", "No such file")
+
+
+@pytest.mark.parametrize(
+    ("code", "hint"),
+    [(errno.ENOSPC, "the disk is full"), (errno.EROFS, "read-only file system"), (errno.EACCES, "writable")],
+)
+def test_an_output_folder_that_cannot_be_written_is_one_error(tmp_path, monkeypatch, code, hint):
+    _round(tmp_path / "round")
+    original = pd.DataFrame.to_csv
+
+    def refuse(frame, path=None, *args, **kwargs):
+        if path is not None and str(tmp_path / "out") in str(path):
+            raise OSError(code, os.strerror(code), str(path))
+        return original(frame, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", refuse)
+    _one_line_error(_step1(tmp_path), "step1_decisions.csv", hint)
+    assert not (tmp_path / "out" / LOCK_NAME).exists()  # the lock is released when a run fails
+
+
+def test_a_second_run_on_the_same_out_is_refused_while_the_first_holds_the_lock(tmp_path):
+    _round(tmp_path / "round")
+    with out_dir_lock(tmp_path / "out", "round") as lock:
+        holder = json.loads(lock.read_text())
+        assert holder["pid"] == os.getpid() and holder["command"] == "round"
+        with pytest.raises(OutputLocked, match="in use by another run"), out_dir_lock(tmp_path / "out", "score"):
+            pass
+        _one_line_error(_step1(tmp_path), "in use by another run", f"pid {os.getpid()}")
+        result = runner.invoke(
+            app, ["round", str(tmp_path / "round"), "--out", str(tmp_path / "out"), "--model", "x.pkl"]
+        )
+        _one_line_error(result, "in use by another run")
+    assert not (tmp_path / "out" / LOCK_NAME).exists()
+    # released: the next run goes ahead
+    assert _step1(tmp_path).exit_code == 0
+
+
+def test_a_lock_file_left_by_a_dead_run_holds_no_lock(tmp_path):
+    _round(tmp_path / "round")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / LOCK_NAME).write_text('{"pid": 999999, "host": "elsewhere", "command": "round"}\n')
+    assert _step1(tmp_path).exit_code == 0
+    assert not (tmp_path / "out" / LOCK_NAME).exists()
+
+
+@pytest.mark.parametrize("content", [b'{"score": "ab', b"\x00\x00\x00", b"[1, 2]"])
+def test_a_torn_fingerprints_file_is_one_error_naming_it(tmp_path, content):
+    stages = tmp_path / "out" / ".stages"
+    stages.mkdir(parents=True)
+    (stages / "fingerprints.json").write_bytes(content)
+    with pytest.raises(ResumeFileError, match=r"fingerprints.json: resume file is damaged .* delete"):
+        StageState(tmp_path / "out")
+    _round(tmp_path / "round")
+    result = runner.invoke(app, ["round", str(tmp_path / "round"), "--out", str(tmp_path / "out"), "--model", "x.pkl"])
+    _one_line_error(result, "fingerprints.json", "resume file is damaged")
+
+
+def test_a_torn_stage_table_is_one_error_naming_it(tmp_path):
+    state = StageState(tmp_path / "out")
+    state.save("score", "fp", {"scores": pd.DataFrame({"a": range(100)})})
+    path = tmp_path / "out" / ".stages" / "score.scores.parquet"
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])  # torn in the middle
+    with pytest.raises(ResumeFileError, match=r"score.scores.parquet: resume file is damaged"):
+        StageState(tmp_path / "out").load("score", "fp", ("scores",))
+    assert not list((tmp_path / "out" / ".stages").glob("*.partial"))
