@@ -33,6 +33,7 @@ from jumpup.rendering.round_reports import RoundOutputs, write_round_reports
 from jumpup.rendering.workbook import write_workbook
 from jumpup.schemas import FEATURES, GROWTH_PATHS, SCORES
 from jumpup.settings import Settings
+from jumpup.spreadsheet import write_csv
 from jumpup.step1.decisions import as_of_year
 
 STAGES = ("score", "growth_paths")
@@ -156,10 +157,10 @@ def run_round(
 
     notify("write")
     started = time.perf_counter()
-    scores.to_csv(out_dir / "scores.csv", index=False, encoding="utf-8")
+    write_csv(scores, out_dir / "scores.csv", encoding="utf-8")
     write_json(out_dir / "scores_manifest.json", scores_manifest)
-    paths.to_csv(out_dir / "growth_paths.csv", index=False, encoding="utf-8")
-    result.quarantine.to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
+    write_csv(paths, out_dir / "growth_paths.csv", encoding="utf-8")
+    write_csv(result.quarantine, out_dir / "quarantine.csv", encoding="utf-8")
     summary = write_step1(
         step1, scores, result, out_dir / "step1", settings, scores_manifest, log_path, growth_sentences(paths)
     )
