@@ -22,7 +22,7 @@ def trained(tmp_path_factory):
 def test_round_writes_every_output_and_resumes_identically(trained):
     settings, root = trained
     log = root / "decisions.jsonl"
-    first = run_round(root / "data" / "round", root / "out", settings, str(root / "model" / "bundle.pkl"), log_path=log)
+    first = run_round(root / "data" / "round", root / "out", settings, str(root / "model" / "bundle"), log_path=log)
     for name in (
         "scores.csv",
         ".stages/score.scores.parquet",
@@ -42,7 +42,7 @@ def test_round_writes_every_output_and_resumes_identically(trained):
     sheets = pd.ExcelFile(root / "out" / "round_workbook.xlsx").sheet_names
     assert sheets == ["점수", "STEP1 결정", "성장경로", "격리", "현장실사 품질"]
     second = run_round(
-        root / "data" / "round", root / "out", settings, str(root / "model" / "bundle.pkl"), log_path=log
+        root / "data" / "round", root / "out", settings, str(root / "model" / "bundle"), log_path=log
     )
     assert second["outputs_sha256"] == first["outputs_sha256"]
     assert json.loads((root / "out" / ".stages" / "fingerprints.json").read_text()).keys() >= {"score", "growth_paths"}
@@ -52,7 +52,7 @@ def test_round_writes_every_output_and_resumes_identically(trained):
         root / "data" / "round",
         root / "out",
         settings,
-        str(root / "model" / "bundle.pkl"),
+        str(root / "model" / "bundle"),
         with_reports=False,
         with_workbook=False,
         log_path=log,
@@ -70,7 +70,7 @@ def test_firm_report_is_korean_and_shows_peers_only_as_aggregates(trained):
         root / "data" / "round",
         root / "out2",
         settings,
-        str(root / "model" / "bundle.pkl"),
+        str(root / "model" / "bundle"),
         log_path=root / "log2.jsonl",
     )
     firms = pd.read_csv(root / "data" / "round" / "firms.csv", dtype=str)
