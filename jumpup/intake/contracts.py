@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pandera.pandas as pa
 
+from jumpup.paths import FIRM_ID_PATTERN
+
 INVESTOR_TYPES = ("VC", "CVC", "PE")
 INVESTMENT_STAGES = ("seed", "series_a", "series_b", "series_c", "series_d", "pre_ipo", "growth")
 EVALUATOR_ROLES = ("technology_expert", "growth_expert", "agency_examiner")
@@ -201,7 +203,7 @@ def firms_schema(
     return pa.DataFrameSchema(
         {
             "firm_id": pa.Column(
-                str, [pa.Check.str_matches(r"^\S+$", name="bad_firm_id", error="bad_firm_id")], nullable=False
+                str, [pa.Check.str_matches(FIRM_ID_PATTERN, name="bad_firm_id", error="bad_firm_id")], nullable=False
             ),
             "name": pa.Column(str, nullable=True),
             "ksic_division": pa.Column(
@@ -237,7 +239,7 @@ def financials_schema(max_year: int, min_year: int) -> pa.DataFrameSchema:
     """Contract for financials.csv after parsing: one row per firm and fiscal year, amounts in won."""
     columns: dict[str, pa.Column] = {
         "firm_id": pa.Column(
-            str, pa.Check.str_matches(r"^\S+$", name="bad_firm_id", error="bad_firm_id"), nullable=False
+            str, pa.Check.str_matches(FIRM_ID_PATTERN, name="bad_firm_id", error="bad_firm_id"), nullable=False
         ),
         "fiscal_year": pa.Column(
             "Int64",
@@ -266,7 +268,7 @@ def applications_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "firm_id": pa.Column(
-                str, pa.Check.str_matches(r"^\S+$", name="bad_firm_id", error="bad_firm_id"), nullable=False
+                str, pa.Check.str_matches(FIRM_ID_PATTERN, name="bad_firm_id", error="bad_firm_id"), nullable=False
             ),
             "round_id": pa.Column(str, nullable=False),
             "applied_on": pa.Column("datetime64[ns]", nullable=False, coerce=True),
@@ -295,7 +297,7 @@ def audits_schema(items: list[str], score_min: float, score_max: float) -> pa.Da
     return pa.DataFrameSchema(
         {
             "firm_id": pa.Column(
-                str, pa.Check.str_matches(r"^\S+$", name="bad_firm_id", error="bad_firm_id"), nullable=False
+                str, pa.Check.str_matches(FIRM_ID_PATTERN, name="bad_firm_id", error="bad_firm_id"), nullable=False
             ),
             "evaluator_id": pa.Column(str, nullable=False),
             "evaluator_role": pa.Column(

@@ -11,6 +11,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from jumpup.features.size_class import SIZE_CLASS_KO
+from jumpup.paths import safe_slug
 from jumpup.rendering import charts
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -79,7 +80,7 @@ def write_dossiers(
             size_ko=SIZE_CLASS_KO.get(d.size_class, d.size_class),
             growth=(growth_summary or {}).get(d.firm_id),
         )
-        path = out_dir / f"{d.firm_id}.html"
+        path = out_dir / f"{safe_slug(d.firm_id)}.html"
         path.write_text(html, encoding="utf-8")
         written.append(path)
     return written
