@@ -216,9 +216,28 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         return out
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Features of every row of ``X`` (panel rows, one per firm and fiscal year), as of that row's year.
+
+        Returns one row per firm-year, sorted by firm and year, with ``output_columns()``.
+        """
         check_is_fitted(self, "reference_")
-        features, _, _ = self._settings()
+        return self._compare(self._firm_level(X))
+
+    def transform_latest(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``transform(X)`` restricted to each firm's latest fiscal year, computed only for those rows.
+
+        Firm-level indicators need every earlier year (lags, averages), but the comparisons against
+        the reference population (industry, peer percentiles, family scores) depend only on the row
+        itself, so they run on one row per firm. Equal to filtering ``transform(X)``.
+        """
+        check_is_fitted(self, "reference_")
         frame = self._firm_level(X)
+        latest = frame.groupby("firm_id", sort=False)["fiscal_year"].transform("max")
+        return self._compare(frame[frame["fiscal_year"] == latest].reset_index(drop=True))
+
+    def _compare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Industry, peer and family comparisons of firm-level rows against the fitted reference."""
+        features, _, _ = self._settings()
         frame["reference_year"], frame["reference_year_after_row"] = reference_year_for(
             frame["fiscal_year"], self.reference_years_
         )

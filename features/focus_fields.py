@@ -44,21 +44,24 @@ def classify_focus_fields(firms: pd.DataFrame) -> pd.DataFrame:
     codes = codes.where(codes != "", division_digits)
 
     scores = np.zeros((len(firms), len(fields)))
-    evidence = [[""] * len(fields) for _ in range(len(firms))]
+    evidence = np.full((len(firms), len(fields)), "", dtype=object)
+    code_values = codes.to_numpy(dtype=object)
     for j, field in enumerate(fields):
         pattern = "|".join(_keyword_pattern(k) for k in field["keywords"])
-        found = text.str.findall(pattern, flags=re.IGNORECASE)
+        found = text.str.findall(pattern, flags=re.IGNORECASE).to_numpy(dtype=object)
         prefixes = tuple(field["ksic_prefixes"])
-        code_hit = codes.map(lambda code, p=prefixes: next((x for x in p if code.startswith(x)), None))
-        for i, (words, prefix) in enumerate(zip(found, code_hit, strict=True)):
+        coded = codes.str.startswith(prefixes).to_numpy(dtype=bool) if prefixes else np.zeros(len(firms), bool)
+        for i in np.flatnonzero(coded | (pd.Series(found).str.len().to_numpy() > 0)):  # rows with any evidence
+            words = found[i]
             parts = []
             if words:
                 scores[i, j] += TEXT_WEIGHT * len({w.lower() for w in words})
                 parts.append("keywords: " + ", ".join(dict.fromkeys(words)))
-            if isinstance(prefix, str):
+            if coded[i]:
+                prefix = next(x for x in prefixes if code_values[i].startswith(x))
                 scores[i, j] += CODE_WEIGHT
                 parts.append(f"KSIC {prefix}*")
-            evidence[i][j] = "; ".join(parts)
+            evidence[i, j] = "; ".join(parts)
     best = scores.argmax(axis=1)
     best_score = scores.max(axis=1)
     ids = np.array([f["id"] for f in fields], dtype=object)
@@ -69,7 +72,7 @@ def classify_focus_fields(firms: pd.DataFrame) -> pd.DataFrame:
             "focus_field": np.where(best_score > 0, ids[best], "none"),
             "focus_field_ko": np.where(best_score > 0, names[best], "해당 없음"),
             "focus_field_score": best_score.astype("int64"),
-            "focus_field_evidence": [evidence[i][best[i]] if best_score[i] > 0 else "" for i in range(len(firms))],
+            "focus_field_evidence": np.where(best_score > 0, evidence[np.arange(len(firms)), best], ""),
             "focus_field_version": version,
         }
     )

@@ -284,6 +284,38 @@ class GrowthPathSettings(_Frozen):
         return self
 
 
+class Step2Settings(_Frozen):
+    """STEP 2 (심층토론 평가) and the final selection; source: the program plan, STEP 2 section."""
+
+    cohort_cap: int = Field(100, ge=1)  # 100개사 이내 선정
+    score_min: float = 1
+    score_max: float = 5
+    min_committee_members: int = Field(3, ge=1)  # members left after conflicts are excluded
+    recommendation_share_range: tuple[float, float] = (0.3, 0.5)  # of the final selection
+    required_audit_roles: tuple[str, ...] = ("technology_expert", "growth_expert", "agency_examiner")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Step2Settings:
+        if self.score_min >= self.score_max:
+            raise ValueError(f"score_min must be below score_max, got {self.score_min} >= {self.score_max}")
+        low, high = self.recommendation_share_range
+        if not 0 <= low <= high <= 1:
+            raise ValueError(f"recommendation_share_range must satisfy 0 <= low <= high <= 1, got {[low, high]}")
+        return self
+
+
+class ReviewSettings(_Frozen):
+    """The yearly progress review and the open voucher (오픈바우처); source: the program plan, voucher section."""
+
+    voucher_per_year_won: float = Field(250_000_000, gt=0)  # 매년 2.5억원
+    max_program_years: int = Field(3, ge=1)  # 최대 3년
+    max_total_voucher_won: float = Field(750_000_000, gt=0)  # 3년간 7.5억원
+    min_milestone_share: float = Field(0.5, ge=0, le=1)  # milestones met / planned, below this: dropped
+    min_voucher_use_share: float = Field(0.3, ge=0, le=1)  # voucher spent / granted, below this: dropped
+    drop_on_distress: bool = True  # 관리종목 or capital impairment in the new statements
+    high_growth_rate: float = 0.20  # realised one-year revenue growth counted as high growth
+
+
 class ReportSettings(_Frozen):
     pdf: bool = True
     pdf_tabs: int = Field(2, ge=1)
@@ -310,6 +342,8 @@ class Settings(_Frozen):
     step1: Step1Settings = Step1Settings()
     growth_paths: GrowthPathSettings = GrowthPathSettings()
     reports: ReportSettings = ReportSettings()
+    step2: Step2Settings = Step2Settings()
+    review: ReviewSettings = ReviewSettings()
 
 
 def _describe_errors(error: ValidationError, source: str) -> str:

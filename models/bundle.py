@@ -100,10 +100,7 @@ class GrowthModelBundle:
         """Raw panel rows -> (scores for the as-of year, feature table). Only data up to as-of is used."""
         if as_of is not None:
             rows = rows[rows["fiscal_year"] <= as_of]
-        features = self.builder.transform(rows)
+        features = self.builder.transform_latest(rows)
         if as_of is not None:
             features = features[features["fiscal_year"] == as_of].reset_index(drop=True)
-        else:
-            latest = features.groupby("firm_id")["fiscal_year"].transform("max")
-            features = features[features["fiscal_year"] == latest].reset_index(drop=True)
         return self.score_features(features, language, with_reasons), features

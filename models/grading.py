@@ -80,8 +80,10 @@ class MasterScale:
         )
 
     def at_or_above(self, grades: pd.Series, reference: str | None = None) -> pd.Series:
-        order = {label: i for i, label in enumerate(self.labels)}
-        return grades.map(order) <= order[reference or self.reference_grade]
+        """True where a grade is ``reference`` (default: the reference grade) or better; missing is False."""
+        rank = pd.Categorical(grades, categories=list(self.labels)).codes  # -1: missing or not a grade
+        limit = self.labels.index(reference or self.reference_grade)
+        return pd.Series((rank >= 0) & (rank <= limit), index=grades.index)
 
 
 def feature_family(name: str) -> str:

@@ -8,6 +8,8 @@ because a 100-firm round trips the fixed 0.10 / 0.25 bands by chance.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -15,6 +17,11 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 
 def discrimination(y: np.ndarray, p: np.ndarray) -> dict:
+    """AUC, Gini (2 AUC - 1) and KS (largest TPR - FPR gap) of scores ``p`` for outcomes ``y``.
+
+    ``y`` in {0, 1} and ``p`` (any monotone score; higher means more likely an event) have shape
+    (n,). Returns floats; every figure is NaN when ``y`` holds a single class.
+    """
     y, p = np.asarray(y, dtype=int), np.asarray(p, dtype="float64")
     if len(np.unique(y)) < 2:
         return {"auc": float("nan"), "gini": float("nan"), "ks": float("nan")}
@@ -23,14 +30,19 @@ def discrimination(y: np.ndarray, p: np.ndarray) -> dict:
     return {"auc": float(auc), "gini": float(2 * auc - 1), "ks": float(np.max(tpr - fpr))}
 
 
-def bootstrap_intervals(y, p, groups=None, n_boot: int = 200, alpha: float = 0.05, seed: int = 0) -> dict:
-    """Percentile intervals of AUC, Gini and KS; resampling whole firms when ``groups`` is given."""
-    y, p = np.asarray(y, dtype=int), np.asarray(p, dtype="float64")
+def bootstrap_samples(y, groups=None, n_boot: int = 200, seed: int = 0) -> Iterator[np.ndarray]:
+    """Row indices of ``n_boot`` bootstrap samples, resampling whole firms when ``groups`` is given.
+
+    ``y`` (shape (n,)) is only read to skip samples that hold a single outcome class, on which no
+    AUC exists; so fewer than ``n_boot`` samples may be yielded. ``groups`` (shape (n,), e.g. the
+    firm id) makes it a cluster bootstrap: every row of a drawn firm enters the sample, so firms
+    seen in several years do not count as independent evidence. Same ``seed``, same samples.
+    """
+    y = np.asarray(y, dtype=int)
     rng = np.random.default_rng(seed)
     if groups is not None:
         codes, uniques = pd.factorize(np.asarray(groups))
         members = pd.Series(np.arange(len(y))).groupby(codes).apply(np.array).to_list()
-    draws = {"auc": [], "gini": [], "ks": []}
     for _ in range(n_boot):
         if groups is not None:
             picked = rng.integers(0, len(uniques), len(uniques))
@@ -39,17 +51,54 @@ def bootstrap_intervals(y, p, groups=None, n_boot: int = 200, alpha: float = 0.0
             index = rng.integers(0, len(y), len(y))
         if len(np.unique(y[index])) < 2:
             continue
+        yield index
+
+
+def _interval(point: float, draws: list[float], alpha: float) -> dict:
+    return {
+        "value": point,
+        "ci_low": float(np.quantile(draws, alpha / 2)) if draws else float("nan"),
+        "ci_high": float(np.quantile(draws, 1 - alpha / 2)) if draws else float("nan"),
+    }
+
+
+def bootstrap_intervals(y, p, groups=None, n_boot: int = 200, alpha: float = 0.05, seed: int = 0) -> dict:
+    """Percentile intervals of AUC, Gini and KS; resampling whole firms when ``groups`` is given.
+
+    ``y``, ``p`` and ``groups`` have shape (n,). Returns ``{"auc"|"gini"|"ks": {"value", "ci_low",
+    "ci_high"}}``, the (1 - ``alpha``) interval from ``n_boot`` samples of ``bootstrap_samples``;
+    the bounds are NaN when no sample holds both classes.
+    """
+    y, p = np.asarray(y, dtype=int), np.asarray(p, dtype="float64")
+    draws = {"auc": [], "gini": [], "ks": []}
+    for index in bootstrap_samples(y, groups, n_boot, seed):
         for key, value in discrimination(y[index], p[index]).items():
             draws[key].append(value)
     point = discrimination(y, p)
-    return {
-        key: {
-            "value": point[key],
-            "ci_low": float(np.quantile(v, alpha / 2)) if v else float("nan"),
-            "ci_high": float(np.quantile(v, 1 - alpha / 2)) if v else float("nan"),
-        }
-        for key, v in draws.items()
-    }
+    return {key: _interval(point[key], v, alpha) for key, v in draws.items()}
+
+
+def paired_auc_difference(
+    y, p_first, p_second, groups=None, n_boot: int = 200, alpha: float = 0.05, seed: int = 0
+) -> dict:
+    """AUC(first) - AUC(second) of two scores of the same rows, with a paired bootstrap interval.
+
+    Both scores are judged on the same resampled firms in every sample (``bootstrap_samples``), so
+    the interval reflects the difference, not two independent uncertainties. ``y``, ``p_first``,
+    ``p_second`` and ``groups`` have shape (n,). Returns ``{"value", "ci_low", "ci_high"}`` in AUC
+    units; an interval above 0 says the first score ranks better. Raises ValueError on shapes
+    that differ.
+    """
+    y = np.asarray(y, dtype=int)
+    first, second = np.asarray(p_first, dtype="float64"), np.asarray(p_second, dtype="float64")
+    if not len(y) == len(first) == len(second):
+        raise ValueError(f"paired AUC needs scores of the same rows, got {len(y)}, {len(first)} and {len(second)}")
+    draws = [
+        discrimination(y[index], first[index])["auc"] - discrimination(y[index], second[index])["auc"]
+        for index in bootstrap_samples(y, groups, n_boot, seed)
+    ]
+    point = discrimination(y, first)["auc"] - discrimination(y, second)["auc"]
+    return _interval(float(point), draws, alpha)
 
 
 def jeffreys_test(events: int, n: int, predicted: float) -> dict:
@@ -64,6 +113,12 @@ def jeffreys_test(events: int, n: int, predicted: float) -> dict:
 
 
 def grade_table(y, p, grades, labels, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per grade of ``labels`` (best first): count, share, events, predicted and realised rate.
+
+    ``y`` in {0, 1}, ``p`` (probabilities in [0, 1]) and ``grades`` have shape (n,). Populated
+    grades also get the Jeffreys interval, the two-sided p-value of the mean predicted rate and
+    ``calibrated`` (p-value >= ``alpha``); empty grades get NaN figures and count as calibrated.
+    """
     frame = pd.DataFrame({"y": np.asarray(y, dtype=int), "p": np.asarray(p, dtype="float64"), "grade": grades})
     rows = []
     for label in labels:
@@ -101,6 +156,11 @@ def monotonicity(table: pd.DataFrame) -> dict:
 
 
 def calibration_summary(y, p, bins: int = 10) -> dict:
+    """Brier score, expected calibration error and the reliability curve over ``bins`` equal-width bins.
+
+    ``y`` in {0, 1} and ``p`` in [0, 1], shape (n,). ``reliability`` lists the non-empty bins with
+    their count and mean predicted and realised rates; ECE weights each bin's gap by its share.
+    """
     y, p = np.asarray(y, dtype="float64"), np.asarray(p, dtype="float64")
     edges = np.linspace(0, 1, bins + 1)
     index = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
@@ -121,6 +181,7 @@ def calibration_summary(y, p, bins: int = 10) -> dict:
 
 
 def concentration(grades, labels) -> dict:
+    """Herfindahl-Hirschman index of the grade shares (1/len(labels) to 1) and the largest grade's share."""
     shares = pd.Series(grades).value_counts(normalize=True).reindex(labels, fill_value=0.0)
     return {"hhi": float((shares**2).sum()), "max_share": float(shares.max()), "max_share_grade": str(shares.idxmax())}
 
@@ -153,7 +214,12 @@ def psi(expected, actual, bins: int = 10, alpha: float = 0.05, smoothing: float 
 
 
 def evaluate_split(y, p, grades, labels, groups=None, n_boot=200, alpha=0.05, bins=10, seed=0) -> dict:
-    """Every test for one split (train, out-of-sample, out-of-time)."""
+    """Every test for one split (train, out-of-sample, out-of-time), as a JSON-ready dict.
+
+    ``y``, ``p``, ``grades`` and ``groups`` (firm ids) have shape (n,); ``labels`` lists the grades
+    best first. Discrimination carries firm-bootstrap intervals (``n_boot`` samples, level
+    1 - ``alpha``); see ``grade_table``, ``monotonicity``, ``calibration_summary`` and ``concentration``.
+    """
     table = grade_table(y, p, grades, labels, alpha)
     return {
         "rows": len(y),

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import _SigmoidCalibration
-from sklearn.isotonic import IsotonicRegression
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
 from jumpup.features.builder import FeatureBuilder
 from jumpup.models.bundle import GrowthModelBundle, model_feature_names, model_matrix
 from jumpup.models.gbm import GrowthGBM, check_monotone, tune
 from jumpup.models.grading import MasterScale
-from jumpup.models.metrics import bootstrap_intervals, discrimination, evaluate_split, psi
+from jumpup.models.metrics import bootstrap_intervals, discrimination, evaluate_split, paired_auc_difference, psi
 from jumpup.models.scorecard import WoEScorecard
 from jumpup.models.targets import TARGET_ORIENTATION
 from jumpup.settings import Settings
@@ -36,6 +37,10 @@ class Splits:
 
 
 def labelled_table(features: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Feature rows joined one-to-one to their target on (firm_id, fiscal_year); unlabelled rows dropped.
+
+    Sorted by year and firm. Raises pandas' MergeError when a key repeats in either table.
+    """
     table = features.merge(
         targets[["firm_id", "fiscal_year", "target", "label_status"]],
         on=["firm_id", "fiscal_year"],
@@ -46,6 +51,13 @@ def labelled_table(features: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFram
 
 
 def make_splits(table: pd.DataFrame, settings: Settings, seed: int) -> Splits:
+    """Row positions of the fit, calibration, out-of-sample and out-of-time splits of ``table``.
+
+    The last ``validation.oot_years`` years are out-of-time; the earlier rows are split by firm
+    (``validation.oos_share`` of firms out-of-sample), then ``model.calibration_share`` of the
+    training firms is kept for calibration. A firm never sits in two of fit, calibration and
+    out-of-sample. Same ``seed``, same splits.
+    """
     years = np.sort(table["fiscal_year"].unique())
     n_oot = settings.validation.oot_years
     oot_years = years[-n_oot:] if 0 < n_oot < len(years) else years[:0]
@@ -93,10 +105,64 @@ def _constrained(params: dict, names: list[str]) -> dict:
     return {**params, "monotone": {k: v for k, v in params["monotone"].items() if k in names}}
 
 
-def fit_calibrator(raw: np.ndarray, y: np.ndarray, method: str):
-    if method == "isotonic":
-        return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
-    return _SigmoidCalibration().fit(raw, y)
+class _RawProbability(ClassifierMixin, BaseEstimator):
+    """The classifier's raw P(event), passed in as the single column of ``X``, as a classifier.
+
+    Lets ``CalibratedClassifierCV`` fit its calibration map on scores the model has already
+    produced, so the bundle keeps one classifier and applies the map to its raw probabilities.
+    """
+
+    def fit(self, X, y=None) -> _RawProbability:
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        raw = np.asarray(X, dtype="float64")[:, 0]
+        return np.column_stack([1.0 - raw, raw])
+
+    def predict(self, X) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+class ProbabilityCalibrator(BaseEstimator):
+    """Map a classifier's raw P(event) to a calibrated one with scikit-learn's ``CalibratedClassifierCV``.
+
+    ``method`` is ``"sigmoid"`` (Platt scaling) or ``"isotonic"``. The map is fitted once on held-out
+    calibration rows (the classifier is frozen, never refitted) and applied by ``predict``.
+    """
+
+    def __init__(self, method: str = "sigmoid") -> None:
+        self.method = method
+
+    def fit(self, raw: np.ndarray, y: np.ndarray) -> ProbabilityCalibrator:
+        """Fit on raw probabilities, shape (n,), in [0, 1], and outcomes ``y`` in {0, 1}, shape (n,).
+
+        Raises ValueError for an unknown method, a single-class ``y`` or shapes that differ.
+        """
+        if self.method not in ("sigmoid", "isotonic"):
+            raise ValueError(f"calibration method must be 'sigmoid' or 'isotonic', got {self.method!r}")
+        column, y = np.asarray(raw, dtype="float64").reshape(-1, 1), np.asarray(y, dtype=int)
+        if len(column) != len(y):
+            raise ValueError(f"calibration needs one outcome per probability, got {len(column)} and {len(y)}")
+        if len(np.unique(y)) < 2:
+            raise ValueError("calibration rows hold a single outcome class; cannot fit a calibration map")
+        frozen = FrozenEstimator(_RawProbability().fit(column))
+        self.calibrated_ = CalibratedClassifierCV(frozen, method=self.method).fit(column, y)
+        return self
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated P(event), shape (n,), in [0, 1], for raw probabilities of shape (n,)."""
+        column = np.asarray(raw, dtype="float64").reshape(-1, 1)
+        return self.calibrated_.predict_proba(column)[:, 1]
+
+
+def fit_calibrator(raw: np.ndarray, y: np.ndarray, method: str) -> ProbabilityCalibrator:
+    """A ``ProbabilityCalibrator`` fitted on raw probabilities (shape (n,)) and outcomes (shape (n,)).
+
+    ``method`` is ``"sigmoid"`` (Platt) or ``"isotonic"`` (``model.calibration`` in params.yaml);
+    an unknown method or a single-class ``y`` raises ValueError.
+    """
+    return ProbabilityCalibrator(method).fit(raw, y)
 
 
 def past_growth_baseline(features: pd.DataFrame, target: str = "high_growth") -> np.ndarray:
@@ -119,7 +185,12 @@ class TrainingResult:
 def train_and_validate(
     features: pd.DataFrame, targets: pd.DataFrame, builder: FeatureBuilder, settings: Settings, seed: int
 ) -> TrainingResult:
-    """Fit LightGBM + calibration and the scorecard challenger; validate both with every test."""
+    """Fit LightGBM + calibration and the scorecard challenger; validate both with every test.
+
+    ``features`` is the feature table (contract FEATURES), ``targets`` one target per firm-year.
+    Returns the bundle, the challenger, the JSON-ready validation report and one prediction row
+    per labelled firm-year with its split. Raises ValueError when the target has a single class.
+    """
     table = labelled_table(features, targets)
     if table["target"].nunique() < 2:
         raise ValueError(f"the target '{settings.targets.name}' has a single class in the labelled data; cannot train")
@@ -370,22 +441,9 @@ def cross_validate_origin(
         "pooled": {name: bootstrap_intervals(y, p, groups, v.bootstrap, v.alpha, seed) for name, p in oof.items()},
         "fold_auc": {name: _fold_spread(first["folds"], name) for name in first["oof"]},
     }
-    rng = np.random.default_rng(seed)
-    differences = {"scorecard": [], "past_growth_baseline": []}
-    for _ in range(v.bootstrap):
-        index = rng.integers(0, len(y), len(y))
-        if len(np.unique(y[index])) < 2:
-            continue
-        base = discrimination(y[index], oof["lightgbm"][index])["auc"]
-        for other in differences:
-            differences[other].append(base - discrimination(y[index], oof[other][index])["auc"])
     result["lightgbm_minus"] = {
-        other: {
-            "value": result["pooled"]["lightgbm"]["auc"]["value"] - result["pooled"][other]["auc"]["value"],
-            "ci_low": float(np.quantile(d, v.alpha / 2)),
-            "ci_high": float(np.quantile(d, 1 - v.alpha / 2)),
-        }
-        for other, d in differences.items()
+        other: paired_auc_difference(y, oof["lightgbm"], oof[other], groups, v.bootstrap, v.alpha, seed)
+        for other in ("scorecard", "past_growth_baseline")
     }
     predictions = pd.DataFrame(
         {"firm_id": groups, "fiscal_year": origin, "target": y, "repeat": 0, "fold": _fold_numbers(first["splits"])}

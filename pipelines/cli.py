@@ -7,14 +7,15 @@ what they wrote. Errors in the input are reported in one clear message and exit 
 from __future__ import annotations
 
 import time
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
 from jumpup.pipelines.console import console, print_ingest_summary, progress_bar
 from jumpup.pipelines.console import table as console_table
-from jumpup.settings import DEFAULT_PARAMS_PATH, SettingsError, load_settings
+from jumpup.settings import DEFAULT_PARAMS_PATH, AmountUnit, SettingsError, TargetName, load_settings
 from jumpup.tracking import CHAMPION_URI
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Jump-Up (도약) STEP 1 scoring pipeline.")
@@ -22,6 +23,21 @@ import_app = typer.Typer(no_args_is_help=True, help="Import data from outside fo
 app.add_typer(import_app, name="import")
 
 ParamsOption = Annotated[Path, typer.Option("--params", help="Settings file (YAML).")]
+
+
+def _choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:
+    """A string enum whose members are ``values`` (member name = value, '-' read as '_')."""
+    return StrEnum(name, [(value.replace("-", "_"), value) for value in values])
+
+
+# Choices of the command options: --help lists them and any other value exits 2 with typer's message.
+FileFormat = _choices("FileFormat", ("csv", "parquet"))
+Language = _choices("Language", ("ko", "en"))
+Target = _choices("Target", get_args(TargetName))
+AmountUnitChoice = _choices("AmountUnitChoice", get_args(AmountUnit))
+# jumpup.intake.dart_bulk.StatementMode (kept equal by tests/pipelines/test_cli.py; not imported here so
+# that the command starts without loading pandas).
+StatementChoice = _choices("StatementChoice", ("separate", "consolidated", "prefer-consolidated"))
 
 
 def _settings(params: Path, overrides: dict | None = None):
@@ -56,20 +72,18 @@ def synth(
     applicants: Annotated[int | None, typer.Option("--applicants", help="Firms in the application round.")] = None,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
     years: Annotated[int | None, typer.Option("--years", help="Fiscal years in the history panel.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    fmt: Annotated[FileFormat, typer.Option("--format", help="Output file format.")] = FileFormat.csv,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Generate a deterministic synthetic panel and application round (same seed, same bytes)."""
     from jumpup.pipelines import synth as synth_stage
 
-    if fmt not in ("csv", "parquet"):
-        _fail(f"--format must be csv or parquet, got {fmt!r}")
     overrides = {"synth": {k: v for k, v in {"firms": firms, "applicants": applicants, "years": years}.items() if v}}
     settings = _settings(params, overrides)
     out = out or settings.paths.resolve(settings.paths.synthetic_dir)
     manifest = _step(
         f"synth {settings.synth.firms:,} firms",
-        lambda: synth_stage.run(settings, out, seed if seed is not None else settings.seed, fmt),
+        lambda: synth_stage.run(settings, out, seed if seed is not None else settings.seed, fmt.value),
     )
     console.print(
         f"wrote {manifest['firms']:,} firms, {manifest['firm_years']:,} firm-years, "
@@ -85,7 +99,7 @@ def ingest(
     out: Annotated[Path, typer.Option("--out", help="Output directory for Parquet tables and quarantine.csv.")],
     round_mode: Annotated[bool, typer.Option("--round", help="Require applications (an application round).")] = False,
     amount_unit: Annotated[
-        str | None, typer.Option("--amount-unit", help="auto, won, thousand_won or million_won.")
+        AmountUnitChoice | None, typer.Option("--amount-unit", help="Unit of amounts (default: params.yaml).")
     ] = None,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
@@ -93,7 +107,7 @@ def ingest(
     from jumpup.intake.ingest import ingest_directory, write_outputs
     from jumpup.intake.readers import InputFileError
 
-    settings = _settings(params, {"ingest": {"amount_unit": amount_unit}} if amount_unit else None)
+    settings = _settings(params, {"ingest": {"amount_unit": amount_unit.value}} if amount_unit else None)
     started = time.perf_counter()
     report = _step(
         f"ingest {source}",
@@ -109,15 +123,15 @@ def import_dart_bulk(
     source: Annotated[Path, typer.Argument(help="Folder of DART 재무정보 일괄다운로드 .txt files.")],
     out: Annotated[Path, typer.Option("--out", help="Panel directory to write (firms.csv, financials.csv).")],
     statements: Annotated[
-        str, typer.Option("--statements", help="separate, consolidated or prefer-consolidated.")
-    ] = "prefer-consolidated",
+        StatementChoice, typer.Option("--statements", help="Which statements to read.")
+    ] = StatementChoice.prefer_consolidated,
 ) -> None:
     """Import DART bulk-download statements into the panel format, quarantining unreadable lines."""
     from jumpup.intake.dart_bulk import import_dart_bulk as run_import
 
-    if statements not in ("separate", "consolidated", "prefer-consolidated"):
-        _fail(f"--statements must be separate, consolidated or prefer-consolidated, got {statements!r}")
-    report = _step(f"import {source}", lambda: run_import(source, out, statements), (FileNotFoundError, ValueError))
+    report = _step(
+        f"import {source}", lambda: run_import(source, out, statements.value), (FileNotFoundError, ValueError)
+    )
     table = console_table(
         f"DART bulk import → {out}",
         ("file", "lines read", "usable", "quarantined"),
@@ -186,9 +200,7 @@ def features(
 def train(
     panel: Annotated[Path, typer.Option("--panel", help="Training panel directory.")],
     horizon: Annotated[int | None, typer.Option("--horizon", help="Years ahead (default: params.yaml).")] = None,
-    target: Annotated[
-        str | None, typer.Option("--target", help="high_growth, high_growth_employment, size_upgrade or distress.")
-    ] = None,
+    target: Annotated[Target | None, typer.Option("--target", help="Outcome to model (default: params.yaml).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Where the bundle and validation report go.")] = Path(
         "data/models"
     ),
@@ -199,7 +211,8 @@ def train(
     from jumpup.intake.readers import InputFileError
     from jumpup.pipelines.train import train_panel
 
-    overrides = {"targets": {k: v for k, v in {"horizon": horizon, "name": target}.items() if v is not None}}
+    named = {"horizon": horizon, "name": target.value if target else None}
+    overrides = {"targets": {k: v for k, v in named.items() if v is not None}}
     settings = _settings(params, overrides)
     summary = _step(
         f"train {settings.targets.name} h={settings.targets.horizon}",
@@ -231,7 +244,7 @@ def score(
     model: Annotated[
         str, typer.Option("--model", help="MLflow model URI or bundle directory (pickles are refused).")
     ] = CHAMPION_URI,
-    language: Annotated[str, typer.Option("--language", help="ko or en (reason wording).")] = "ko",
+    language: Annotated[Language, typer.Option("--language", help="Reason wording.")] = Language.ko,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Score every firm of a panel as of one fiscal year: probability, points, grade and reasons."""
@@ -242,7 +255,7 @@ def score(
     settings = _settings(params)
     manifest = _step(
         f"score {panel} as of {as_of}",
-        lambda: score_panel(panel, as_of, model, out, settings, language),
+        lambda: score_panel(panel, as_of, model, out, settings, language.value),
         (InputFileError, BundleError),
     )
     console.print(
@@ -280,9 +293,7 @@ def cross_validate(
     panel: Annotated[Path, typer.Option("--panel", help="Panel directory.")],
     origin: Annotated[int, typer.Option("--origin", help="Feature year; the outcome is origin + horizon.")],
     horizon: Annotated[int | None, typer.Option("--horizon", help="Years ahead (default: params.yaml).")] = None,
-    target: Annotated[
-        str | None, typer.Option("--target", help="high_growth, high_growth_employment, size_upgrade or distress.")
-    ] = None,
+    target: Annotated[Target | None, typer.Option("--target", help="Outcome to model (default: params.yaml).")] = None,
     repeats: Annotated[
         int | None,
         typer.Option("--repeats", min=1, help="Splits to run; repeats after the first reshuffle firms into new folds."),
@@ -310,7 +321,8 @@ def cross_validate(
     from jumpup.pipelines.train import cross_validate_panel
     from jumpup.provenance import write_json
 
-    overrides = {"targets": {k: v for k, v in {"horizon": horizon, "name": target}.items() if v is not None}}
+    named = {"horizon": horizon, "name": target.value if target else None}
+    overrides = {"targets": {k: v for k, v in named.items() if v is not None}}
     settings = _settings(params, overrides)
     cv = _step(
         f"cross-validate {settings.targets.name} h={settings.targets.horizon}, origin {origin}",
@@ -474,7 +486,7 @@ def score_round(
     workbook: Annotated[
         bool, typer.Option("--workbook/--no-workbook", help="Write the Excel workbook for evaluators.")
     ] = True,
-    language: Annotated[str, typer.Option("--language", help="ko or en.")] = "ko",
+    language: Annotated[Language, typer.Option("--language", help="Report language.")] = Language.ko,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Score a whole application round: ingest, features, grades, growth paths, STEP 1 and reports."""
@@ -492,7 +504,9 @@ def score_round(
                 if stage != "ingest":
                     progress.advance(task)
 
-            manifest = run_round(round_dir, out, settings, model, reports_on, language, advance, with_workbook=workbook)
+            manifest = run_round(
+                round_dir, out, settings, model, reports_on, language.value, advance, with_workbook=workbook
+            )
             progress.update(task, completed=len(STAGES), description="done")
     except (InputFileError, ValueError) as exc:
         _fail(str(exc))
@@ -507,6 +521,118 @@ def score_round(
         console.print(f"[yellow]warning:[/yellow] {warning}")
     if reports_on:
         console.print(f"reports: {out / 'reports' / 'index.html'}")
+
+
+@app.command("step2")
+def step2_selection(
+    round_out: Annotated[Path, typer.Argument(help="Output directory of `jumpup round`.")],
+    evaluations: Annotated[
+        Path,
+        typer.Option(
+            "--evaluations", help="STEP 2 evaluations (one score per firm, member and item, with the member's vote)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Cohort directory to write (read by `jumpup review`).")],
+    evaluators: Annotated[
+        Path | None,
+        typer.Option("--evaluators", help="Evaluator registry (evaluator_id, affiliation) for conflict checks."),
+    ] = None,
+    overrides: Annotated[
+        Path | None,
+        typer.Option("--overrides", help="Overrides and appeals (firm_id, kind, decision, reason, author)."),
+    ] = None,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Decision log (default: registry/step2_decision_log.jsonl).")
+    ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", help="An earlier STEP 2 output of the round: show its decisions beside."),
+    ] = None,
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """STEP 2 committees, unanimous decisions, conflicts of interest, overrides and the final selection."""
+    from jumpup.intake.readers import InputFileError
+    from jumpup.pipelines import step2 as step2_stage
+
+    settings = _settings(params)
+    manifest = _step(
+        "STEP 2",
+        lambda: step2_stage.run_step2(
+            round_out, evaluations, out, settings, evaluators, overrides, log or step2_stage.STEP2_LOG, previous
+        ),
+        (InputFileError, ValueError),
+    )
+    counts, share = manifest["counts"], manifest["recommendation_share"]
+    console.print(
+        f"{counts['passed_step1']} firms passed STEP 1: {counts['unanimous_select']} unanimous select, "
+        f"{counts['unanimous_reject']} unanimous reject, {counts['split']} split, {counts['overrides']} override(s), "
+        f"{counts['re_evaluated_changes']} changed since the earlier run"
+    )
+    console.print(
+        f"final selection: {counts['selected']} (cap {settings.step2.cohort_cap}, {counts['over_cap']} over the cap); "
+        f"tracks: entry {manifest['tracks']['entry']}, growth {manifest['tracks']['growth']}"
+    )
+    shown = f"{share['share']:.0%}" if share["selected"] else "—"
+    console.print(
+        f"recommended in the final selection: {share['recommended_selected']} of {share['selected']} ({shown}; planned "
+        f"{share['range'][0]:.0%}-{share['range'][1]:.0%}: {share['status']})"
+    )
+    for warning in manifest["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(
+        f"cohort: {out / 'selection.csv'}; record: {out / 'step2_decisions.csv'}; "
+        f"page: {manifest['reports']['selection']}; "
+        f"quarantine: {out / 'quarantine.csv'} ({counts['quarantined_rows']} rows)"
+    )
+
+
+@app.command("review")
+def progress_review(
+    cohort_dir: Annotated[Path, typer.Argument(help="Cohort directory written by `jumpup step2`.")],
+    statements: Annotated[
+        Path, typer.Option("--statements", help="New statements (firms, financials), raw or ingested.")
+    ],
+    year: Annotated[int, typer.Option("--year", help="Fiscal year reviewed.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    inputs: Annotated[
+        Path | None, typer.Option("--inputs", help="Progress-review file (milestones, voucher spending).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model (default: the one that selected the cohort).")
+    ] = None,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Decision log (default: registry/review_decision_log.jsonl).")
+    ] = None,
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Yearly progress review: realised against forecast, continuation of the voucher, dashboard, monitoring."""
+    from jumpup.intake.readers import InputFileError
+    from jumpup.pipelines.review import REVIEW_LOG, run_review
+
+    settings = _settings(params)
+    manifest = _step(
+        f"review {year}",
+        lambda: run_review(cohort_dir, statements, year, out, settings, inputs, model, log_path=log or REVIEW_LOG),
+        (InputFileError, ValueError),
+    )
+    counts, coverage = manifest["counts"], manifest["monitoring"]["band_coverage"]
+    console.print(
+        f"{counts['cohort']} firms, {counts['with_statements']} with {year} statements: {counts['continue']} continue, "
+        f"{counts['drop']} dropped, {counts['completed']} completed; next year's vouchers "
+        f"{manifest['next_year_vouchers_won'] / 1e8:,.1f}억 원"
+    )
+    if coverage["firms"]:
+        low, high = coverage["coverage_80_ci"]
+        console.print(
+            f"forecast q10–q90 coverage {coverage['coverage_80']:.0%} [{low:.0%}, {high:.0%}] over {coverage['firms']} "
+            f"firms (nominal 80%); bands: " + ", ".join(f"{k} {v}" for k, v in coverage["bands"].items())
+        )
+    for warning in manifest["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(
+        f"decisions: {out / 'continuation.csv'}; dropped: {out / 'dropped.csv'}; dashboard: "
+        f"{manifest['reports']['dashboard']}; MLflow run {manifest.get('mlflow_run_id')}"
+    )
 
 
 @app.command()

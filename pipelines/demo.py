@@ -2,8 +2,9 @@
 
 Generates a synthetic history and application round, ingests both with quarantine accounting,
 builds features, trains and registers the graded model in the embedded MLflow store, then scores
-the round end to end (`jumpup round`: grades, growth paths, STEP 1 decisions, reports) and prints
-where every output is.
+the round end to end (`jumpup round`: grades, growth paths, STEP 1 decisions, reports), runs
+STEP 2 and the final selection on the firms that passed (`jumpup step2`) and one progress review
+of the selected cohort (`jumpup review`), and prints where every output is.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 from rich.progress import Progress
 
@@ -19,7 +21,9 @@ from jumpup.intake.ingest import ingest_directory, write_outputs
 from jumpup.pipelines import features_stage
 from jumpup.pipelines import synth as synth_stage
 from jumpup.pipelines.console import print_ingest_summary
+from jumpup.pipelines.review import run_review
 from jumpup.pipelines.round import run_round
+from jumpup.pipelines.step2 import run_step2
 from jumpup.pipelines.train import train_panel
 from jumpup.provenance import code_version, write_json
 from jumpup.settings import PROJECT_ROOT, Settings
@@ -31,7 +35,7 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
     timings: dict[str, float] = {}
     reports: dict[str, dict] = {}
     with progress_factory() as progress:
-        steps = progress.add_task("demo", total=7)
+        steps = progress.add_task("demo", total=9)
         started = time.perf_counter()
         progress.update(
             steps, description=f"synth {settings.synth.firms:,} firms + {settings.synth.applicants:,} applicants"
@@ -83,6 +87,45 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
         timings["round"] = time.perf_counter() - started
         progress.advance(steps)
 
+        started = time.perf_counter()
+        progress.update(steps, description="STEP 2 committees and the final selection")
+        passed = pd.read_csv(out / "round" / "step1_decisions.csv", dtype={"firm_id": str})
+        passed_ids = set(passed.loc[passed["decision"] == "pass", "firm_id"])
+        evaluations = _keep_firms(out / "synthetic" / "step2" / "evaluations.csv", passed_ids, out / "step2_inputs")
+        step2_result = run_step2(
+            out / "round",
+            evaluations,
+            out / "cohort",
+            settings,
+            evaluators_path=out / "synthetic" / "step2" / "evaluators.csv",
+            log_path=out / "step2_decision_log.jsonl",
+        )
+        timings["step2"] = time.perf_counter() - started
+        progress.advance(steps)
+
+        started = time.perf_counter()
+        review_year = settings.synth.last_fiscal_year + 1
+        progress.update(steps, description=f"progress review {review_year}")
+        cohort_ids = set(pd.read_csv(out / "cohort" / "selection.csv", dtype={"firm_id": str})["firm_id"])
+        synthetic_review = out / "synthetic" / "review"
+        for name in ("firms", "financials"):
+            _keep_firms(
+                synthetic_review / "statements" / f"{name}.csv", cohort_ids, out / "review_inputs" / "statements"
+            )
+        review_inputs = _keep_firms(synthetic_review / "review_inputs.csv", cohort_ids, out / "review_inputs")
+        review_result = run_review(
+            out / "cohort",
+            out / "review_inputs" / "statements",
+            review_year,
+            out / "review",
+            settings,
+            inputs_path=review_inputs,
+            model=trained["model_uri"],
+            log_path=out / "review_decision_log.jsonl",
+        )
+        timings["review"] = time.perf_counter() - started
+        progress.advance(steps)
+
         progress.update(steps, description="record run in MLflow")
         mlflow = start_experiment(settings.tracking)
         with mlflow.start_run(run_name="demo") as run:
@@ -119,6 +162,16 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
         "round": str(out / "round"),
         "reports": str(out / "round" / "reports" / "index.html"),
         "round_counts": round_result["counts"],
+        "cohort": str(out / "cohort"),
+        "selection": str(out / "cohort" / "selection.csv"),
+        "selection_page": step2_result["reports"]["selection"],
+        "step2_counts": step2_result["counts"],
+        "step2_decision_log": str(out / "step2_decision_log.jsonl"),
+        "review": str(out / "review"),
+        "review_year": review_year,
+        "review_counts": review_result["counts"],
+        "review_dashboard": review_result["reports"]["dashboard"],
+        "review_mlflow_run_id": review_result.get("mlflow_run_id"),
         "mlflow_tracking_uri": tracking_uri(settings.tracking),
         "mlflow_run_id": run_id,
         "firms": manifest["firms"],
@@ -137,6 +190,31 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
         f"  round            : {summary['round']} — {counts['applicants']} applicants, {counts['passed']} pass STEP 1"
     )
     console.print(f"  reports          : {summary['reports']}")
+    s2 = summary["step2_counts"]
+    console.print(
+        f"  STEP 2           : {summary['cohort']} — {s2['passed_step1']} evaluated, "
+        f"{s2['unanimous_select']} unanimous select, {s2['split']} split, {s2['selected']} selected "
+        f"(page: {summary['selection_page']})"
+    )
+    console.print(f"  selection        : {summary['selection']} (decision log: {summary['step2_decision_log']})")
+    rc = summary["review_counts"]
+    console.print(
+        f"  review {summary['review_year']}      : {summary['review']} — {rc['continue']} continue, "
+        f"{rc['drop']} dropped, {rc['completed']} completed (dashboard: {summary['review_dashboard']})"
+    )
     console.print(f"  MLflow run       : {run_id} in {summary['mlflow_tracking_uri']}")
     console.print(f"  summary          : {out / 'demo_summary.json'}")
     return summary
+
+
+def _keep_firms(source: Path, firm_ids: set[str], out_dir: Path) -> Path:
+    """A copy of a synthetic input holding only the rows of ``firm_ids`` (the firms that reach that step).
+
+    The synthetic program writes STEP 2 and review inputs for every applicant; in the program only
+    firms that passed STEP 1 meet a committee, and only the selected cohort is reviewed.
+    """
+    frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / source.name
+    frame[frame["firm_id"].isin(firm_ids)].to_csv(target, index=False, encoding="utf-8")
+    return target

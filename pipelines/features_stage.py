@@ -18,9 +18,9 @@ from jumpup.features.registry import BY_NAME
 from jumpup.intake.ingest import open_panel
 from jumpup.models.bundle_store import load_feature_reference, save_feature_reference
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
+from jumpup.safe_text import write_csv
 from jumpup.schemas import FEATURES
 from jumpup.settings import Settings, load_settings
-from jumpup.spreadsheet import write_csv
 
 
 def build_features(

@@ -21,8 +21,8 @@ from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.intake.ingest import open_panel
 from jumpup.models.growth_engine import evaluate, forecast_paths, history_table, run_rolling
 from jumpup.provenance import code_version, frame_sha256, write_json
+from jumpup.safe_text import write_csv
 from jumpup.settings import Settings
-from jumpup.spreadsheet import write_csv
 from jumpup.tracking import start_experiment
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,13 +28,13 @@ from jumpup.models.growth_engine import forecast_paths
 from jumpup.models.metrics import psi
 from jumpup.notices import Notice
 from jumpup.pipelines.score import load_bundle
-from jumpup.pipelines.step1 import DECISION_LOG, decide_round, write_decisions, write_step1
+from jumpup.pipelines.step1 import DECISION_LOG, decide_round, write_step1
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.rendering.round_reports import RoundOutputs, write_round_reports
 from jumpup.rendering.workbook import write_workbook
+from jumpup.safe_text import write_csv
 from jumpup.schemas import FEATURES, GROWTH_PATHS, SCORES
 from jumpup.settings import Settings
-from jumpup.spreadsheet import write_csv
 from jumpup.step1.decisions import as_of_year
 
 STAGES = ("score", "growth_paths")
@@ -122,9 +123,7 @@ def run_round(
     if cached:
         scores, features = cached["scores"], cached["features"]
     else:
-        features = bundle.builder.transform(rows)
-        latest = features.groupby("firm_id")["fiscal_year"].transform("max")
-        features = features[features["fiscal_year"] == latest].reset_index(drop=True)
+        features = bundle.builder.transform_latest(rows)
         scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable").reset_index(drop=True)
         state.save("score", score_fp, {"scores": scores, "features": features})
     FEATURES.validate(features)
@@ -164,7 +163,7 @@ def run_round(
     summary = write_step1(
         step1, scores, result, out_dir / "step1", settings, scores_manifest, log_path, growth_sentences(paths)
     )
-    write_decisions(step1.decisions, out_dir / "step1_decisions.csv")
+    shutil.copyfile(out_dir / "step1" / "step1_decisions.csv", out_dir / "step1_decisions.csv")  # the same bytes
     timings["write"] = time.perf_counter() - started
 
     notify("reports")

@@ -19,8 +19,8 @@ from jumpup.intake.ingest import open_panel
 from jumpup.models.bundle import GrowthModelBundle
 from jumpup.models.bundle_store import BundleError, bundle_sha256, is_bundle_dir, load_bundle_dir
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
+from jumpup.safe_text import write_csv
 from jumpup.settings import Settings
-from jumpup.spreadsheet import write_csv
 from jumpup.tracking import start_experiment
 
 MODEL_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")

@@ -19,9 +19,9 @@ from jumpup.models.grading import MasterScale
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.reference import audit_rubric
 from jumpup.rendering.step1_pages import write_dossiers, write_whatif_chart
+from jumpup.safe_text import write_csv
 from jumpup.schemas import DECISIONS, SCORES
 from jumpup.settings import PROJECT_ROOT, Settings
-from jumpup.spreadsheet import write_csv
 from jumpup.step1.decisions import Step1Result, screen
 
 DECISION_LOG = PROJECT_ROOT / "registry" / "step1_decision_log.jsonl"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jumpup.provenance import code_version, file_sha256, write_json
 from jumpup.settings import Settings, load_settings
+from jumpup.synthetic.cohort import generate_cohort_inputs, write_cohort_inputs
 from jumpup.synthetic.generator import generate, write_synthetic
 
 
@@ -15,6 +16,10 @@ def run(settings: Settings, out_dir: Path, seed: int, fmt: str = "csv") -> dict:
     started = time.perf_counter()
     data = generate(settings.synth, seed)
     paths = write_synthetic(data, out_dir, fmt)
+    cohort = generate_cohort_inputs(
+        data, settings.synth, settings.review, seed, (settings.step2.score_min, settings.step2.score_max)
+    )
+    paths.update(write_cohort_inputs(cohort, out_dir))
     manifest = {
         "stage": "synth",
         "seed": seed,
@@ -23,6 +28,8 @@ def run(settings: Settings, out_dir: Path, seed: int, fmt: str = "csv") -> dict:
         "firm_years": len(data.history_financials),
         "applicants": len(data.applications),
         "audit_scores": len(data.audits),
+        "step2_evaluations": len(cohort.step2_evaluations),
+        "review_statements": len(cohort.statements_financials),
         "files": {name: {"path": str(p.relative_to(out_dir)), "sha256": file_sha256(p)} for name, p in paths.items()},
     }
     write_json(Path(out_dir) / "synth_manifest.json", manifest)

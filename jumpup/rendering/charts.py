@@ -60,7 +60,9 @@ def spread_labels(positions: list[float], gap: float, low: float, high: float) -
     return out.tolist()
 
 
-def _open_with_y_grid(width: int, height: int, left: int, right: int, ticks: list[float], y) -> list[str]:
+def _open_with_y_grid(
+    width: int, height: int, left: int, right: int, ticks: list[float], y, label=lambda tick: f"{tick:,.0f}"
+) -> list[str]:
     """The ``<svg>`` opening and horizontal grid lines with their labels, shared by the line charts."""
     parts = [
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
@@ -70,7 +72,7 @@ def _open_with_y_grid(width: int, height: int, left: int, right: int, ticks: lis
         parts.append(
             f'<line x1="{left}" y1="{_num(y(tick))}" x2="{width - right}" y2="{_num(y(tick))}" stroke="#eeeeee"/>'
             f'<text x="{left - 6}" y="{_num(y(tick) + 4)}" text-anchor="end" fill="#666" font-size="11">'
-            f"{tick:,.0f}</text>"
+            f"{escape(label(tick))}</text>"
         )
     return parts
 
@@ -261,6 +263,126 @@ def line_chart(
             f'<line x1="{width - right + 10}" y1="{top + 8 + n * 18}" x2="{width - right + 30}" '
             f'y2="{top + 8 + n * 18}" stroke="{colour}" stroke-width="{stroke}"/>'
             f'<text x="{width - right + 36}" y="{top + 12 + n * 18}" font-size="11">{escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def reliability_chart(series: dict[str, tuple[list[float], list[float]]], text: dict[str, str]) -> str:
+    """Predicted probability (x) against realised rate (y), one line with dots per series, and the diagonal.
+
+    ``series`` maps a name to (predicted, realised), both probabilities in [0, 1] of equal length
+    (e.g. ``calibration_summary(...)["reliability"]`` per split); points with a non-finite value are
+    left out. Both axes run from 0 to the largest value rounded up to a tick, in percent; a
+    perfectly calibrated model lies on the dashed diagonal. ``text`` gives the axis titles ``x``
+    and ``y``. Raises ValueError when a series' two lists differ in length.
+    """
+    width, height, left, right, top, bottom = 460, 320, 56, 150, 22, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    for name, (xs, ys) in series.items():
+        if len(xs) != len(ys):
+            raise ValueError(f"series {name!r}: {len(xs)} predicted but {len(ys)} realised values")
+    values = [v for xs, ys in series.values() for v in (*xs, *ys) if v is not None and np.isfinite(v)]
+    ticks = nice_ticks(0.0, min(max(values, default=1.0), 1.0) or 1.0)
+    span = ticks[-1] if ticks and ticks[-1] > 0 else 1.0
+
+    def x(value: float) -> float:
+        return left + plot_w * value / span
+
+    def y(value: float) -> float:
+        return top + plot_h * (1 - value / span)
+
+    parts = _open_with_y_grid(width, height, left, right, ticks, y, _percent)
+    for tick in ticks:
+        parts.append(
+            f'<text x="{_num(x(tick))}" y="{top + plot_h + 16}" text-anchor="middle" fill="#666" font-size="11">'
+            f"{_percent(tick)}</text>"
+        )
+    parts.append(
+        f'<line class="diagonal" x1="{_num(x(0))}" y1="{_num(y(0))}" x2="{_num(x(span))}" y2="{_num(y(span))}" '
+        f'stroke="{THRESHOLD_COLOUR}" stroke-dasharray="5 4"/>'
+        f'<text x="{left}" y="{top - 8}" fill="#666" font-size="11">({escape(text["y"])})</text>'
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" fill="#666" font-size="11">'
+        f"{escape(text['x'])}</text>"
+    )
+    for n, (name, (xs, ys)) in enumerate(series.items()):
+        colour = SERIES_COLOURS[n % len(SERIES_COLOURS)]
+        kept = [(a, b) for a, b in zip(xs, ys, strict=True) if np.isfinite(a) and np.isfinite(b)]
+        points = " ".join(f"{_num(x(a))},{_num(y(b))}" for a, b in kept)
+        dots = "".join(f'<circle cx="{_num(x(a))}" cy="{_num(y(b))}" r="3" fill="{colour}"/>' for a, b in kept)
+        parts.append(
+            f'<g class="series"><polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>{dots}</g>'
+            f'<line x1="{width - right + 10}" y1="{top + 8 + n * 18}" x2="{width - right + 30}" '
+            f'y2="{top + 8 + n * 18}" stroke="{colour}" stroke-width="2"/>'
+            f'<text x="{width - right + 36}" y="{top + 12 + n * 18}" font-size="11">{escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def grade_rate_chart(
+    grades: list[str],
+    realised: list[float],
+    low: list[float],
+    high: list[float],
+    predicted: list[float],
+    text: dict[str, str],
+) -> str:
+    """Realised event rate per grade as bars with their interval (e.g. Jeffreys 95%), the predicted rate as dots.
+
+    All lists have one value per grade, rates in [0, 1]; ``text`` gives ``realised``, ``predicted``
+    (legend) and ``y`` (axis title). A realised rate outside its interval's band or far from the
+    dot is the failed calibration test the report's table names. Raises ValueError on lists of
+    different lengths.
+    """
+    if not len(grades) == len(realised) == len(low) == len(high) == len(predicted):
+        raise ValueError("grade_rate_chart needs one realised rate, interval and prediction per grade")
+    width, height, left, right, top, bottom = 460, 320, 56, 150, 22, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for v in (*realised, *high, *predicted) if v is not None and np.isfinite(v)]
+    ticks = nice_ticks(0.0, max(values, default=1.0) or 1.0)
+    span = ticks[-1] if ticks and ticks[-1] > 0 else 1.0
+    slot = plot_w / max(len(grades), 1)
+
+    def y(value: float) -> float:
+        return top + plot_h * (1 - min(max(value, 0.0), span) / span)
+
+    parts = _open_with_y_grid(width, height, left, right, ticks, y, _percent)
+    parts.append(f'<text x="{left}" y="{top - 8}" fill="#666" font-size="11">({escape(text["y"])})</text>')
+    for i, grade in enumerate(grades):
+        centre = left + slot * (i + 0.5)
+        parts.append(
+            f'<text x="{_num(centre)}" y="{top + plot_h + 16}" text-anchor="middle" fill="#666" font-size="11">'
+            f"{escape(str(grade))}</text>"
+        )
+        if np.isfinite(realised[i]):
+            parts.append(
+                f'<rect class="rate-bar" x="{_num(centre - slot * 0.3)}" y="{_num(y(realised[i]))}" '
+                f'width="{_num(slot * 0.6)}" height="{_num(y(0) - y(realised[i]))}" fill="{FAMILY_COLOUR}">'
+                f"<title>{escape(str(grade))} {_percent(realised[i])}</title></rect>"
+            )
+        if np.isfinite(low[i]) and np.isfinite(high[i]):
+            parts.append(
+                f'<line class="interval" x1="{_num(centre)}" y1="{_num(y(low[i]))}" x2="{_num(centre)}" '
+                f'y2="{_num(y(high[i]))}" stroke="{ACTUAL_COLOUR}" stroke-width="1.5"/>'
+            )
+        if np.isfinite(predicted[i]):
+            parts.append(
+                f'<circle class="predicted" cx="{_num(centre)}" cy="{_num(y(predicted[i]))}" r="4" '
+                f'fill="{PEER_COLOUR}"/>'
+            )
+    legend = [
+        (f'<rect x="0" y="-5" width="18" height="10" fill="{FAMILY_COLOUR}"/>', text["realised"]),
+        (f'<circle cx="9" cy="0" r="4" fill="{PEER_COLOUR}"/>', text["predicted"]),
+    ]
+    for n, (mark, label) in enumerate(legend):
+        parts.append(
+            f'<g transform="translate({width - right + 10},{top + 8 + n * 18})">{mark}'
+            f'<text x="26" y="4" font-size="11">{escape(label)}</text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)

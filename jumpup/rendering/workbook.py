@@ -8,7 +8,7 @@ import pandas as pd
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from jumpup.spreadsheet import FORMULA_TRIGGERS
+from jumpup.safe_text import FORMULA_STARTS
 
 KOREAN_HEADERS = {
     "firm_id": "기업코드",
@@ -73,7 +73,7 @@ def _cell(sheet, value):
         return value
     if ILLEGAL_CHARACTERS_RE.search(value):
         value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
-    if not value.startswith(FORMULA_TRIGGERS):
+    if not value.startswith(FORMULA_STARTS):
         return value
     cell = WriteOnlyCell(sheet, value=value)
     cell.data_type = "s"  # a string, whatever it starts with: never a formula

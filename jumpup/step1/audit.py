@@ -25,16 +25,30 @@ def item_weights(rubric: dict) -> pd.Series:
 
 
 def evaluator_scores(audits: pd.DataFrame, rubric: dict) -> pd.DataFrame:
-    """One row per firm and evaluator: weighted score 0-100 and whether every item was scored."""
+    """One row per firm and evaluator: weighted score 0-100 and whether every item was scored.
+
+    ``audits``: one row per firm, evaluator and item (the audits contract). Rows come out sorted by
+    firm and evaluator. Grouping runs on integer codes of the ids (sorted like the ids themselves),
+    which is many times faster than grouping on the text at a round's size.
+    """
     weights = item_weights(rubric)
     low, high = rubric["scale"]["min"], rubric["scale"]["max"]
-    weight = audits["item"].map(weights).astype("float64")
-    scaled = (audits["score"].astype("float64") - low) / (high - low) * 100
-    frame = audits[["firm_id", "evaluator_id", "evaluator_role", "item"]].assign(
-        weight=weight, weighted=scaled * weight
+    weight = audits["item"].map(weights).astype("float64").to_numpy()
+    scaled = (audits["score"].astype("float64").to_numpy() - low) / (high - low) * 100
+    firm_codes, firms = pd.factorize(audits["firm_id"], sort=True)
+    evaluator_codes, evaluators = pd.factorize(audits["evaluator_id"], sort=True)
+    frame = pd.DataFrame(
+        {
+            "firm": firm_codes,
+            "evaluator": evaluator_codes,
+            "evaluator_role": audits["evaluator_role"].to_numpy(),
+            "item": pd.factorize(audits["item"])[0],
+            "weighted": scaled * weight,
+            "weight": weight,
+        }
     )
     out = (
-        frame.groupby(["firm_id", "evaluator_id"], sort=True)
+        frame.groupby(["firm", "evaluator"], sort=True)
         .agg(
             evaluator_role=("evaluator_role", "first"),
             items_scored=("item", "nunique"),
@@ -43,17 +57,26 @@ def evaluator_scores(audits: pd.DataFrame, rubric: dict) -> pd.DataFrame:
         )
         .reset_index()
     )
+    out.insert(0, "firm_id", firms.take(out.pop("firm").to_numpy()))
+    out.insert(1, "evaluator_id", evaluators.take(out.pop("evaluator").to_numpy()))
     out["weighted_score"] = out.pop("weighted") / out.pop("weight")
     out["complete"] = out["items_scored"] == len(weights)
     return out
 
 
-def firm_audit_summary(audits: pd.DataFrame, applicants: pd.Series, rubric: dict) -> pd.DataFrame:
-    """Per applicant: audit score (complete evaluators only), evaluator counts, item and role means, flags."""
+def firm_audit_summary(
+    audits: pd.DataFrame, applicants: pd.Series, rubric: dict, per_evaluator: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per applicant: audit score (complete evaluators only), evaluator counts, item and role means, flags.
+
+    ``per_evaluator`` is ``evaluator_scores(audits, rubric)`` when the caller has it already.
+    """
     required = int(rubric.get("min_evaluators", 1))
+    if per_evaluator is None and len(audits):
+        per_evaluator = evaluator_scores(audits, rubric)
     per_evaluator = (
-        evaluator_scores(audits, rubric)
-        if len(audits)
+        per_evaluator
+        if per_evaluator is not None
         else pd.DataFrame(
             columns=["firm_id", "evaluator_id", "evaluator_role", "items_scored", "weighted_score", "complete"]
         )
@@ -90,21 +113,40 @@ def firm_audit_summary(audits: pd.DataFrame, applicants: pd.Series, rubric: dict
 
 
 def icc_one_way(ratings: pd.DataFrame) -> dict:
-    """ICC(1) and ICC(1,k) from a firm x rating table (one-way random effects, unbalanced allowed)."""
+    """ICC(1) and ICC(1,k) from a firm x rating table (one-way random effects, unbalanced allowed).
+
+    ``ratings``: one row per firm, one column per rater, NaN where a rater did not rate the firm.
+    Firms with fewer than two ratings are left out. Source: Shrout & Fleiss (1979), ICC(1) and
+    ICC(1,k), with the unbalanced-design k0 of Donner (1986).
+    """
     values = ratings.to_numpy(dtype="float64") if len(ratings) else np.empty((0, 0))
-    present = ~np.isnan(values)
-    counts = present.sum(axis=1)
+    rows, _ = np.nonzero(~np.isnan(values))
+    return icc_long(rows, values[~np.isnan(values)])
+
+
+def icc_long(firms: np.ndarray, scores: np.ndarray) -> dict:
+    """``icc_one_way`` from long data: one rating per element, ``firms`` its firm's integer code.
+
+    The same statistics without building the firm x rater table, which costs far more than the
+    sums at a round's size. Ratings that are NaN are ignored.
+    """
+    firms = np.asarray(firms, dtype="int64")
+    scores = np.asarray(scores, dtype="float64")
+    present = ~np.isnan(scores)
+    firms, scores = firms[present], scores[present]
+    counts = np.bincount(firms) if len(firms) else np.zeros(0, dtype="int64")
     keep = counts >= 2
     if keep.sum() < 2:
         return {"icc1": float("nan"), "icc1k": float("nan"), "firms": int(keep.sum())}
-    values, present, counts = values[keep], present[keep], counts[keep]
-    filled = np.where(present, values, 0.0)
-    means = filled.sum(axis=1) / counts
+    rated = keep[firms]
+    firms, scores = np.unique(firms[rated], return_inverse=True)[1], scores[rated]
+    counts = np.bincount(firms)
+    means = np.bincount(firms, scores) / counts
     n_total = counts.sum()
-    grand = filled.sum() / n_total
+    grand = scores.sum() / n_total
     a = len(counts)
     ms_between = float((counts * (means - grand) ** 2).sum() / (a - 1))
-    ms_within = float((np.where(present, values - means[:, None], 0.0) ** 2).sum() / (n_total - a))
+    ms_within = float(((scores - means[firms]) ** 2).sum() / (n_total - a))
     k0 = (n_total - (counts**2).sum() / n_total) / (a - 1)
     denominator = ms_between + (k0 - 1) * ms_within
     icc1 = (ms_between - ms_within) / denominator if denominator else float("nan")
@@ -120,7 +162,9 @@ def evaluator_effects(frame: pd.DataFrame, iterations: int = 50) -> pd.Series:
     centred on the median evaluator, the panel's norm. Adds ``_firm_item_effect`` and ``_residual``
     columns to ``frame`` in place.
     """
-    firm_item, _ = pd.factorize(pd.MultiIndex.from_arrays([frame["firm_id"], frame["item"]]))
+    firm_codes, _ = pd.factorize(frame["firm_id"])
+    item_codes, items = pd.factorize(frame["item"])
+    firm_item, _ = pd.factorize(firm_codes * max(len(items), 1) + item_codes)
     evaluator, evaluators = pd.factorize(frame["evaluator_id"])
     score = frame["score"].to_numpy(dtype="float64")
     firm_item_count = np.bincount(firm_item)
@@ -140,8 +184,19 @@ def evaluator_effects(frame: pd.DataFrame, iterations: int = 50) -> pd.Series:
     return pd.Series(effect, index=pd.Index(evaluators))
 
 
-def audit_quality(audits: pd.DataFrame, rubric: dict, leniency_z: float, min_deviation: float = 0.0) -> dict:
-    """Evaluator leniency/severity and inter-rater agreement for one round."""
+def audit_quality(
+    audits: pd.DataFrame,
+    rubric: dict,
+    leniency_z: float,
+    min_deviation: float = 0.0,
+    per_evaluator: pd.DataFrame | None = None,
+) -> dict:
+    """Evaluator leniency/severity and inter-rater agreement for one round.
+
+    ``audits``: one row per firm, evaluator and rubric item (the audits contract). Pass
+    ``per_evaluator`` (``evaluator_scores`` of the same audits) when it is already computed.
+    Returns the per-evaluator table (records), ICC of the total score and ICC by item.
+    """
     if audits.empty:
         return {"evaluators": [], "icc_total": icc_one_way(pd.DataFrame()), "icc_by_item": {}}
     frame = audits.copy()
@@ -168,16 +223,14 @@ def audit_quality(audits: pd.DataFrame, rubric: dict, leniency_z: float, min_dev
         ["lenient", "severe"],
         default="in line",
     )
-    totals = evaluator_scores(audits, rubric).pivot_table(
-        index="firm_id", columns="evaluator_id", values="weighted_score"
-    )
-    by_item = {
-        item: icc_one_way(part.pivot_table(index="firm_id", columns="evaluator_id", values="score"))
-        for item, part in frame.groupby("item")
-    }
+    totals = evaluator_scores(audits, rubric) if per_evaluator is None else per_evaluator
+    firm_codes = pd.factorize(frame["firm_id"])[0]
+    item_codes, items = pd.factorize(frame["item"], sort=True)
+    score = frame["score"].to_numpy()
+    by_item = {item: icc_long(firm_codes[item_codes == k], score[item_codes == k]) for k, item in enumerate(items)}
     return {
         "evaluators": per.round(4).to_dict("records"),
-        "icc_total": icc_one_way(totals),
+        "icc_total": icc_long(pd.factorize(totals["firm_id"])[0], totals["weighted_score"].to_numpy()),
         "icc_by_item": by_item,
         "flagged_evaluators": per.loc[per["assessment"] != "in line", "evaluator_id"].tolist(),
     }

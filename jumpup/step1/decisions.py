@@ -11,6 +11,7 @@ run appends to the decision log, and the same inputs give byte-identical decisio
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,7 @@ from jumpup.intake.contracts import INVESTMENT_STAGES
 from jumpup.models.grading import MasterScale
 from jumpup.notices import Notice
 from jumpup.settings import Step1Settings
-from jumpup.step1.audit import audit_quality, firm_audit_summary
+from jumpup.step1.audit import audit_quality, evaluator_scores, firm_audit_summary
 
 AUDIT_COLUMNS = ["firm_id", "evaluator_id", "evaluator_role", "item", "score"]
 FLAG_KO = {
@@ -143,7 +144,8 @@ def decide(
     )
     frame["decision"] = np.where(frame["passed"], "pass", "fail")
     frame["meets_reference"] = at_or_above
-    frame["reasons"] = [_reasons(row, scale, settings) for row in frame.itertuples(index=False)]
+    columns = [frame[c].to_numpy(dtype=object) for c in REASON_INPUTS]
+    frame["reasons"] = [_reasons(ReasonInputs(*values), scale, settings) for values in zip(*columns, strict=True)]
     frame = frame.sort_values("firm_id", kind="stable").reset_index(drop=True)
     ordered = [
         "firm_id",
@@ -176,6 +178,27 @@ def decide(
         "applied_on",
     ]
     return frame[ordered]
+
+
+REASON_INPUTS = [
+    "step1_grade",
+    "step1_points",
+    "meets_reference",
+    "ai_grade",
+    "ai_points",
+    "audit_score",
+    "audit_points",
+    "recommended",
+    "recommending_investor",
+    "investor_type",
+    "investment_stage",
+    "eligible",
+    "size_class",
+    "ineligible_reason",
+    "hard_flags",
+]
+
+ReasonInputs = namedtuple("ReasonInputs", REASON_INPUTS)
 
 
 def _reasons(row, scale: MasterScale, settings: Step1Settings) -> str:
@@ -233,10 +256,10 @@ def what_if(decisions: pd.DataFrame, settings: Step1Settings, scale: MasterScale
             weight,
             settings.require_audit,
         )
-        grades = pd.Series(points_to_grade(points.fillna(-1e9).to_numpy(), scale))
+        odds = scale.base_odds * np.power(2.0, (points.fillna(-1e9).to_numpy() - scale.base_points) / scale.pdo)
+        rank = scale.grade_index(odds / (1 + odds))  # as points_to_grade, kept as the grade's position
         table[f"audit_weight_{weight:g}"] = [
-            int((base_ok & (scale.at_or_above(grades, reference).to_numpy() | direct)).sum())
-            for reference in scale.labels
+            int((base_ok & ((rank <= limit) | direct)).sum()) for limit in range(len(scale.labels))
         ]
     return pd.DataFrame(table, index=pd.Index(scale.labels, name="reference_grade")).reset_index()
 
@@ -288,9 +311,10 @@ def screen(
             "score with a model that uses the same scale"
         )
     audits = audits if audits is not None else pd.DataFrame(columns=AUDIT_COLUMNS)
-    summary = firm_audit_summary(audits, applications["firm_id"], rubric)
+    per_evaluator = evaluator_scores(audits, rubric) if len(audits) else None
+    summary = firm_audit_summary(audits, applications["firm_id"], rubric, per_evaluator)
     decisions = decide(scores, applications, summary, as_of_year(applications), settings, scale)
-    quality = audit_quality(audits, rubric, settings.leniency_z, settings.leniency_min_deviation)
+    quality = audit_quality(audits, rubric, settings.leniency_z, settings.leniency_min_deviation, per_evaluator)
     share = recommendation_share_check(decisions, settings)
     warnings = []
     if share["status"] in ("below", "above"):

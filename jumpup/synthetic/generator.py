@@ -50,6 +50,7 @@ class SyntheticData:
     round_financials: pd.DataFrame
     applications: pd.DataFrame
     audits: pd.DataFrame
+    round_quality: np.ndarray | None = None  # latent quality of the round's firms (drives what happens after)
 
 
 def _t_shocks(rng: np.random.Generator, shape: tuple[int, ...], df: float) -> np.ndarray:
@@ -425,7 +426,7 @@ def generate(
     applications, audits = simulate_round(
         settings, round_firms, round_financials, quality, round_events_seq, f"{settings.last_fiscal_year + 1}-1"
     )
-    return SyntheticData(firms, financials, round_firms, round_financials, applications, audits)
+    return SyntheticData(firms, financials, round_firms, round_financials, applications, audits, quality)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

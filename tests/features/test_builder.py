@@ -160,6 +160,19 @@ def test_round_is_compared_with_the_reference_population(synthetic_panel):
     assert scores.min().min() >= 0 and scores.max().max() <= 100
 
 
+def test_latest_year_features_equal_the_full_transform_filtered(synthetic_panel):
+    """The round computes comparisons for each firm's latest year only; nothing may change by that."""
+    history, round_ = synthetic_panel
+    builder, _ = build(history)
+    rows = panel_rows(round_["firms"], round_["financials"])
+    rows = rows[~((rows["fiscal_year"] == 2024) & (rows.index % 7 == 0))]  # some firms end a year earlier
+    full = builder.transform(rows)
+    expected = full[full["fiscal_year"] == full.groupby("firm_id")["fiscal_year"].transform("max")]
+    latest = builder.transform_latest(rows)
+    assert {2023, 2024} <= set(latest["fiscal_year"])
+    pd.testing.assert_frame_equal(latest, expected.reset_index(drop=True))
+
+
 def test_thin_peer_groups_widen_and_say_so(synthetic_panel):
     history, _ = synthetic_panel
     settings = load_settings(overrides={"features": {"min_peer_group_size": 60}})

@@ -194,7 +194,7 @@ def test_distress_reverses_the_known_directions_and_the_baseline():
     ("arguments", "message"),
     [
         (["--panel", "{missing}", "--origin", "2020"], "not a directory"),
-        (["--panel", "{history}", "--origin", "2020", "--target", "nonsense"], "got 'nonsense'"),
+        (["--panel", "{history}", "--origin", "2020", "--target", "nonsense"], "'nonsense' is not one of"),
         (["--panel", "{history}", "--origin", "2024"], "origin 2024 has no labelled firms"),
         (["--panel", "{history}", "--origin", "2020", "--repeats", "0"], "--repeats"),
     ],

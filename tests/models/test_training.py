@@ -77,7 +77,8 @@ def test_validation_report_holds_every_test(small):
     )
     assert report["monotone_constraints"] and all(m["checked"] for m in report["monotone_constraints"].values())
     html = (root / "run1" / "validation_report.html").read_text()
-    assert "Jeffreys" in html and "data:image/png;base64" in html
+    assert "Jeffreys" in html and "data:image" not in html  # charts are inline SVG, no raster images
+    assert html.count('<svg class="chart"') == 2 * sum(1 for s in report["splits"].values() if s.get("grades"))
 
 
 def test_scoring_through_the_registry_matches_the_bundle_and_ignores_later_years(small, tmp_path):

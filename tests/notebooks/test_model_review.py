@@ -10,7 +10,6 @@ from jumpup.settings import PROJECT_ROOT
 
 def test_model_review_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     monkeypatch.setenv("JUMPUP_REVIEW_FIRMS", "800")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "model_review.ipynb", as_version=4)
     NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from jumpup.pipelines.cli import app
@@ -44,6 +45,11 @@ def test_demo_runs_and_says_where_outputs_are(tmp_path):
     assert summary["mlflow_tracking_uri"].startswith("sqlite:///")
     assert str(tmp_path) in summary["mlflow_tracking_uri"]  # the test store, not the project's
     assert "demo finished" in result.output
+    for key in ("selection", "selection_page", "review_dashboard", "step2_decision_log"):
+        assert (tmp_path / "demo").as_posix() in summary[key] and __import__("pathlib").Path(summary[key]).exists()
+    assert summary["step2_counts"]["selected"] <= 100
+    counts = summary["review_counts"]
+    assert counts["continue"] + counts["drop"] + counts["completed"] == counts["cohort"]
 
 
 def test_import_dart_bulk_command_reports_counts(tmp_path):
@@ -72,3 +78,46 @@ def test_import_dart_bulk_rejects_unknown_statement_mode(tmp_path):
     )
     assert result.exit_code == 2
     assert "--statements" in result.output
+
+
+CHOICE_OPTIONS = [
+    (["synth", "--out", "{tmp}/s"], "--format", "xlsx", ("csv", "parquet")),
+    (["ingest", "{tmp}", "--out", "{tmp}/o"], "--amount-unit", "billion_won", ("auto", "won", "million_won")),
+    (["import", "dart-bulk", "{tmp}", "--out", "{tmp}/o"], "--statements", "both", ("prefer-consolidated",)),
+    (["train", "--panel", "{tmp}"], "--target", "growth", ("high_growth", "size_upgrade", "distress")),
+    (["cross-validate", "--panel", "{tmp}", "--origin", "2020"], "--target", "growth", ("distress",)),
+    (["score", "--panel", "{tmp}", "--as-of", "2024", "--out", "{tmp}/o"], "--language", "jp", ("ko", "en")),
+    (["round", "{tmp}", "--out", "{tmp}/o"], "--language", "jp", ("ko", "en")),
+]
+
+
+@pytest.mark.parametrize(("command", "option", "bad", "choices"), CHOICE_OPTIONS)
+def test_choice_options_list_their_choices_and_reject_others_with_exit_2(tmp_path, command, option, bad, choices):
+    filled = [part.format(tmp=tmp_path) for part in command]
+    result = runner.invoke(app, [*filled, option, bad], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert f"'{bad}' is not one of" in result.output and option in result.output
+    assert all(f"'{choice}'" in result.output for choice in choices)
+    assert not (tmp_path / "o").exists() and not (tmp_path / "s").exists()
+    shown = runner.invoke(app, [*command[: 2 if command[0] == "import" else 1], "--help"], env={"COLUMNS": "200"})
+    assert all(choice in shown.output for choice in choices)
+
+
+def test_choice_enums_match_the_values_the_pipeline_accepts():
+    from typing import get_args
+
+    from jumpup.intake.dart_bulk import StatementMode
+    from jumpup.pipelines import cli
+    from jumpup.settings import AmountUnit, TargetName
+
+    assert [c.value for c in cli.StatementChoice] == list(get_args(StatementMode))
+    assert [c.value for c in cli.AmountUnitChoice] == list(get_args(AmountUnit))
+    assert [c.value for c in cli.Target] == list(get_args(TargetName))
+
+
+def test_a_chosen_value_reaches_the_stage_as_plain_text(tmp_path):
+    result = runner.invoke(
+        app, ["synth", "--out", str(tmp_path / "s"), "--firms", "200", "--applicants", "20", "--format", "parquet"]
+    )
+    assert result.exit_code == 0, result.output
+    assert list((tmp_path / "s" / "round").glob("*.parquet")) and not list((tmp_path / "s" / "round").glob("*.csv"))

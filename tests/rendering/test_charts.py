@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
 from jumpup.rendering.charts import family_bars, fan_chart, nice_ticks, spread_labels
 
@@ -57,3 +58,65 @@ def test_fan_chart_draws_bands_median_history_and_each_threshold_once():
     assert labels == ["중견후보 600", "중견기업 610", "소기업 상한 120"]  # the far-off cap is not drawn
     label_y = [float(y) for y in re.findall(r'class="threshold-label" x="[\d.]+" y="([\d.]+)"', svg)]
     assert abs(label_y[0] - label_y[1]) >= 14  # 600 and 610 sit 2 px apart on the axis; their labels do not
+
+
+def _parsed(svg: str):
+    import xml.etree.ElementTree as ET
+
+    return ET.fromstring(svg)  # raises on markup that is not well-formed
+
+
+def test_reliability_chart_is_valid_svg_with_one_line_per_series_and_the_diagonal():
+    from jumpup.rendering.charts import reliability_chart
+
+    series = {
+        "train": ([0.05, 0.15, 0.3], [0.04, 0.17, 0.28]),
+        "<out of time>": ([0.05, 0.2, float("nan")], [0.06, 0.15, 0.4]),
+    }
+    svg = reliability_chart(series, {"x": "예측 확률 & 구간", "y": "실현율"})
+    root = _parsed(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    groups = root.findall(f"{ns}g[@class='series']")
+    assert len(groups) == 2
+    assert [len(g.findall(f"{ns}circle")) for g in groups] == [3, 2]  # the NaN point is left out
+    assert len(root.findall(f"{ns}line[@class='diagonal']")) == 1
+    assert "&lt;out of time&gt;" in svg and "&amp;" in svg and "<out of time>" not in svg
+    assert "40%" in svg  # the axis reaches the largest value, in percent
+
+
+def test_reliability_points_sit_where_their_values_say():
+    from jumpup.rendering.charts import reliability_chart
+
+    svg = reliability_chart({"m": ([0.0, 0.5, 1.0], [0.0, 0.5, 1.0])}, {"x": "x", "y": "y"})
+    dots = [(float(a), float(b)) for a, b in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)"', svg)]
+    (x0, y0), (x1, y1), (x2, y2) = dots
+    assert abs((x1 - x0) - (x2 - x1)) < 0.2 and abs((y0 - y1) - (y1 - y2)) < 0.2 and y2 < y1 < y0
+    diagonal = re.search(r'class="diagonal" x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"', svg)
+    assert [float(v) for v in diagonal.groups()] == [x0, y0, x2, y2]  # a calibrated model lies on the diagonal
+
+
+def test_grade_rate_chart_draws_a_bar_interval_and_prediction_per_grade():
+    from jumpup.rendering.charts import grade_rate_chart
+
+    svg = grade_rate_chart(
+        ["AAA", "BB<", "C"],
+        [0.4, 0.2, float("nan")],
+        [0.3, 0.1, float("nan")],
+        [0.5, 0.3, float("nan")],
+        [0.35, 0.25, 0.1],
+        {"realised": "실현", "predicted": "예측", "y": "비율"},
+    )
+    _parsed(svg)
+    heights = [float(h) for h in re.findall(r'class="rate-bar"[^>]*height="([\d.]+)"', svg)]
+    assert len(heights) == 2 and abs(heights[0] / heights[1] - 2) < 1e-3
+    assert svg.count('class="interval"') == 2 and svg.count('class="predicted"') == 3
+    assert "BB&lt;" in svg and "BB<" not in svg
+
+
+def test_new_charts_reject_lists_of_different_lengths():
+    from jumpup.rendering.charts import grade_rate_chart, reliability_chart
+
+    with pytest.raises(ValueError, match="series 'm'"):
+        reliability_chart({"m": ([0.1, 0.2], [0.1])}, {"x": "x", "y": "y"})
+    with pytest.raises(ValueError, match="one realised rate"):
+        grade_rate_chart(["A", "B"], [0.1], [0.0], [0.2], [0.1], {"realised": "r", "predicted": "p", "y": "y"})

@@ -31,7 +31,7 @@ def hashes(directory):
 def test_same_seed_gives_byte_identical_files(small_settings, generated, tmp_path):
     synth.run(small_settings, tmp_path, seed=11)
     assert hashes(tmp_path) == hashes(generated)
-    assert len(hashes(generated)) == 6
+    assert len(hashes(generated)) == 11  # history 2, round 4, STEP 2 2, review 3
 
 
 def test_different_seed_gives_different_data(small_settings, generated, tmp_path):
@@ -92,3 +92,26 @@ def test_real_panel_marginals_match_the_targets_used(kosdaq_panel):
     year = fin[fin["fiscal_year"] == 2018]
     assert abs(np.log(year["revenue"]).mean() - 24.67) < 0.01
     assert abs((year["operating_income"] / year["revenue"]).median() - 0.047) < 0.001
+
+
+def test_cohort_inputs_cover_every_applicant_and_pass_their_contracts(small_settings, generated):
+    from jumpup.intake.step2_contracts import (
+        REVIEW_INPUTS,
+        STEP2_EVALUATIONS,
+        evaluations_schema,
+        read_checked,
+        review_inputs_schema,
+    )
+
+    applicants = set(pd.read_csv(generated / "round" / "applications.csv", dtype=str)["firm_id"])
+    evaluations = read_checked(generated / "step2" / "evaluations.csv", STEP2_EVALUATIONS, evaluations_schema(1, 5))
+    assert evaluations.report.quarantined == 0 and set(evaluations.frame["firm_id"]) == applicants
+    votes = evaluations.frame.drop_duplicates(["firm_id", "evaluator_id"]).groupby("firm_id")["vote"].nunique()
+    assert (votes == 1).mean() > 0.5 and (votes == 2).any()  # most committees agree, some split
+    inputs = read_checked(generated / "review" / "review_inputs.csv", REVIEW_INPUTS, review_inputs_schema())
+    assert inputs.report.quarantined == 0 and set(inputs.frame["fiscal_year"]) == {2025}
+    settings = small_settings.ingest.model_copy(update={"max_fiscal_year": 2025})
+    statements = ingest_directory(generated / "review" / "statements", settings)
+    assert sum(r.quarantined for r in statements.reports) == 0
+    filed = set(statements.tables["financials"]["firm_id"])
+    assert filed <= applicants and len(filed) > 0.9 * len(applicants)  # a few firms stop filing

@@ -1,0 +1,198 @@
+"""Report pages rendered from hand-made tables: the grade report, the round summary and the STEP 1 pages."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jumpup.features.registry import FAMILIES
+from jumpup.models.grading import MasterScale
+from jumpup.reference import audit_rubric
+from jumpup.rendering.firm_report import MIN_PEER_AGGREGATE, firm_report
+from jumpup.rendering.round_reports import summary_page
+from jumpup.rendering.step1_pages import whatif_chart, write_dossiers, write_whatif_chart
+from jumpup.settings import load_settings
+
+SETTINGS = load_settings()
+SCALE = MasterScale.from_settings(SETTINGS.grade_scale)
+META = {"model_version": "7 (champion)", "code_version": "abc123", "data_sha256": "f" * 64}
+
+
+def _firm(**changes) -> pd.Series:
+    row = {
+        "firm_id": "000123",
+        "name": "가온<script>alert(1)</script>",
+        "as_of": 2024,
+        "grade": SCALE.labels[2],
+        "score": 612.0,
+        "probability": 0.31,
+        "size_class": "small",
+        "size_rule": "revenue",
+        "focus_field_ko": "해당 없음",
+        "eligible": True,
+        "ineligible_reason": None,
+        "peer_level": "division",
+        "peer_group_size": 12,
+        "round_id": "2025-1",
+        "decision": "pass",
+        "step1_grade": SCALE.labels[2],
+        "step1_points": 640.0,
+        "reasons": "등급 충족 | 현장실사 양호",
+        "reason_up_1": "매출 성장률 높음",
+        "reason_down_1": "부채비율 높음",
+        "small_max_eok": 120.0,
+        "candidate_min_eok": 150.0,
+        "medium_max_eok": float("nan"),
+    }
+    for i, family in enumerate(FAMILIES):
+        row[f"family_score_{family}"] = 40.0 + 10 * i
+        row[f"peer_median_family_score_{family}"] = 50.0
+    row.update(changes)
+    return pd.Series(row)
+
+
+HISTORY = pd.DataFrame({"fiscal_year": [2022, 2023, 2024], "revenue": [50e8, 60e8, 75e8]})
+PATH = pd.DataFrame(
+    {
+        "year": [2025, 2026],
+        **{f"revenue_q{q}": [v * 1e8, v * 1.2e8] for q, v in (("10", 60), ("25", 70), ("50", 80), ("75", 90))},
+        "revenue_q90": [100e8, 130e8],
+        "p_high_growth": [0.2, 0.3],
+        "p_decline": [0.1, 0.15],
+        "p_next_size_class": [np.nan, 0.05],
+        "peer_count": [40, 40],
+    }
+)
+AUDIT = pd.Series({"audit_item_novelty": 4.0, "audit_item_management": 3.5, "audit_role_technology_expert": 3.8})
+
+
+def _svgs(html: str) -> list[str]:
+    parts = html.split("<svg")[1:]
+    return ["<svg" + part.split("</svg>")[0] + "</svg>" for part in parts]
+
+
+def test_grade_report_shows_grade_scale_reasons_audit_and_two_valid_charts():
+    html = firm_report(_firm(), HISTORY, PATH, AUDIT, audit_rubric(), SCALE.table(), META)
+    assert "기업 성장성 평가 보고서" in html and "000123" in html and "7 (champion)" in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html  # a firm name is text, not markup
+    assert "매출 성장률 높음" in html and "부채비율 높음" in html and "현장실사 양호" in html
+    assert "2026년 매출 중앙값 96억 원" in html and "유사기업 40개" in html
+    charts = _svgs(html)
+    assert len(charts) == 2 and all(ET.fromstring(svg) is not None for svg in charts)
+    assert charts[0].count('class="family-bar"') == len(FAMILIES)
+    assert charts[0].count('class="peer-median"') == len(FAMILIES)
+    assert charts[1].count('class="threshold"') == 2  # the NaN threshold is left out, the two within range drawn
+    low, high = SCALE.table().set_index("grade").loc[SCALE.labels[2], ["probability_from", "probability_to"]]
+    assert f"{low:.0%}–{high:.0%}" in html
+
+
+def test_peer_medians_are_hidden_below_the_minimum_peer_group():
+    html = firm_report(
+        _firm(peer_group_size=MIN_PEER_AGGREGATE - 1), HISTORY, PATH, None, audit_rubric(), SCALE.table(), META
+    )
+    assert 'class="peer-median"' not in html and "현장실사 점수가 없습니다" in html
+
+
+def test_without_a_growth_path_the_report_says_so_and_draws_one_chart():
+    html = firm_report(_firm(), HISTORY, PATH.iloc[0:0], AUDIT, audit_rubric(), SCALE.table(), META)
+    assert len(_svgs(html)) == 1 and "band-80" not in html
+
+
+def test_english_report_uses_english_labels():
+    html = firm_report(_firm(), HISTORY, PATH, AUDIT, audit_rubric(), SCALE.table(), META, language="en")
+    assert "Growth grade report" in html and "기업 성장성 평가 보고서" not in html
+
+
+def test_an_unknown_grade_is_an_error_not_a_blank_page():
+    with pytest.raises(KeyError):
+        firm_report(_firm(grade="Z"), HISTORY, PATH, AUDIT, audit_rubric(), SCALE.table(), META)
+
+
+WHATIF = pd.DataFrame(
+    {
+        "reference_grade": SCALE.labels[:4],
+        "audit_weight_0.2": [3, 8, 15, 20],
+        "audit_weight_0.3": [2, 7, 14, 20],
+        "audit_weight_0.5": [1, 5, 12, 19],
+    }
+)
+
+
+def test_whatif_chart_draws_one_line_per_audit_weight_and_marks_the_current_setting(tmp_path):
+    svg = whatif_chart(WHATIF, 0.3, SCALE.labels[2])
+    root = ET.fromstring(svg)
+    lines = root.findall("{http://www.w3.org/2000/svg}polyline[@class='series']")
+    assert len(lines) == 3 and [line.get("stroke-width") for line in lines] == ["1.3", "3", "1.3"]
+    assert svg.count('class="marker"') == 1 and "현장실사 30%" in svg
+    path = write_whatif_chart(WHATIF, tmp_path / "whatif.svg", 0.3, SCALE.labels[2])
+    assert path.read_text(encoding="utf-8").startswith('<?xml version="1.0" encoding="UTF-8"?>\n<svg')
+
+
+def test_dossiers_are_written_for_passed_firms_only(tmp_path):
+    decisions = pd.DataFrame(
+        {
+            "firm_id": ["A1", "B2"],
+            "decision": ["pass", "fail"],
+            "size_class": ["small", "medium"],
+            "step1_grade": SCALE.labels[:2],
+            "step1_points": [700.0, 650.0],
+            "ai_grade": SCALE.labels[:2],
+            "ai_points": [690.0, 640.0],
+            "ai_probability": [0.4, 0.3],
+            "audit_score": [4.2, 2.5],
+            "complete_evaluators": [3, 3],
+            "reasons": ["ok", "low"],
+            "round_id": ["R", "R"],
+            "focus_field": [None, None],
+        }
+    )
+    scores = pd.DataFrame({"firm_id": ["A1", "B2"], "reason_up_1": ["수출 증가", ""], "reason_down_1": [None, "x"]})
+    audit = pd.DataFrame({"firm_id": ["A1", "B2"], "audit_item_novelty": [4.5, 2.0]})
+    firms = pd.DataFrame({"firm_id": ["A1", "B2"], "name": ["<가온>", "나래"]})
+    written = write_dossiers(decisions, scores, audit, firms, audit_rubric(), tmp_path / "dossiers")
+    assert [p.name for p in written] == ["A1.html"]
+    html = written[0].read_text(encoding="utf-8")
+    assert "&lt;가온&gt;" in html and "수출 증가" in html and "나래" not in html
+
+
+def test_round_summary_counts_grades_breakdowns_and_the_whatif_chart():
+    decisions = pd.DataFrame(
+        {
+            "firm_id": ["A", "B", "C"],
+            "decision": ["pass", "fail", "pass"],
+            "step1_grade": [SCALE.labels[0], SCALE.labels[5], SCALE.labels[1]],
+            "size_class": ["small", "medium", "small"],
+            "focus_field": [None, None, None],
+        }
+    )
+    scores = pd.DataFrame({"firm_id": ["A", "B", "C"], "grade": [SCALE.labels[0], SCALE.labels[5], SCALE.labels[0]]})
+    outputs = SimpleNamespace(
+        scores=scores,
+        decisions=decisions,
+        scale=SCALE,
+        result=SimpleNamespace(
+            tables={"firms": pd.DataFrame({"firm_id": ["A", "B", "C"], "region": ["서울", "<부산>", "서울"]})}
+        ),
+        manifest={
+            "round_id": ["2025-1"],
+            "model": {"model_version": "3", "model_alias": "champion"},
+            "counts": {"applicants": 3, "passed": 2, "quarantined_rows": 1},
+            "as_of": 2024,
+            "code_version": "abc123",
+            "files": {},
+        },
+        step1=SimpleNamespace(
+            what_if=WHATIF.assign(reference_grade=SCALE.labels[:4]),
+            quality={"icc_total": {"icc1": 0.61, "icc1k": 0.82, "firms": 3}, "flagged_evaluators": []},
+        ),
+        stability=[{"variable": "score", "psi": 0.01, "critical_value": 0.2, "shifted": False}],
+        warnings=[],
+    )
+    html = summary_page(outputs, SETTINGS)
+    assert "2025-1" in html and "3 (champion)" in html and "&lt;부산&gt;" in html and "<부산>" not in html
+    assert len(_svgs(html)) == 1 and ET.fromstring(_svgs(html)[0]) is not None
+    assert "0.61" in html and "0.82" in html
