@@ -102,7 +102,7 @@ class _Reader:
         self.manifest_path = directory / MANIFEST
         refuse = f"{directory}: not a model bundle directory"
         if directory.is_file():
-            raise BundleError(f"{refuse}: it is a file, and pickle files are never loaded; give a bundle directory")
+            raise BundleError(f"{refuse} (a file; pickle files are never loaded)")
         if not directory.is_dir():
             raise BundleError(f"{directory}: no such model bundle directory")
         if not self.manifest_path.is_file():

@@ -49,7 +49,7 @@ def _settings(params: Path, overrides: dict | None = None):
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True)  # one line, however long
     raise typer.Exit(2)
 
 
