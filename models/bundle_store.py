@@ -30,7 +30,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.calibration import _SigmoidCalibration
+from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier, _SigmoidCalibration
+from sklearn.frozen import FrozenEstimator
 from sklearn.isotonic import IsotonicRegression
 
 from jumpup.features.builder import FeatureBuilder
@@ -39,6 +40,7 @@ from jumpup.models.gbm import GrowthGBM
 from jumpup.models.grading import MasterScale
 from jumpup.models.growth_engine import GrowthPathModel, HorizonModel
 from jumpup.models.growth_peers import PeerIndex, Recalibration
+from jumpup.models.training import ProbabilityCalibrator, _RawProbability
 from jumpup.settings import FeatureSettings, GrowthPathSettings, ProgramSettings, SizeClassSettings
 
 FORMAT = "jumpup-model-bundle"
@@ -200,7 +202,8 @@ def _read_builder(reader: _Reader, state: dict, prefix: str = "builder/") -> Fea
     )
 
 
-def _calibrator_state(calibrator) -> dict:
+def _map_state(calibrator) -> dict:
+    """A fitted isotonic or sigmoid calibration map as numbers."""
     if isinstance(calibrator, IsotonicRegression):
         return {
             "kind": "isotonic",
@@ -213,10 +216,10 @@ def _calibrator_state(calibrator) -> dict:
         }
     if isinstance(calibrator, _SigmoidCalibration):
         return {"kind": "sigmoid", "a_": float(calibrator.a_), "b_": float(calibrator.b_)}
-    raise TypeError(f"cannot store a calibrator of type {type(calibrator).__name__}")
+    raise TypeError(f"cannot store a calibration map of type {type(calibrator).__name__}")
 
 
-def _calibrator_from(state: dict):
+def _map_from(state: dict):
     if state["kind"] == "isotonic":
         calibrator = IsotonicRegression(**state["params"])
         # scikit-learn's own restore hook: sets the fitted arrays and rebuilds the interpolation.
@@ -236,7 +239,38 @@ def _calibrator_from(state: dict):
         calibrator = _SigmoidCalibration()
         calibrator.a_, calibrator.b_ = float(state["a_"]), float(state["b_"])
         return calibrator
-    raise BundleError(f"unknown calibrator kind {state['kind']!r}")
+    raise BundleError(f"unknown calibration map {state['kind']!r}")
+
+
+def _calibrator_state(calibrator) -> dict:
+    """The bundle's calibrator: a ``ProbabilityCalibrator`` (one frozen-estimator calibration map of
+    ``CalibratedClassifierCV``) or, from older code, a bare isotonic or sigmoid map."""
+    if isinstance(calibrator, ProbabilityCalibrator):
+        fitted = calibrator.calibrated_.calibrated_classifiers_
+        if len(fitted) != 1 or len(fitted[0].calibrators) != 1:
+            raise TypeError("cannot store a calibrator with more than one calibration map")
+        return {
+            "kind": "probability_calibrator",
+            "method": calibrator.method,
+            "map": _map_state(fitted[0].calibrators[0]),
+        }
+    return _map_state(calibrator)
+
+
+def _calibrator_from(state: dict):
+    if state["kind"] != "probability_calibrator":
+        return _map_from(state)
+    # Rebuild the fitted CalibratedClassifierCV around its one map, so prediction runs the same code.
+    method, classes = str(state["method"]), np.array([0, 1])
+    frozen = FrozenEstimator(_RawProbability().fit(np.zeros((1, 1))))
+    fitted = CalibratedClassifierCV(frozen, method=method)
+    fitted.calibrated_classifiers_ = [
+        _CalibratedClassifier(frozen, [_map_from(state["map"])], classes=classes, method=method)
+    ]
+    fitted.classes_ = classes
+    calibrator = ProbabilityCalibrator(method)
+    calibrator.calibrated_ = fitted
+    return calibrator
 
 
 def _quantile_name(q: float) -> str:
