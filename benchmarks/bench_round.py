@@ -37,7 +37,7 @@ def setup(directory: str) -> None:
     settings = load_settings()
     synth.run(settings, Path(directory) / "model_data", settings.seed)
     train_panel(Path(directory) / "model_data" / "history", Path(directory) / "model", settings, register=False)
-    print(json.dumps({"bundle": str(Path(directory) / "model" / "bundle.pkl")}))
+    print(json.dumps({"bundle": str(Path(directory) / "model" / "bundle")}))
 
 
 def child(directory: str, applicants: int, with_reports: bool, with_workbook: bool) -> None:
@@ -54,7 +54,7 @@ def child(directory: str, applicants: int, with_reports: bool, with_workbook: bo
     settings = load_settings(overrides={"synth": {"applicants": applicants, "firms": 200}})
     root = Path(directory) / f"round_{applicants}"
     synth.run(settings, root / "data", settings.seed + applicants)
-    bundle_path = str(Path(directory) / "model" / "bundle.pkl")
+    bundle_path = str(Path(directory) / "model" / "bundle")
     stage_peaks: dict[str, int] = {}
     current = {"stage": None}
 

@@ -131,14 +131,35 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
             [reference, attach_industry(reference, self.industry_statistics_, features.min_peer_group_size)], axis=1
         )
         self.reference_ = reference
-        self.reference_years_ = np.sort(reference["fiscal_year"].unique())
-        self.reference_keys_ = peer_group_keys(reference)
-        self.peer_key_index_ = encode_levels(self.reference_keys_)
-        self.reference_codes_ = stacked_codes(self.reference_keys_, self.peer_key_index_)
+        self._index_reference()
         scores = self._family_scores(reference, self._peer_percentiles(reference))
         for family in FAMILIES:
             self.reference_[f"family_score_{family}"] = scores[f"family_score_{family}"].to_numpy()
         return self
+
+    def _index_reference(self) -> None:
+        """Years and peer-group codes of the reference population (derived from ``reference_``)."""
+        self.reference_years_ = np.sort(self.reference_["fiscal_year"].unique())
+        self.reference_keys_ = peer_group_keys(self.reference_)
+        self.peer_key_index_ = encode_levels(self.reference_keys_)
+        self.reference_codes_ = stacked_codes(self.reference_keys_, self.peer_key_index_)
+
+    @classmethod
+    def from_reference(
+        cls,
+        reference: pd.DataFrame,
+        industry_statistics: pd.DataFrame,
+        feature_settings: FeatureSettings | None = None,
+        size_settings: SizeClassSettings | None = None,
+        program_settings: ProgramSettings | None = None,
+    ) -> FeatureBuilder:
+        """A fitted builder from its stored state: the reference population (``reference_``, with
+        its family scores) and the industry statistics; everything else is derived from them."""
+        builder = cls(feature_settings, size_settings, program_settings)
+        builder.reference_ = reference
+        builder.industry_statistics_ = industry_statistics
+        builder._index_reference()
+        return builder
 
     def _peer_percentiles(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Percentile of each compared indicator in the row's peer group (one sorted search per indicator)."""

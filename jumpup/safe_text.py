@@ -7,6 +7,9 @@ apostrophe, which spreadsheets show as plain text; numbers are left alone.
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -34,3 +37,23 @@ def unguard_formulas(values: pd.Series) -> pd.Series:
     return values.map(
         lambda v: v[1:] if isinstance(v, str) and v.startswith("'") and v[1:].startswith(FORMULA_STARTS) else v
     )
+
+
+def write_csv(frame: pd.DataFrame, path: Path, **to_csv) -> Path:
+    """Write ``frame`` as a CSV people may open in a spreadsheet: ``guard_formulas``, no index.
+
+    Python's csv writer leaves a field with a bare carriage return unquoted, which splits the row
+    for every reader; when a text cell holds one, every text cell is quoted (``QUOTE_NONNUMERIC``).
+    The policy and the files it covers are in docs/trust_model.md.
+    """
+    safe = guard_formulas(frame)
+    if any(_holds(safe.iloc[:, i], "\r") for i in range(safe.shape[1])):
+        to_csv = {**to_csv, "quoting": csv.QUOTE_NONNUMERIC}
+    safe.to_csv(path, index=False, **to_csv)
+    return Path(path)
+
+
+def _holds(values: pd.Series, character: str) -> bool:
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+        return False
+    return bool(values.map(lambda v: isinstance(v, str) and character in v, na_action="ignore").fillna(False).any())

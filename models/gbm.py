@@ -55,7 +55,7 @@ class GrowthGBM(ClassifierMixin, BaseEstimator):
         if unknown:
             raise ValueError(f"monotone constraints name features that are not in X: {unknown}")
         constraints = [int(monotone.get(name, 0)) for name in X.columns]
-        self.booster_model_ = lgb.LGBMClassifier(
+        model = lgb.LGBMClassifier(
             n_estimators=int(self.n_estimators),
             learning_rate=self.learning_rate,
             num_leaves=int(self.num_leaves),
@@ -72,27 +72,40 @@ class GrowthGBM(ClassifierMixin, BaseEstimator):
             n_jobs=1,
             verbose=-1,
         )
-        self.booster_model_.fit(X.to_numpy(dtype="float64"), np.asarray(y, dtype=int))
+        model.fit(X.to_numpy(dtype="float64"), np.asarray(y, dtype=int))
+        # Only the booster is kept: it is what a saved bundle stores (LightGBM's text model format).
+        self.booster_ = model.booster_
         self.classes_ = np.array([0, 1])
         return self
 
+    @classmethod
+    def from_booster(cls, params: dict, feature_names: list[str], booster: lgb.Booster) -> GrowthGBM:
+        """A fitted classifier from its parameters, feature order and a booster (e.g. read from text)."""
+        model = cls(**params)
+        model.feature_names_in_ = np.array(feature_names, dtype=object)
+        model.booster_ = booster
+        model.classes_ = np.array([0, 1])
+        return model
+
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        return X[list(self.feature_names_in_)].to_numpy(dtype="float64")
+
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        check_is_fitted(self, "booster_model_")
-        return self.booster_model_.predict_proba(X[list(self.feature_names_in_)].to_numpy(dtype="float64"))
+        check_is_fitted(self, "booster_")
+        probability = self.booster_.predict(self._matrix(X), num_threads=1)
+        return np.vstack((1.0 - probability, probability)).transpose()
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
-        check_is_fitted(self, "booster_model_")
-        return self.booster_model_.predict(X[list(self.feature_names_in_)].to_numpy(dtype="float64"), raw_score=True)
+        check_is_fitted(self, "booster_")
+        return self.booster_.predict(self._matrix(X), raw_score=True, num_threads=1)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Exact per-feature contributions in log-odds (TreeSHAP); the last column is the bias."""
-        check_is_fitted(self, "booster_model_")
-        values = self.booster_model_.predict(
-            X[list(self.feature_names_in_)].to_numpy(dtype="float64"), pred_contrib=True
-        )
+        check_is_fitted(self, "booster_")
+        values = self.booster_.predict(self._matrix(X), pred_contrib=True, num_threads=1)
         return pd.DataFrame(values, columns=[*self.feature_names_in_, "_bias"], index=X.index)
 
 

@@ -261,6 +261,22 @@ class GrowthPathModel:
         self.history_last_year_ = last_year
         return self
 
+    @classmethod
+    def from_fitted(
+        cls,
+        settings: GrowthPathSettings,
+        seed: int,
+        horizons: dict[int, HorizonModel],
+        as_of: int,
+        history_last_year: int,
+    ) -> GrowthPathModel:
+        """A fitted engine from its stored state (one ``HorizonModel`` per horizon)."""
+        model = cls(settings, seed)
+        model.horizons_ = dict(horizons)
+        model.as_of_ = as_of
+        model.history_last_year_ = history_last_year
+        return model
+
     def serves(self, as_of: int, settings: GrowthPathSettings, seed: int) -> bool:
         """Whether forecasts at ``as_of`` with these settings equal those of a model fitted afresh."""
         fitted = getattr(self, "as_of_", None)

@@ -122,6 +122,55 @@ class PeerIndex:
     def __len__(self) -> int:
         return len(self.firm_ids)
 
+    def to_data(self) -> tuple[dict, pd.DataFrame]:
+        """The index as data: its settings (JSON-ready) and one row per pool member with the
+        matching matrix (``match_0``..), the kept outcome columns and the industry key."""
+        names = list(self.weights)
+        settings = {
+            "neighbours": self.neighbours,
+            "min_peers": self.min_peers,
+            "workers": self.workers,
+            "parallel_query_rows": self.parallel_query_rows,
+            "weights": [[name, float(weight)] for name, weight in self.weights.items()],  # ordered
+            "outcome": self.outcome,
+            "columns": list(self.columns),
+            "centre": [float(self.centre[n]) for n in names],
+            "spread": [float(self.spread[n]) for n in names],
+        }
+        frame = pd.DataFrame(
+            {"firm_id": self.firm_ids, "fiscal_year": self.years, "division": self.group_keys["division"]}
+        )
+        for j in range(self.matrix.shape[1]):
+            frame[f"match_{j}"] = self.matrix[:, j]
+        for column, values in self.columns.items():
+            frame[f"value_{column}"] = values
+        return settings, frame
+
+    @classmethod
+    def from_data(cls, settings: dict, frame: pd.DataFrame) -> PeerIndex:
+        """The index back from ``to_data``'s output; the k-d trees are rebuilt on first use."""
+        index = cls.__new__(cls)
+        index.neighbours = int(settings["neighbours"])
+        index.min_peers = int(settings["min_peers"])
+        index.workers = int(settings["workers"])
+        index.parallel_query_rows = int(settings["parallel_query_rows"])
+        index.weights = {str(name): float(weight) for name, weight in settings["weights"]}
+        names = list(index.weights)
+        index.centre = pd.Series(settings["centre"], index=names, dtype="float64")
+        index.spread = pd.Series(settings["spread"], index=names, dtype="float64")
+        index.matrix = (
+            frame[[f"match_{j}" for j in range(len(names))]].to_numpy(dtype="float64").reshape(len(frame), -1)
+        )
+        index.firm_ids = frame["firm_id"].astype(str).to_numpy(dtype=object)
+        index.years = frame["fiscal_year"].to_numpy(dtype="int64")
+        index.columns = {c: frame[f"value_{c}"].to_numpy(dtype="float64") for c in settings["columns"]}
+        index.outcome = str(settings["outcome"])
+        division = frame["division"].astype(str)
+        index.group_keys = {name: keys.astype(str) for name, keys in _level_keys(division).items()}
+        index.group_sizes = {name: pd.Series(keys).value_counts() for name, keys in index.group_keys.items()}
+        index._trees = {}
+        return index
+
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_trees"] = {}
@@ -259,8 +308,8 @@ def pooled_quantile_models(
     seed: int,
     max_rows: int | None = None,
     workers: int = 1,
-) -> dict[float, lgb.LGBMRegressor]:
-    """One LightGBM quantile model per level, fitted side by side in ``workers`` threads.
+) -> dict[float, lgb.Booster]:
+    """One LightGBM quantile model (its booster) per level, fitted side by side in ``workers`` threads.
 
     Each model is single-threaded, so the result does not depend on ``workers``.
     """
@@ -270,7 +319,7 @@ def pooled_quantile_models(
     matrix = data[features].to_numpy(dtype="float64")
     target = data[outcome].to_numpy(dtype="float64")
 
-    def fit(q: float) -> lgb.LGBMRegressor:
+    def fit(q: float) -> lgb.Booster:
         model = lgb.LGBMRegressor(
             objective="quantile",
             alpha=q,
@@ -284,7 +333,7 @@ def pooled_quantile_models(
             n_jobs=1,
             verbose=-1,
         )
-        return model.fit(matrix, target)
+        return model.fit(matrix, target).booster_
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool_of_threads:  # LightGBM releases the GIL
         return dict(zip(quantiles, pool_of_threads.map(fit, quantiles), strict=True))

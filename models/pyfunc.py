@@ -1,5 +1,9 @@
 """The MLflow pyfunc around GrowthModelBundle: raw panel rows in, graded scores out.
 
+Logged as an MLflow *model from code*: the logged model holds ``pyfunc_model.py`` (two lines that
+name this class) and the bundle directory as its one artifact, which is data only (LightGBM text,
+JSON, Parquet; see ``jumpup.models.bundle_store``). No cloudpickle is written or read.
+
 Features are built inside, against the reference population the bundle carries, so scoring
 needs only the model URI and the rows. ``params={"as_of": YEAR, "language": "ko"|"en",
 "reasons": True}`` select the year scored (only data up to it is read) and the reason wording.
@@ -8,13 +12,12 @@ Scoring stays a pure function of (model, rows), so MLflow's ``spark_udf`` can ru
 
 from __future__ import annotations
 
-import pickle
-
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
 from jumpup.intake.contracts import FINANCIALS, FIRMS
+from jumpup.models.bundle_store import load_bundle_dir
 
 
 def contract_columns() -> list[str]:
@@ -43,8 +46,7 @@ def complete_rows(rows: pd.DataFrame) -> pd.DataFrame:
 
 class GrowthModelPyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
-        with open(context.artifacts["bundle"], "rb") as handle:
-            self.bundle = pickle.load(handle)
+        self.bundle = load_bundle_dir(context.artifacts["bundle"])
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         params = params or {}

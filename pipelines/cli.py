@@ -243,20 +243,24 @@ def features(
     panel: Annotated[Path, typer.Option("--panel", help="Panel directory (firms, financials).")],
     out: Annotated[Path, typer.Option("--out", help="Feature table to write (.parquet).")],
     reference: Annotated[
-        Path | None, typer.Option("--reference", help="Saved reference population (default: fit on --panel).")
+        Path | None,
+        typer.Option("--reference", help="Saved reference directory (from --save-reference; default: fit on --panel)."),
     ] = None,
-    save_reference: Annotated[Path | None, typer.Option("--save-reference", help="Save the fitted reference.")] = None,
+    save_reference: Annotated[
+        Path | None, typer.Option("--save-reference", help="Save the fitted reference as a directory of data files.")
+    ] = None,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Build indicators, size classes, focus fields and peer comparisons for every firm-year."""
     from jumpup.intake.readers import InputFileError
+    from jumpup.models.bundle_store import BundleError
     from jumpup.pipelines import features_stage
 
     settings = _settings(params)
     manifest = _step(
         f"features {panel}",
         lambda: features_stage.run(panel, out, settings, reference, save_reference),
-        (InputFileError,),
+        (InputFileError, BundleError),
     )
     console.print(
         f"wrote {manifest['firm_years']:,} firm-years to [bold]{out}[/bold] in {manifest['seconds']} s "
@@ -314,19 +318,22 @@ def score(
     panel: Annotated[Path, typer.Option("--panel", help="Panel directory to score.")],
     as_of: Annotated[int, typer.Option("--as-of", help="Fiscal year scored; later rows are ignored.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory for scores.csv.")],
-    model: Annotated[str, typer.Option("--model", help="MLflow model URI or bundle.pkl path.")] = CHAMPION_URI,
+    model: Annotated[
+        str, typer.Option("--model", help="MLflow model URI or bundle directory (pickles are refused).")
+    ] = CHAMPION_URI,
     language: Annotated[Language, typer.Option("--language", help="Reason wording.")] = Language.ko,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Score every firm of a panel as of one fiscal year: probability, points, grade and reasons."""
     from jumpup.intake.readers import InputFileError
+    from jumpup.models.bundle_store import BundleError
     from jumpup.pipelines.score import ModelNotFoundError, score_panel
 
     settings = _settings(params)
     manifest = _step(
         f"score {panel} as of {as_of}",
         lambda: score_panel(panel, as_of, model, out, settings, language.value),
-        (InputFileError, ModelNotFoundError),
+        (InputFileError, ModelNotFoundError, BundleError),
     )
     console.print(
         f"scored {manifest['firms_scored']:,} firms as of {as_of} → {out / 'scores.csv'} "
@@ -557,7 +564,9 @@ def backtest_growth(
 def score_round(
     round_dir: Annotated[Path, typer.Argument(help="Application round directory.")],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")],
-    model: Annotated[str, typer.Option("--model", help="MLflow model URI or bundle.pkl path.")] = CHAMPION_URI,
+    model: Annotated[
+        str, typer.Option("--model", help="MLflow model URI or bundle directory (pickles are refused).")
+    ] = CHAMPION_URI,
     reports_on: Annotated[
         bool, typer.Option("--reports/--no-reports", help="Write per-firm reports (HTML and PDF).")
     ] = True,

@@ -59,13 +59,13 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
             out / "ingested" / "history",
             out / "features" / "history_features.parquet",
             settings,
-            save_reference=out / "features" / "feature_reference.pkl",
+            save_reference=out / "features" / "feature_reference",
         )
         round_manifest = features_stage.run(
             out / "ingested" / "round",
             out / "features" / "round_features.parquet",
             settings,
-            reference=out / "features" / "feature_reference.pkl",
+            reference=out / "features" / "feature_reference",
         )
         timings["features"] = time.perf_counter() - started
         progress.advance(steps)

@@ -8,11 +8,11 @@ it starts from the predictions alone, it also checks that the training report ca
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import pandas as pd
 
+from jumpup.models.bundle_store import load_bundle_dir
 from jumpup.models.metrics import evaluate_split
 from jumpup.provenance import write_json
 from jumpup.settings import Settings, load_settings
@@ -21,8 +21,7 @@ from jumpup.settings import Settings, load_settings
 def evaluate(model_dir: Path, out_dir: Path, settings: Settings) -> dict:
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     predictions = pd.read_parquet(model_dir / "predictions.parquet")
-    with open(model_dir / "bundle.pkl", "rb") as handle:
-        bundle = pickle.load(handle)
+    bundle = load_bundle_dir(model_dir / "bundle")
     v = settings.validation
     metrics, plots = {}, []
     for split in ("train", "out_of_sample", "out_of_time"):

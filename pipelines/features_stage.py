@@ -1,13 +1,13 @@
 """Stage ``features``: a panel directory in, the feature table (one row per firm-year) out.
 
 Reads the panel through the ingest contract (rejected rows go to ``<out>.quarantine.csv``),
-fits the reference population on it — or loads a saved one with ``reference`` — and writes
+fits the reference population on it — or loads a saved one with ``reference`` (a directory of
+data files with a hashed manifest, ``jumpup.models.bundle_store``; never a pickle) — and writes
 the features as Parquet with a schema file and a manifest beside it.
 """
 
 from __future__ import annotations
 
-import pickle
 import time
 from pathlib import Path
 
@@ -16,7 +16,9 @@ import pandas as pd
 from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.registry import BY_NAME
 from jumpup.intake.ingest import open_panel
+from jumpup.models.bundle_store import load_feature_reference, save_feature_reference
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
+from jumpup.safe_text import write_csv
 from jumpup.schemas import FEATURES
 from jumpup.settings import Settings, load_settings
 
@@ -57,20 +59,17 @@ def run(
     result = open_panel(panel_dir, settings.ingest)
     builder = None
     if reference is not None:
-        with open(reference, "rb") as handle:
-            builder = pickle.load(handle)
+        builder = load_feature_reference(Path(reference))
     features, builder = build_features(result.tables["firms"], result.tables["financials"], settings, builder)
     FEATURES.validate(features)
     out_file = Path(out_file)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     features.to_parquet(out_file, index=False)
     stem = out_file.with_suffix("")
-    result.quarantine.to_csv(f"{stem}.quarantine.csv", index=False)
+    write_csv(result.quarantine, Path(f"{stem}.quarantine.csv"))
     write_json(Path(f"{stem}.schema.json"), {"columns": feature_schema(features)})
     if save_reference is not None:
-        save_reference.parent.mkdir(parents=True, exist_ok=True)
-        with open(save_reference, "wb") as handle:
-            pickle.dump(builder, handle)
+        save_feature_reference(builder, Path(save_reference))
     numeric = features.select_dtypes("number")
     manifest = {
         "stage": "features",
@@ -101,7 +100,7 @@ def main() -> None:
         settings.paths.resolve(settings.paths.ingested_dir),
         root / "processed" / "features.parquet",
         settings,
-        save_reference=root / "processed" / "feature_reference.pkl",
+        save_reference=root / "processed" / "feature_reference",
     )
 
 

@@ -21,6 +21,7 @@ from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.intake.ingest import open_panel
 from jumpup.models.growth_engine import evaluate, forecast_paths, history_table, run_rolling
 from jumpup.provenance import code_version, frame_sha256, skipped_firms, write_json
+from jumpup.safe_text import write_csv
 from jumpup.settings import Settings
 from jumpup.tracking import start_experiment
 
@@ -61,10 +62,10 @@ def write_growth_paths(panel_dir: Path, as_of: int, out_file: Path, settings: Se
     paths, peers, info = growth_paths(panel_dir, as_of, settings)
     out_file = Path(out_file)
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    paths.to_csv(out_file, index=False, encoding="utf-8")
-    peers.to_csv(out_file.with_suffix(".peers.csv"), index=False, encoding="utf-8")
+    write_csv(paths, out_file, encoding="utf-8")
+    write_csv(peers, out_file.with_suffix(".peers.csv"), encoding="utf-8")
     skipped = info.pop("skipped")
-    skipped.to_csv(out_file.with_suffix(".skipped.csv"), index=False, encoding="utf-8")
+    write_csv(skipped, out_file.with_suffix(".skipped.csv"), encoding="utf-8")
     manifest = {
         "stage": "growth_path",
         "as_of": as_of,

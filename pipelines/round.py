@@ -36,6 +36,7 @@ from jumpup.reference import audit_rubric
 from jumpup.rendering.round_reports import RoundOutputs, dossier_scores, write_round_reports
 from jumpup.rendering.wording import growth_sentence, josa
 from jumpup.rendering.workbook import evaluator_frame, write_workbook
+from jumpup.safe_text import write_csv
 from jumpup.schemas import FEATURES, GROWTH_PATHS, SCORES
 from jumpup.settings import Settings
 from jumpup.step1.decisions import as_of_year
@@ -216,10 +217,10 @@ def _run_round(
 
     notify("write")
     started = time.perf_counter()
-    scores.to_csv(out_dir / "scores.csv", index=False, encoding="utf-8")
+    write_csv(scores, out_dir / "scores.csv", encoding="utf-8")
     write_json(out_dir / "scores_manifest.json", scores_manifest)
-    paths.to_csv(out_dir / "growth_paths.csv", index=False, encoding="utf-8")
-    result.quarantine.to_csv(out_dir / "quarantine.csv", index=False, encoding="utf-8")
+    write_csv(paths, out_dir / "growth_paths.csv", encoding="utf-8")
+    write_csv(result.quarantine, out_dir / "quarantine.csv", encoding="utf-8")
     log_path = Path(log_path) if log_path else decision_log_path(settings, out_dir)
     dossier = dossier_scores(bundle, scores, features, settings.reports.min_group_size)
     summary = write_step1(

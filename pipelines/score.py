@@ -1,7 +1,8 @@
 """Stage ``score``: a panel as of one fiscal year, scored with a model URI or a saved bundle.
 
 ``--model`` takes an MLflow URI (``models:/jumpup_growth@champion``, ``models:/jumpup_growth/3``,
-``runs:/<id>/model``) or the path of a ``bundle.pkl``. Only rows up to ``as_of`` are read.
+``runs:/<id>/model``) or the path of a bundle directory (``train`` writes ``<out>/bundle``); a
+pickle is refused (docs/trust_model.md). Only rows up to ``as_of`` are read.
 Writes ``scores.csv`` (firm_id, as_of, probability, score, grade, reasons, family points),
 ``skipped.csv`` (every firm of the panel not scored, with the reason: read = scored + skipped) and
 ``scores_manifest.json`` (model version, data hash, code version, counts).
@@ -9,7 +10,8 @@ Writes ``scores.csv`` (firm_id, as_of, probability, score, grade, reasons, famil
 
 from __future__ import annotations
 
-import pickle
+import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,7 +21,9 @@ from jumpup.features.builder import panel_rows
 from jumpup.intake.ingest import open_panel
 from jumpup.locks import out_dir_lock
 from jumpup.models.bundle import GrowthModelBundle
+from jumpup.models.bundle_store import BundleError, bundle_sha256, is_bundle_dir, load_bundle_dir
 from jumpup.provenance import code_version, file_sha256, frame_sha256, skipped_firms, write_json
+from jumpup.safe_text import write_csv
 from jumpup.settings import Settings
 from jumpup.tracking import start_experiment, track_use
 
@@ -50,33 +54,55 @@ def model_lookup_error(model: str, settings: Settings) -> ModelNotFoundError:
     )
 
 
+MODEL_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
+
+
 def load_bundle(model: str, settings: Settings) -> tuple[GrowthModelBundle, dict]:
-    """The model bundle from a ``bundle.pkl`` path or an MLflow URI, and which version it is."""
-    path = Path(model)
-    if path.exists():
-        with open(path, "rb") as handle:
-            bundle = pickle.load(handle)
-        digest = file_sha256(path)
+    """The model bundle from a bundle directory or an MLflow URI, and which version it is.
+
+    A string with a URI scheme (``models:/``, ``runs:/``, ...) is always an MLflow URI, so nothing
+    in the working directory is read by a name that looks like one. Anything else is a path that
+    must be a bundle directory (``jumpup.models.bundle_store``); a pickle or any other file is
+    refused with ``BundleError``. From MLflow the logged bundle artifact is downloaded and read
+    the same way, as data: the logged code file is not run.
+    """
+    if not MODEL_URI.match(model):
+        path = Path(model)
+        bundle = load_bundle_dir(path)
+        digest = bundle_sha256(path)
         return bundle, {
             "model": str(path),
             "model_sha256": digest,
-            "model_version": f"file {digest[:12]}",
+            "model_version": f"bundle {digest[:12]}",
             **bundle.metadata,
         }
     mlflow = start_experiment(settings.tracking)
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import Model
+
     try:
-        loaded = mlflow.pyfunc.load_model(model)
-    except Exception:  # a missing alias, version, run or a mistyped URI: MLflow raises many kinds
+        with tempfile.TemporaryDirectory(prefix="jumpup-model-") as scratch:
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model, dst_path=scratch))
+            run_id = Model.load(str(local)).run_id
+            bundle_dir = local / "artifacts" / "bundle"
+            if not is_bundle_dir(bundle_dir):
+                raise BundleError(
+                    f"{model}: the logged model has no data-only bundle (an older pickled format, "
+                    "which is not loaded); train again with `jumpup train`"
+                )
+            bundle = load_bundle_dir(bundle_dir)
+            digest = bundle_sha256(bundle_dir)
+        description = {"model": model, "model_run_id": run_id, "model_version": model, "model_sha256": digest}
+        if model.startswith("models:/"):
+            name, _, alias = model.removeprefix("models:/").partition("@")
+            if alias:
+                version = mlflow.MlflowClient().get_model_version_by_alias(name, alias).version
+                description.update({"model_version": str(version), "model_alias": alias})
+            else:
+                description["model_version"] = name.rsplit("/", 1)[-1]
+    except (MlflowException, OSError):  # a missing alias, version, run or a mistyped URI
         raise model_lookup_error(model, settings) from None
-    description = {"model": model, "model_run_id": loaded.metadata.run_id, "model_version": model}
-    if model.startswith("models:/"):
-        name, _, alias = model.removeprefix("models:/").partition("@")
-        if alias:
-            version = mlflow.MlflowClient().get_model_version_by_alias(name, alias).version
-            description.update({"model_version": str(version), "model_alias": alias})
-        else:
-            description["model_version"] = name.rsplit("/", 1)[-1]
-    return loaded.unwrap_python_model().bundle, description
+    return bundle, description
 
 
 def missing_input_summary(scores: pd.DataFrame, as_of: int) -> dict:
@@ -113,11 +139,11 @@ def _score_panel(panel_dir: Path, as_of: int, model: str, out_dir: Path, setting
     scores = bundle.score_rows(rows, as_of, language)[0].sort_values("firm_id", kind="stable").reset_index(drop=True)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scores.to_csv(out_dir / "scores.csv", index=False, encoding="utf-8")
-    result.quarantine.to_csv(out_dir / "quarantine.csv", index=False)
+    write_csv(scores, out_dir / "scores.csv", encoding="utf-8")
+    write_csv(result.quarantine, out_dir / "quarantine.csv")
     firms = result.tables["firms"]
     skipped = skipped_firms(firms, result.tables["financials"], scores["firm_id"], as_of)
-    skipped.to_csv(out_dir / "skipped.csv", index=False, encoding="utf-8")
+    write_csv(skipped, out_dir / "skipped.csv", encoding="utf-8")
     manifest = {
         "stage": "score",
         "as_of": as_of,

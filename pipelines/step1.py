@@ -22,6 +22,7 @@ from jumpup.models.grading import MasterScale
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.reference import audit_rubric
 from jumpup.rendering.step1_pages import write_dossiers, write_whatif_chart
+from jumpup.safe_text import write_csv
 from jumpup.schemas import DECISIONS, SCORES
 from jumpup.settings import Settings
 from jumpup.step1.decisions import Step1Result, as_of_year, screen
@@ -90,7 +91,7 @@ def decide_round(
 
 def write_decisions(decisions: pd.DataFrame, path: Path) -> Path:
     """``step1_decisions.csv``: UTF-8, six significant digits; returns ``path``."""
-    decisions.to_csv(path, index=False, encoding="utf-8", float_format="%.6g")
+    write_csv(decisions, path, encoding="utf-8", float_format="%.6g")
     return path
 
 
@@ -113,13 +114,13 @@ def write_step1(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     decisions_file = write_decisions(result.decisions, out_dir / "step1_decisions.csv")
-    result.what_if.to_csv(out_dir / "whatif.csv", index=False)
+    write_csv(result.what_if, out_dir / "whatif.csv")
     (out_dir / "whatif.png").unlink(missing_ok=True)  # drawn as SVG now; never leave an older chart behind
     reference_grade = settings.grade_scale.reference_grade
     write_whatif_chart(result.what_if, out_dir / "whatif.svg", settings.step1.audit_weight, reference_grade)
     write_json(out_dir / "audit_quality.json", result.quality)
-    result.audit_summary.round(4).to_csv(out_dir / "audit_per_firm.csv", index=False, encoding="utf-8")
-    ingested.quarantine.to_csv(out_dir / "quarantine.csv", index=False)
+    write_csv(result.audit_summary.round(4), out_dir / "audit_per_firm.csv", encoding="utf-8")
+    write_csv(ingested.quarantine, out_dir / "quarantine.csv")
     shutil.rmtree(out_dir / "dossiers", ignore_errors=True)  # a rerun leaves no dossier of an earlier run behind
     dossiers = write_dossiers(
         result.decisions,

@@ -1,6 +1,7 @@
 """Stage ``train``: panel -> features -> targets -> graded model, validated and tracked in MLflow.
 
-Writes ``<out>/bundle.pkl`` (the self-contained model), ``predictions.parquet`` (every labelled
+Writes ``<out>/bundle/`` (the self-contained model as data: LightGBM text, JSON and Parquet with a
+manifest of sha256 hashes, see ``jumpup.models.bundle_store``), ``predictions.parquet`` (every labelled
 row with its split), ``validation_report.json`` / ``.html`` and ``metrics.json`` (the DVC metrics
 file), logs params, metrics, the report, the feature list with its hash and the pyfunc model to
 MLflow, and registers the model with a description and tags (target, horizon, data hash, code
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import time
 from pathlib import Path
 
@@ -21,8 +21,10 @@ import pandas as pd
 from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.size_class import classify_size
 from jumpup.intake.ingest import open_panel
+from jumpup.models import pyfunc
+from jumpup.models.bundle_store import save_bundle
 from jumpup.models.growth_engine import GrowthPathModel, history_table
-from jumpup.models.pyfunc import GrowthModelPyfunc, complete_rows, contract_columns
+from jumpup.models.pyfunc import complete_rows, contract_columns
 from jumpup.models.targets import TARGET_KO, make_targets
 from jumpup.models.training import CrossValidation, cross_validate_origin, train_and_validate
 from jumpup.provenance import code_version, frame_sha256, write_json
@@ -31,6 +33,8 @@ from jumpup.settings import PROJECT_ROOT, Settings, load_settings
 from jumpup.tracking import REGISTERED_MODEL, start_experiment
 
 PIP_REQUIREMENTS = [f"-r {PROJECT_ROOT / 'requirements.lock'}"]
+# MLflow "models from code": the logged python_model is this file of the package, not a pickle.
+PYFUNC_CODE = Path(pyfunc.__file__).with_name("pyfunc_model.py")
 
 
 def headline_metrics(report: dict) -> dict[str, float]:
@@ -99,9 +103,7 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    bundle_path = out_dir / "bundle.pkl"
-    with open(bundle_path, "wb") as handle:
-        pickle.dump(training.bundle, handle)
+    bundle_path = save_bundle(training.bundle, out_dir / "bundle")
     training.predictions.to_parquet(out_dir / "predictions.parquet", index=False)
     metrics = headline_metrics(training.report)
     write_json(out_dir / "metrics.json", metrics)
@@ -138,7 +140,7 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
         signature = infer_signature(example, output, params={"as_of": 0, "language": "ko", "reasons": True})
         info = mlflow.pyfunc.log_model(
             name="model",
-            python_model=GrowthModelPyfunc(),
+            python_model=str(PYFUNC_CODE),  # models from code: no cloudpickle is written
             artifacts={"bundle": str(bundle_path)},
             signature=signature,
             pip_requirements=PIP_REQUIREMENTS,

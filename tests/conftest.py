@@ -66,4 +66,4 @@ def synth_and_train(root: Path, settings, seed: int) -> Path:
 
     synth.run(settings, root / "data", seed=seed)
     train_panel(root / "data" / "history", root / "model", settings, register=False)
-    return root / "model" / "bundle.pkl"
+    return root / "model" / "bundle"

@@ -21,3 +21,31 @@ def test_formula_like_text_is_quoted_and_numbers_stay_numbers():
     assert frame["text"].iloc[0].startswith("=")  # the input is not modified
     assert unguard_formulas(guarded["text"]).tolist()[:6] == frame["text"].tolist()[:6]
     assert unguard_formulas(pd.Series(["'plain"])).tolist() == ["'plain"]  # only what the guard added
+
+
+def test_write_csv_quotes_formula_text_keeps_numbers_and_never_splits_a_row(tmp_path):
+    import csv
+
+    from jumpup.safe_text import write_csv
+
+    frame = pd.DataFrame(
+        {
+            "name": ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx", "ok", None],
+            "amount": [-1234, 1, 2, 3, 4, 5, 6, 7],
+            "share": [-0.25] * 8,
+        }
+    )
+    path = write_csv(frame, tmp_path / "t.csv", encoding="utf-8")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert [r[0] for r in rows[1:]] == ["'=1+1", "'+cmd", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "ok", ""]
+    assert rows[1][1:] == ["-1234", "-0.25"]  # numeric columns stay numbers
+
+
+def test_write_csv_of_a_frame_without_risky_text_is_what_pandas_writes(tmp_path):
+    from jumpup.safe_text import write_csv
+
+    frame = pd.DataFrame({"firm_id": ["005930", "A1"], "points": [-3.5, 2.0], "reason": ["수익성 -3점", ""]})
+    write_csv(frame, tmp_path / "a.csv")
+    frame.to_csv(tmp_path / "b.csv", index=False)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()

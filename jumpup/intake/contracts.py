@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pandera.pandas as pa
 
+from jumpup.paths import FIRM_ID_PATTERN
+
 INVESTOR_TYPES = ("VC", "CVC", "PE")
 INVESTMENT_STAGES = ("seed", "series_a", "series_b", "series_c", "series_d", "pre_ipo", "growth")
 EVALUATOR_ROLES = ("technology_expert", "growth_expert", "agency_examiner")
@@ -216,7 +218,7 @@ def firms_schema(
     return pa.DataFrameSchema(
         {
             "firm_id": pa.Column(
-                str, [pa.Check.str_matches(r"^\S+$", name="bad_firm_id", error="bad_firm_id")], nullable=False
+                str, [pa.Check.str_matches(FIRM_ID_PATTERN, name="bad_firm_id", error="bad_firm_id")], nullable=False
             ),
             "name": pa.Column(str, nullable=True),
             "ksic_division": pa.Column(
@@ -275,7 +277,7 @@ def financials_schema(
     max_counts = max_counts or {}
     columns: dict[str, pa.Column] = {
         "firm_id": pa.Column(
-            str, pa.Check.str_matches(r"^\S+$", name="bad_firm_id", error="bad_firm_id"), nullable=False
+            str, pa.Check.str_matches(FIRM_ID_PATTERN, name="bad_firm_id", error="bad_firm_id"), nullable=False
         ),
         "fiscal_year": pa.Column(
             "Int64",
@@ -306,7 +308,7 @@ def applications_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "firm_id": pa.Column(
-                str, pa.Check.str_matches(r"^\S+$", name="bad_firm_id", error="bad_firm_id"), nullable=False
+                str, pa.Check.str_matches(FIRM_ID_PATTERN, name="bad_firm_id", error="bad_firm_id"), nullable=False
             ),
             "round_id": pa.Column(str, nullable=False),
             "applied_on": pa.Column("datetime64[ns]", nullable=False, coerce=True),
@@ -335,7 +337,7 @@ def audits_schema(items: list[str], score_min: float, score_max: float) -> pa.Da
     return pa.DataFrameSchema(
         {
             "firm_id": pa.Column(
-                str, pa.Check.str_matches(r"^\S+$", name="bad_firm_id", error="bad_firm_id"), nullable=False
+                str, pa.Check.str_matches(FIRM_ID_PATTERN, name="bad_firm_id", error="bad_firm_id"), nullable=False
             ),
             "evaluator_id": pa.Column(str, nullable=False),
             "evaluator_role": pa.Column(

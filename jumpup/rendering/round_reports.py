@@ -24,6 +24,7 @@ from jumpup.intake.ingest import IngestResult
 from jumpup.models.bundle import GrowthModelBundle
 from jumpup.models.grading import MasterScale
 from jumpup.notices import Notice, in_language
+from jumpup.paths import safe_slug
 from jumpup.reference import audit_rubric
 from jumpup.rendering import firm_report as reports
 from jumpup.rendering import wording
@@ -383,7 +384,7 @@ def write_round_reports(
         (report_dir / "assets" / "fonts.css").write_text("", encoding="utf-8")
     seconds["font"] = round(time.perf_counter() - started, 2)
     for firm_id, html in pages.items():
-        (firm_dir / f"{firm_id}.html").write_text(html, encoding="utf-8")
+        (firm_dir / f"{safe_slug(firm_id)}.html").write_text(html, encoding="utf-8")
     (report_dir / "round_summary.html").write_text(summary, encoding="utf-8")
     operator_dir = out_dir / settings.reports.operator_dir
     operator_dir.mkdir(parents=True, exist_ok=True)
@@ -393,7 +394,7 @@ def write_round_reports(
     started = time.perf_counter()
     if browser is not None:
         notify("reports: PDF")
-        jobs = [(firm_dir / f"{firm_id}.html", firm_dir / f"{firm_id}.pdf") for firm_id in pages]
+        jobs = [(firm_dir / f"{safe_slug(f)}.html", firm_dir / f"{safe_slug(f)}.pdf") for f in pages]
         jobs.append((report_dir / "round_summary.html", report_dir / "round_summary.pdf"))  # with the firm PDFs
         try:
             with HeadlessBrowser(browser, settings.reports.pdf_tabs, settings.reports.browser_timeout_seconds) as b:

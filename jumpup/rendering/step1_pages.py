@@ -12,6 +12,7 @@ from jinja2 import Environment
 
 from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.size_class import SIZE_CLASS_KO
+from jumpup.paths import safe_slug
 from jumpup.rendering import charts, wording
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -93,7 +94,7 @@ def write_dossiers(
             size_ko=SIZE_CLASS_KO.get(d.size_class, d.size_class),
             growth=(growth_summary or {}).get(d.firm_id),
         )
-        path = out_dir / f"{d.firm_id}.html"
+        path = out_dir / f"{safe_slug(d.firm_id)}.html"
         path.write_text(html, encoding="utf-8")
         written.append(path)
     return written

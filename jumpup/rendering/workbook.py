@@ -13,11 +13,14 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO, SIZE_RULE_KO
 from jumpup.provenance import output_timestamp
 from jumpup.rendering.wording import DECISION_KO, STAGE_KO, korean_codes
+from jumpup.safe_text import FORMULA_STARTS
 
 KOREAN_HEADERS = {
     "firm_id": "기업코드",
@@ -164,6 +167,11 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
 
     Written row by row in openpyxl's write-only mode (about four times faster than a cell-by-cell
     workbook, with flat memory); missing values are empty cells.
+
+    Text is never a formula: a string that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return (a firm or investor name, an evaluator id, a quarantined raw value) is written
+    as an explicit string cell with its value unchanged; control characters that XML cannot hold
+    are shown as ``\\xNN`` instead of failing the workbook.
     """
     from openpyxl import Workbook
 
@@ -172,10 +180,10 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
     workbook.properties.created = workbook.properties.modified = stamp.replace(tzinfo=None)
     for name, frame in sheets.items():
         sheet = workbook.create_sheet(title=name[:31])
-        sheet.append([KOREAN_HEADERS.get(str(c), str(c)) for c in frame.columns])
+        sheet.append([_cell(sheet, KOREAN_HEADERS.get(str(c), str(c))) for c in frame.columns])
         values = frame.astype(object).where(frame.notna(), None)
         for row in values.itertuples(index=False, name=None):
-            sheet.append([v.item() if hasattr(v, "item") else v for v in row])
+            sheet.append([_cell(sheet, v.item() if hasattr(v, "item") else v) for v in row])
     workbook.save(path)
     fix_zip_dates(path, stamp)
 
@@ -200,3 +208,16 @@ def fix_zip_dates(path: Path, stamp: dt.datetime) -> None:
 
 
 _CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
+
+
+def _cell(sheet, value):
+    """The value to append: text that could be read as a formula becomes an explicit string cell."""
+    if not isinstance(value, str):
+        return value
+    if ILLEGAL_CHARACTERS_RE.search(value):
+        value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    if not value.startswith(FORMULA_STARTS):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"  # a string, whatever it starts with: never a formula
+    return cell

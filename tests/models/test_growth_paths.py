@@ -119,15 +119,15 @@ def test_growth_path_output_rows_quantiles_probabilities_and_point_in_time(panel
     pd.testing.assert_frame_equal(paths, growth.growth_paths(shifted, 2021, SETTINGS)[0])
 
 
-def test_fitted_engine_serves_later_rounds_identically_and_refits_when_it_cannot(panel):
-    import pickle
+def test_fitted_engine_serves_later_rounds_identically_and_refits_when_it_cannot(panel, tmp_path):
+    from jumpup.models.bundle_store import load_growth_engine, save_growth_engine
 
     history, _ = growth._history(panel, SETTINGS, up_to=2021)
     queries = history[history["fiscal_year"] == 2021]
     fresh, fresh_peers = growth_engine.forecast_paths(history, queries, 2021, SETTINGS)
     model = GrowthPathModel(SETTINGS.growth_paths, SETTINGS.seed).fit(history)
     assert model.as_of_ == 2021 and model.serves(2021, SETTINGS.growth_paths, SETTINGS.seed)
-    stored = pickle.loads(pickle.dumps(model))  # trees are rebuilt after a round trip
+    stored = load_growth_engine(save_growth_engine(model, tmp_path / "engine"))  # stored as data; trees rebuilt
     reused, reused_peers = growth_engine.forecast_paths(history, queries, 2021, SETTINGS, model=stored)
     pd.testing.assert_frame_equal(fresh, reused)
     pd.testing.assert_frame_equal(fresh_peers, reused_peers)

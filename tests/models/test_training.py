@@ -91,7 +91,7 @@ def test_scoring_through_the_registry_matches_the_bundle_and_ignores_later_years
     via_registry = score_panel(
         root / "data" / "history", 2022, "models:/jumpup_growth@champion", tmp_path / "a", settings
     )
-    score_panel(root / "data" / "history", 2022, str(root / "run1" / "bundle.pkl"), tmp_path / "b", settings)
+    score_panel(root / "data" / "history", 2022, str(root / "run1" / "bundle"), tmp_path / "b", settings)
     assert via_registry["model_version"] == str(first["version"])
     a = pd.read_csv(tmp_path / "a" / "scores.csv", dtype={"firm_id": str})
     b = pd.read_csv(tmp_path / "b" / "scores.csv", dtype={"firm_id": str})
@@ -106,7 +106,7 @@ def test_scoring_through_the_registry_matches_the_bundle_and_ignores_later_years
     later = financials["fiscal_year"] > 2022
     financials.loc[later, "revenue"] = financials.loc[later, "revenue"] * 3
     financials.to_csv(changed / "financials.csv", index=False)
-    score_panel(changed, 2022, str(root / "run1" / "bundle.pkl"), tmp_path / "c", settings)
+    score_panel(changed, 2022, str(root / "run1" / "bundle"), tmp_path / "c", settings)
     pd.testing.assert_frame_equal(b, pd.read_csv(tmp_path / "c" / "scores.csv", dtype={"firm_id": str}))
 
 

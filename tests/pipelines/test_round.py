@@ -26,7 +26,7 @@ def trained(tmp_path_factory):
 def test_round_writes_every_output_and_resumes_identically(trained):
     settings, root = trained
     log = root / "decisions.jsonl"
-    first = run_round(root / "data" / "round", root / "out", settings, str(root / "model" / "bundle.pkl"), log_path=log)
+    first = run_round(root / "data" / "round", root / "out", settings, str(root / "model" / "bundle"), log_path=log)
     for name in (
         "scores.csv",
         ".stages/score.scores.parquet",
@@ -45,9 +45,7 @@ def test_round_writes_every_output_and_resumes_identically(trained):
     assert len(list((root / "out" / "reports" / "firms").glob("*.html"))) == len(applicants)
     sheets = pd.ExcelFile(root / "out" / "round_workbook.xlsx").sheet_names
     assert sheets == ["점수", "STEP1 결정", "성장경로", "격리", "현장실사 품질"]
-    second = run_round(
-        root / "data" / "round", root / "out", settings, str(root / "model" / "bundle.pkl"), log_path=log
-    )
+    second = run_round(root / "data" / "round", root / "out", settings, str(root / "model" / "bundle"), log_path=log)
     assert second["outputs_sha256"] == first["outputs_sha256"]
     assert json.loads((root / "out" / ".stages" / "fingerprints.json").read_text()).keys() >= {"score", "growth_paths"}
     assert len(log.read_text().splitlines()) == 2  # one decision-log record per run, nothing duplicated
@@ -56,7 +54,7 @@ def test_round_writes_every_output_and_resumes_identically(trained):
         root / "data" / "round",
         root / "out",
         settings,
-        str(root / "model" / "bundle.pkl"),
+        str(root / "model" / "bundle"),
         with_reports=False,
         with_workbook=False,
         log_path=log,
@@ -71,9 +69,7 @@ def test_round_writes_every_output_and_resumes_identically(trained):
 
 def test_without_a_log_path_the_decision_log_stays_inside_out(trained, tmp_path):
     settings, root = trained
-    run_round(
-        root / "data" / "round", tmp_path / "out", settings, str(root / "model" / "bundle.pkl"), with_reports=False
-    )
+    run_round(root / "data" / "round", tmp_path / "out", settings, str(root / "model" / "bundle"), with_reports=False)
     assert len((tmp_path / "out" / "step1_decision_log.jsonl").read_text().splitlines()) == 1
 
 
@@ -83,7 +79,7 @@ def test_firm_report_is_korean_and_shows_peers_only_as_aggregates(trained):
         root / "data" / "round",
         root / "out2",
         settings,
-        str(root / "model" / "bundle.pkl"),
+        str(root / "model" / "bundle"),
         log_path=root / "log2.jsonl",
     )
     firms = pd.read_csv(root / "data" / "round" / "firms.csv", dtype=str)
@@ -120,7 +116,7 @@ def _documents(out) -> dict[str, bytes]:
 @pytest.mark.skipif(find_browser() is None, reason="no Chromium: PDFs are not printed")
 def test_a_rerun_gives_byte_identical_pdfs_and_workbook(trained, monkeypatch):
     settings, root = trained
-    model = str(root / "model" / "bundle.pkl")
+    model = str(root / "model" / "bundle")
     out = root / "out_bytes"
     run_round(root / "data" / "round", out, settings, model, log_path=root / "log3.jsonl")
     first = _documents(out)
@@ -138,3 +134,118 @@ def test_a_rerun_gives_byte_identical_pdfs_and_workbook(trained, monkeypatch):
     assert b"/ModDate (D:20260101000000Z)" in (out / "reports" / "round_summary.pdf").read_bytes()
     decisions = pd.read_csv(out / "step1_decisions.csv", dtype=str)
     assert not decisions["reasons"].str.contains("nan").any()
+
+
+HOSTILE_IDS = ("../../../../evil", "a/b", "x" * 300, "nul\x00id", "bell\x07id", "=cmd|' /C calc'!A0")
+
+
+def _hostile_round(source, target):
+    """A copy of a round whose first applicants carry hostile ids in every file."""
+    target.mkdir(parents=True)
+    applications = pd.read_csv(source / "applications.csv", dtype=str)
+    renamed = dict(zip(applications["firm_id"].head(len(HOSTILE_IDS)), HOSTILE_IDS, strict=True))
+    for name in ("firms", "financials", "applications", "audits"):
+        frame = pd.read_csv(source / f"{name}.csv", dtype=str)
+        frame["firm_id"] = frame["firm_id"].replace(renamed)
+        frame.to_csv(target / f"{name}.csv", index=False)
+    return renamed
+
+
+def test_hostile_firm_ids_are_quarantined_and_never_name_a_file_outside_out(trained, tmp_path):
+    settings, root = trained
+    sandbox = tmp_path / "sandbox"
+    renamed = _hostile_round(root / "data" / "round", sandbox / "round")
+    out = sandbox / "outer" / "out"
+    manifest = run_round(sandbox / "round", out, settings, str(root / "model" / "bundle"), log_path=tmp_path / "log")
+    assert sorted(p.name for p in sandbox.iterdir()) == ["outer", "round"]  # nothing written beside --out
+    assert [p.name for p in (sandbox / "outer").iterdir()] == ["out"]
+    assert len(list((sandbox / "round").iterdir())) == 4
+    rejected = pd.read_csv(out / "ingested" / "quarantine.csv", dtype=str, keep_default_na=False)
+    by_rule = rejected[rejected["rule"] == "bad_firm_id"]
+    assert by_rule["file"].str.contains("firms").sum() == len(HOSTILE_IDS)
+    assert by_rule["file"].str.contains("applications").sum() == len(HOSTILE_IDS)
+    scores = pd.read_csv(out / "scores.csv", dtype={"firm_id": str})
+    applicants = pd.read_csv(sandbox / "round" / "applications.csv", dtype=str)["firm_id"]
+    assert set(scores["firm_id"]) == set(applicants) - set(renamed.values())
+    assert manifest["counts"]["scored"] == len(scores) and manifest["counts"]["applicants"] == len(scores)
+    pages = sorted(p.stem for p in (out / "reports" / "firms").glob("*.html"))
+    assert pages == sorted(scores["firm_id"])
+
+
+def test_safe_slug_keeps_valid_ids_and_confines_everything_else():
+    from jumpup.paths import FIRM_ID_MAX_LENGTH, safe_slug
+
+    assert safe_slug("005930") == "005930" and safe_slug("123-45-67890") == "123-45-67890"
+    slugs = {safe_slug(v) for v in (*HOSTILE_IDS, "..", ".", "", "CON", "evil", "evil/", "a\\b", "한글기업")}
+    assert len(slugs) == len(HOSTILE_IDS) + 8  # distinct values, distinct names
+    for slug in slugs - {"evil"}:
+        assert "~" in slug and "/" not in slug and "\\" not in slug and "\x00" not in slug
+        assert slug not in (".", "..") and len(slug.encode()) <= FIRM_ID_MAX_LENGTH
+
+
+FORMULAS = {
+    "investor": "+1+cmd|' /C calc'!A0",
+    "evaluator": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "raw_value": "=1+1",
+    "name": "-2+3+cmd|' /C calc'!A0",
+}
+
+
+def test_text_from_applicants_never_becomes_a_formula_in_the_workbook_or_the_csvs(trained, tmp_path):
+    import csv
+    import re
+
+    from openpyxl import load_workbook
+
+    settings, root = trained
+    source, target = root / "data" / "round", tmp_path / "round"
+    target.mkdir()
+    firms = pd.read_csv(source / "firms.csv", dtype=str)
+    firms.loc[0, "name"] = FORMULAS["name"]
+    firms.to_csv(target / "firms.csv", index=False)
+    applications = pd.read_csv(source / "applications.csv", dtype=str)
+    applications.loc[0, ["recommending_investor", "investor_type", "investment_stage"]] = [
+        FORMULAS["investor"],
+        "VC",
+        "series_a",
+    ]
+    applications.to_csv(target / "applications.csv", index=False)
+    audits = pd.read_csv(source / "audits.csv", dtype=str)
+    audits.loc[audits["evaluator_id"] == audits["evaluator_id"].iloc[0], "evaluator_id"] = FORMULAS["evaluator"]
+    audits.to_csv(target / "audits.csv", index=False)
+    financials = pd.read_csv(source / "financials.csv", dtype=str)
+    earliest = financials["fiscal_year"].astype(int).idxmin()
+    financials.loc[earliest, "revenue"] = FORMULAS["raw_value"]
+    financials.to_csv(target / "financials.csv", index=False)
+    out = tmp_path / "out"
+    run_round(target, out, settings, str(root / "model" / "bundle"), with_reports=False, log_path=tmp_path / "log")
+
+    workbook = load_workbook(out / "round_workbook.xlsx")
+    found = {}
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+                if cell.value in FORMULAS.values():
+                    found[cell.value] = cell.data_type
+                if isinstance(cell.value, (int, float)) and cell.value < 0:
+                    found.setdefault("negative number", cell.data_type)
+    assert found == {
+        FORMULAS["investor"]: "s",
+        FORMULAS["evaluator"]: "s",
+        FORMULAS["raw_value"]: "s",
+        "negative number": "n",
+    }
+
+    cells, negative_numbers = [], 0
+    for path in [*out.glob("*.csv"), *(out / "step1").glob("*.csv")]:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.reader(handle):
+                cells += [(path.name, c) for c in row]
+                negative_numbers += sum(c.startswith("-") and c[1:].replace(".", "", 1).isdigit() for c in row)
+    number = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\Z")
+    risky = [c for c in cells if c[1].startswith(("=", "+", "-", "@", "\t", "\r")) and not number.match(c[1])]
+    assert not risky, risky[:5]
+    assert ("step1_decisions.csv", "'" + FORMULAS["investor"]) in cells
+    assert ("quarantine.csv", "'" + FORMULAS["raw_value"]) in cells
+    assert negative_numbers > 0  # numbers stay numbers

@@ -119,7 +119,7 @@ def test_a_broken_browser_costs_the_pdfs_only_with_a_warning(round_out, monkeypa
         root / "data" / "round",
         root / "out_nobrowser",
         settings,
-        str(root / "model" / "bundle.pkl"),
+        str(root / "model" / "bundle"),
         log_path=root / "log2.jsonl",
     )
     firms = root / "out_nobrowser" / "reports" / "firms"
