@@ -12,7 +12,7 @@ import pytest
 from jumpup.features.registry import FAMILIES
 from jumpup.models.grading import MasterScale
 from jumpup.reference import audit_rubric
-from jumpup.rendering.firm_report import MIN_PEER_AGGREGATE, firm_report
+from jumpup.rendering.firm_report import firm_report
 from jumpup.rendering.round_reports import summary_page
 from jumpup.rendering.step1_pages import whatif_chart, write_dossiers, write_whatif_chart
 from jumpup.settings import load_settings
@@ -92,7 +92,13 @@ def test_grade_report_shows_grade_scale_reasons_audit_and_two_valid_charts():
 
 def test_peer_medians_are_hidden_below_the_minimum_peer_group():
     html = firm_report(
-        _firm(peer_group_size=MIN_PEER_AGGREGATE - 1), HISTORY, PATH, None, audit_rubric(), SCALE.table(), META
+        _firm(peer_group_size=load_settings().reports.min_group_size - 1),
+        HISTORY,
+        PATH,
+        None,
+        audit_rubric(),
+        SCALE.table(),
+        META,
     )
     assert 'class="peer-median"' not in html and "현장실사 점수가 없습니다" in html
 
@@ -167,6 +173,11 @@ def test_round_summary_counts_grades_breakdowns_and_the_whatif_chart():
             "step1_grade": [SCALE.labels[0], SCALE.labels[5], SCALE.labels[1]],
             "size_class": ["small", "medium", "small"],
             "focus_field": [None, None, None],
+            "eligible": [True, False, True],
+            "ineligible_reason": [None, "size_class_not_eligible", None],
+            "hard_flags": ["", "", ""],
+            "step1_points": [700.0, 560.0, 650.0],
+            "reasons": ["", "", ""],
         }
     )
     scores = pd.DataFrame({"firm_id": ["A", "B", "C"], "grade": [SCALE.labels[0], SCALE.labels[5], SCALE.labels[0]]})
@@ -193,6 +204,7 @@ def test_round_summary_counts_grades_breakdowns_and_the_whatif_chart():
         warnings=[],
     )
     html = summary_page(outputs, SETTINGS)
-    assert "2025-1" in html and "3 (champion)" in html and "&lt;부산&gt;" in html and "<부산>" not in html
+    assert "2025-1" in html and "3 (champion)" in html and "<부산>" not in html
+    assert "&lt;부산&gt;" not in html  # a one-firm region is hidden (peer privacy)
     assert len(_svgs(html)) == 1 and ET.fromstring(_svgs(html)[0]) is not None
     assert "0.61" in html and "0.82" in html
