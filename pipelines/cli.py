@@ -633,7 +633,7 @@ def step2_selection(
         typer.Option("--overrides", help="Overrides and appeals (firm_id, kind, decision, reason, author)."),
     ] = None,
     log: Annotated[
-        Path | None, typer.Option("--log", help="Decision log (default: registry/step2_decision_log.jsonl).")
+        Path | None, typer.Option("--log", help="Decision log (default: beside paths.decision_log, else in --out).")
     ] = None,
     previous: Annotated[
         Path | None,
@@ -648,9 +648,7 @@ def step2_selection(
     settings = _settings(params)
     manifest = _step(
         "STEP 2",
-        lambda: step2_stage.run_step2(
-            round_out, evaluations, out, settings, evaluators, overrides, log or step2_stage.STEP2_LOG, previous
-        ),
+        lambda: step2_stage.run_step2(round_out, evaluations, out, settings, evaluators, overrides, log, previous),
         (InputFileError, ValueError),
     )
     counts, share = manifest["counts"], manifest["recommendation_share"]
@@ -692,18 +690,18 @@ def progress_review(
         str | None, typer.Option("--model", help="Model (default: the one that selected the cohort).")
     ] = None,
     log: Annotated[
-        Path | None, typer.Option("--log", help="Decision log (default: registry/review_decision_log.jsonl).")
+        Path | None, typer.Option("--log", help="Decision log (default: beside paths.decision_log, else in --out).")
     ] = None,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Yearly progress review: realised against forecast, continuation of the voucher, dashboard, monitoring."""
     from jumpup.intake.readers import InputFileError
-    from jumpup.pipelines.review import REVIEW_LOG, run_review
+    from jumpup.pipelines.review import run_review
 
     settings = _settings(params)
     manifest = _step(
         f"review {year}",
-        lambda: run_review(cohort_dir, statements, year, out, settings, inputs, model, log_path=log or REVIEW_LOG),
+        lambda: run_review(cohort_dir, statements, year, out, settings, inputs, model, log_path=log),
         (InputFileError, ValueError),
     )
     counts, coverage = manifest["counts"], manifest["monitoring"]["band_coverage"]

@@ -22,16 +22,15 @@ from jumpup.intake.ingest import write_outputs
 from jumpup.intake.readers import InputFileError
 from jumpup.intake.step2_contracts import REVIEW_INPUTS, KnownIds, ingest_statements, read_checked, review_inputs_schema
 from jumpup.pipelines.score import load_bundle
+from jumpup.pipelines.step1 import decision_log_path
 from jumpup.pipelines.step2 import COHORT_FILES
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.rendering.cohort_pages import write_review_pages
 from jumpup.review.progress import CONTINUATION, review_year
 from jumpup.safe_text import guard_formulas, unguard_formulas
-from jumpup.settings import PROJECT_ROOT, Settings
+from jumpup.settings import Settings
 from jumpup.step2.selection import SELECTION
 from jumpup.tracking import start_experiment
-
-REVIEW_LOG = PROJECT_ROOT / "registry" / "review_decision_log.jsonl"
 
 
 def read_cohort(cohort_dir: Path) -> dict:
@@ -68,7 +67,7 @@ def run_review(
     inputs_path: Path | None = None,
     model: str | None = None,
     track: bool = True,
-    log_path: Path = REVIEW_LOG,
+    log_path: Path | None = None,
 ) -> dict:
     """One progress-review year of the cohort in ``cohort_dir``; returns the manifest.
 
@@ -180,7 +179,7 @@ def run_review(
     if track:
         manifest["mlflow_run_id"] = _track(manifest, out_dir, settings)
     write_json(out_dir / "manifest.json", {k: v for k, v in manifest.items() if k != "mlflow_run_id"})
-    _log(log_path, manifest, result.decisions)
+    _log(log_path or decision_log_path(settings, out_dir, "review"), manifest, result.decisions)
     manifest["seconds"] = round(time.perf_counter() - started, 2)
     return manifest
 

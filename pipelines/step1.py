@@ -29,10 +29,19 @@ from jumpup.step1.decisions import Step1Result, as_of_year, screen
 from jumpup.step1.eligibility import eligibility_record, round_eligibility
 
 
-def decision_log_path(settings: Settings, out_dir: Path) -> Path:
-    """Where a run appends its decision-log record: the configured store, else inside its ``--out``."""
+def decision_log_path(settings: Settings, out_dir: Path, step: str = "step1") -> Path:
+    """Where a run of ``step`` (step1, step2, review) appends its decision-log record.
+
+    The configured store (``paths.decision_log``, the STEP 1 log; the other steps' logs sit beside
+    it as ``<step>_decision_log.jsonl``), else ``<out_dir>/<step>_decision_log.jsonl``: no command
+    writes outside its ``--out`` and the configured stores.
+    """
+    name = f"{step}_decision_log.jsonl"
     configured = settings.paths.decision_log
-    return settings.paths.resolve(Path(configured)) if configured else Path(out_dir) / "step1_decision_log.jsonl"
+    if configured:
+        path = settings.paths.resolve(Path(configured))
+        return path if step == "step1" else path.with_name(name)
+    return Path(out_dir) / name
 
 
 def eligibility_of(ingested: IngestResult, settings: Settings) -> pd.DataFrame:

@@ -29,13 +29,13 @@ from jumpup.intake.step2_contracts import (
     overrides_schema,
     read_checked,
 )
+from jumpup.pipelines.step1 import decision_log_path
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.rendering.cohort_pages import write_selection_page
 from jumpup.safe_text import guard_formulas, unguard_formulas
-from jumpup.settings import PROJECT_ROOT, Settings
+from jumpup.settings import Settings
 from jumpup.step2.selection import GENERAL_COMMITTEE, SELECTION, decide_step2
 
-STEP2_LOG = PROJECT_ROOT / "registry" / "step2_decision_log.jsonl"
 ROUND_FILES = ("step1_decisions.csv", "scores.csv", "growth_paths.csv", "manifest.json", "ingested")
 COHORT_FILES = ("selection.csv", "manifest.json", "cohort/growth_paths.csv", "cohort/scores.csv")
 
@@ -69,7 +69,7 @@ def run_step2(
     settings: Settings,
     evaluators_path: Path | None = None,
     overrides_path: Path | None = None,
-    log_path: Path = STEP2_LOG,
+    log_path: Path | None = None,
     previous_dir: Path | None = None,
 ) -> dict:
     """STEP 2 and the final selection for the round in ``round_out``; returns the manifest.
@@ -216,7 +216,7 @@ def run_step2(
         "selection": str(write_selection_page(result, selection, manifest, out_dir / "reports" / "selection.html"))
     }
     write_json(out_dir / "manifest.json", manifest)
-    _log(log_path, manifest, result, decisions_file)
+    _log(log_path or decision_log_path(settings, out_dir, "step2"), manifest, result, decisions_file)
     manifest["seconds"] = round(time.perf_counter() - started, 2)
     return manifest
 

@@ -6,8 +6,6 @@ through ``safe_slug``.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from html import escape
 from pathlib import Path
 
@@ -16,27 +14,14 @@ import pandas as pd
 from jinja2 import Environment
 
 from jumpup.features.size_class import EOK, SIZE_CLASS_KO
+from jumpup.paths import safe_slug
 from jumpup.rendering.charts import ACTUAL_COLOUR, BAND_COLOUR, MEDIAN_COLOUR, _num, _open_with_y_grid, nice_ticks
 from jumpup.rendering.firm_report import TEMPLATES
 from jumpup.review.progress import BAND_KO, INDICATORS, STATUS_KO, UNKNOWN_KO, ReviewResult
 from jumpup.step2.selection import CONSENSUS_KO, DECISION_KO, FINAL_KO, TRACK_KO, Step2Result
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 REALISED_COLOUR = "#d9534f"
 PERCENT = ("revenue_growth_1y", "operating_margin", "equity_ratio", "rd_intensity", "probability")
-
-
-def safe_slug(text: object, limit: int = 48) -> str:
-    """A file-name-safe slug of ``text``: ASCII letters, digits, '-' and '_' only, never empty.
-
-    A text that had to be changed (or was empty) gets 8 hex digits of its SHA-256, so two different
-    ids never share a file and '../x' or 'a/b' can never leave the output folder.
-    """
-    raw = "" if text is None else str(text)
-    slug = _UNSAFE.sub("_", raw).strip("_")[:limit]
-    if slug != raw or not slug:
-        slug = f"{slug or 'id'}-{hashlib.sha256(raw.encode('utf-8')).hexdigest()[:8]}"
-    return slug
 
 
 def _env() -> Environment:
