@@ -47,7 +47,7 @@ def test_demo_runs_and_says_where_outputs_are(tmp_path):
 
 
 def test_import_dart_bulk_command_reports_counts(tmp_path):
-    from tests.test_dart_import import HEADER, SEPARATE, line
+    from tests.intake.test_dart_bulk import HEADER, SEPARATE, line
 
     src = tmp_path / "bulk"
     src.mkdir()
