@@ -147,6 +147,47 @@ def import_dart_bulk(
     console.print(f"report: {out / 'import_report.json'}; quarantine: {out / 'quarantine.csv'}")
 
 
+@import_app.command("ts2000")
+def import_ts2000(
+    source: Annotated[Path, typer.Argument(help="Folder of TS-2000 exports (income/, cashflow_audit/, ratios/).")],
+    out: Annotated[Path, typer.Option("--out", help="Panel directory to write (firms.csv, financials.csv).")],
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Import TS-2000 exports of audited firms (외감) into the panel format, one accounting basis per firm."""
+    from jumpup.intake.ts2000 import Ts2000Error
+    from jumpup.intake.ts2000 import import_ts2000 as run_import
+
+    settings = _settings(params)
+    manifest = _step(
+        f"import {source}",
+        lambda: run_import(
+            source,
+            out,
+            settings.sources.ts2000_basis_precedence,
+            settings.ingest.max_fiscal_year,
+            settings.ingest.min_fiscal_year,
+        ),
+        (Ts2000Error, FileNotFoundError),
+    )
+    table = console_table(
+        f"TS-2000 import → {out}",
+        ("file", "rows read", "accepted", "quarantined"),
+        right=("rows read", "accepted", "quarantined"),
+    )
+    for f in manifest["files"]:
+        table.add_row(f["file"], f"{f['rows_read']:,}", f"{f['rows_accepted']:,}", f"{f['rows_quarantined']:,}")
+    console.print(table)
+    console.print(
+        f"{manifest['firms']:,} firms, {manifest['firm_years']:,} firm-years, fiscal years "
+        f"{'–'.join(map(str, manifest['fiscal_years']))}; bases: {manifest['firms_by_basis']}"
+    )
+    if manifest["quarantined_by_rule"]:
+        console.print("quarantined rows: " + ", ".join(f"{k} {v}" for k, v in manifest["quarantined_by_rule"].items()))
+    for warning in manifest["warnings"]:
+        console.print(f"[yellow]{warning}[/yellow]")
+    console.print(f"manifest: {out / 'manifest.json'}; quarantine: {out / 'quarantine.csv'}")
+
+
 @app.command()
 def features(
     panel: Annotated[Path, typer.Option("--panel", help="Panel directory (firms, financials).")],
