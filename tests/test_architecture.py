@@ -99,9 +99,9 @@ def test_pipelines_neither_render_nor_read_raw_files():
     for path in sorted(FOLDERS["jumpup.pipelines"].glob("*.py")):
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source)
-        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module} | {
-            a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names
-        }
+        imported = {
+            node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+        } | {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
         assert not imported & {"jinja2", "matplotlib", "matplotlib.pyplot"}, f"{path.name} renders"
         assert "<svg" not in source and "<html" not in source, f"{path.name} writes markup"
         readers = {"read_raw_table", "find_input", "ingest_directory"}
