@@ -188,6 +188,82 @@ def import_ts2000(
     console.print(f"manifest: {out / 'manifest.json'}; quarantine: {out / 'quarantine.csv'}")
 
 
+def _print_source_manifest(manifest: dict, out: Path) -> None:
+    console.print(
+        f"{manifest['file']}: {manifest['rows_read']:,} rows read, {manifest['rows_accepted']:,} accepted, "
+        f"{manifest['rows_quarantined']:,} quarantined; {manifest['firms']:,} firms, fiscal years "
+        f"{'–'.join(map(str, manifest['fiscal_years']))}; units {manifest['units']}"
+    )
+    if manifest["quarantined_by_rule"]:
+        console.print("quarantined rows: " + ", ".join(f"{k} {v}" for k, v in manifest["quarantined_by_rule"].items()))
+    console.print(f"manifest: {out / 'manifest.json'}; quarantine: {out / 'quarantine.csv'}")
+
+
+@import_app.command("fnguide")
+def import_fnguide(
+    source: Annotated[Path, typer.Argument(help="FnGuide statements CSV (code, year, Korean item names in 억원).")],
+    out: Annotated[Path, typer.Option("--out", help="Source directory to write (financials.csv, provenance).")],
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Import FnGuide statements (억원) with R&D and personnel cost, amounts converted to won."""
+    from jumpup.intake.sources import SourceError, import_itemised
+
+    settings = _settings(params)
+    manifest = _step(
+        f"import {source}",
+        lambda: import_itemised(source, out, "fnguide", settings.ingest.max_fiscal_year),
+        (SourceError,),
+    )
+    _print_source_manifest(manifest, out)
+
+
+@import_app.command("dart-employees")
+def import_dart_employees(
+    source: Annotated[Path, typer.Argument(help="DART 직원현황 CSV (stockCode, year, employees, payroll_krw).")],
+    out: Annotated[Path, typer.Option("--out", help="Source directory to write (financials.csv, provenance).")],
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Import DART employee status: headcount, payroll and average pay per firm and year."""
+    from jumpup.intake.sources import SourceError, import_itemised
+
+    settings = _settings(params)
+    manifest = _step(
+        f"import {source}",
+        lambda: import_itemised(source, out, "dart_employees", settings.ingest.max_fiscal_year),
+        (SourceError,),
+    )
+    _print_source_manifest(manifest, out)
+
+
+@import_app.command("combine")
+def import_combine(
+    base: Annotated[Path, typer.Argument(help="Base panel directory (firms.csv, financials.csv).")],
+    add: Annotated[list[str], typer.Option("--add", help="NAME=DIR of an imported source; repeatable.")],
+    out: Annotated[Path, typer.Option("--out", help="Combined panel directory to write.")],
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Combine a panel with imported sources: declared precedence per field, provenance, conflict report."""
+    from jumpup.intake.sources import SourceError, combine_panels
+
+    settings = _settings(params)
+    additions = {}
+    for item in add:
+        name, sep, directory = item.partition("=")
+        if not sep or not name or not directory:
+            _fail(f"--add must be NAME=DIR, got {item!r}")
+        additions[name.strip()] = Path(directory)
+    manifest = _step(
+        f"combine {base}",
+        lambda: combine_panels(base, additions, out, settings.sources.precedence, settings.sources.conflict_tolerance),
+        (SourceError,),
+    )
+    console.print(
+        f"{manifest['firms']:,} firms, {manifest['firm_years']:,} firm-years; values by source "
+        f"{manifest['values_by_source']}; {manifest['conflicts']:,} conflicts beyond "
+        f"{manifest['conflict_tolerance']:.0%} (conflicts.csv)"
+    )
+
+
 @app.command()
 def features(
     panel: Annotated[Path, typer.Option("--panel", help="Panel directory (firms, financials).")],
