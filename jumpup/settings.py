@@ -124,6 +124,7 @@ class FeatureSettings(_Frozen):
     employee_gap_max_years: int = Field(3, ge=1)
     industry_volatility_years: int = Field(5, ge=2)
     industry_volatility_min_years: int = Field(3, ge=2)
+    marginal_firm_years: int = Field(3, ge=1)  # 한계기업: interest coverage < 1 this many years running
     winsor: WinsorLimits = WinsorLimits()
 
 
