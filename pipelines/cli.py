@@ -264,6 +264,40 @@ def import_combine(
     )
 
 
+@app.command("evaluate-ts2000")
+def evaluate_ts2000(
+    panel: Annotated[Path, typer.Option("--panel", help="Panel written by `jumpup import ts2000`.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for evaluation.json and predictions.csv.")],
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap draws for the intervals.")] = 500,
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Out-of-time evaluation on TS-2000 firms held out of fitting (fit origins ≤ 2016, test origin 2019)."""
+    from jumpup.pipelines.evaluate_ts2000 import run
+
+    settings = _settings(params)
+    if bootstrap < 10:
+        _fail(f"--bootstrap must be at least 10, got {bootstrap}")
+    results = _step(f"evaluate {panel}", lambda: run(panel, out, settings, bootstrap), (FileNotFoundError, ValueError))
+    table = console_table(
+        f"TS-2000 out of time: {results['test_rows']:,} held-out firms at origin 2019",
+        ("model", "AUC", "95% CI"),
+        right=("AUC", "95% CI"),
+    )
+    for name in ("full_lgbm", "plain_lgbm", "logistic", "past_growth"):
+        entry = results["auc"][name]
+        table.add_row(name, f"{entry['auc']:.3f}", f"{entry['ci_low']:.3f}–{entry['ci_high']:.3f}")
+    console.print(table)
+    diff = results["auc"]["full_lgbm_minus_plain_lgbm"]
+    console.print(f"full − plain LightGBM: {diff['difference']:+.3f} ({diff['ci_low']:+.3f} to {diff['ci_high']:+.3f})")
+    q = results["growth_quantiles"]
+    console.print(
+        f"growth quantiles: pinball ratio vs pooled {q['pinball_ratio']:.3f} "
+        f"({q['pinball_ratio_ci'][0]:.3f}–{q['pinball_ratio_ci'][1]:.3f}); coverage 50% "
+        f"{q['coverage']['model_50']:.3f}, 80% {q['coverage']['model_80']:.3f}"
+    )
+    console.print(f"wrote {out / 'evaluation.json'}; MLflow run {results['mlflow_run_id']}")
+
+
 @app.command()
 def features(
     panel: Annotated[Path, typer.Option("--panel", help="Panel directory (firms, financials).")],
