@@ -37,6 +37,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_growth.py
 	$(BIN)/python benchmarks/bench_round.py
 	$(BIN)/python benchmarks/bench_round.py --applicants 1070 --reports
+	$(BIN)/python benchmarks/bench_ts2000.py
 
 clean:
 	rm -rf data/demo data/synthetic data/interim mlruns .pytest_cache

@@ -131,6 +131,7 @@ class FeatureSettings(_Frozen):
     employee_gap_max_years: int = Field(3, ge=1)
     industry_volatility_years: int = Field(5, ge=2)
     industry_volatility_min_years: int = Field(3, ge=2)
+    marginal_firm_years: int = Field(3, ge=1)  # 한계기업: interest coverage < 1 this many years running
     winsor: WinsorLimits = WinsorLimits()
 
 
@@ -286,6 +287,21 @@ class Step1Settings(_Frozen):
         return self
 
 
+class SourceSettings(_Frozen):
+    """Outside sources (TS-2000, FnGuide, DART headcount): basis choice and combining rules."""
+
+    # TS-2000: when two accounting bases cover a firm's years equally, the first listed wins.
+    ts2000_basis_precedence: tuple[Literal["kgaap", "ifrs", "ifrs_consolidated"], ...] = (
+        "kgaap",
+        "ifrs",
+        "ifrs_consolidated",
+    )
+    # Combining sources: per panel field, the sources in order of precedence.
+    precedence: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # Two sources disagree when |a - b| / max(|a|, |b|) exceeds this.
+    conflict_tolerance: float = Field(0.05, gt=0, lt=1)
+
+
 class GrowthPathSettings(_Frozen):
     horizon: int = Field(3, ge=1, le=10)
     neighbours: int = Field(60, ge=5)
@@ -371,6 +387,7 @@ class Settings(_Frozen):
     promotion: PromotionSettings = PromotionSettings()
     step1: Step1Settings = Step1Settings()
     growth_paths: GrowthPathSettings = GrowthPathSettings()
+    sources: SourceSettings = SourceSettings()
     reports: ReportSettings = ReportSettings()
     step2: Step2Settings = Step2Settings()
     review: ReviewSettings = ReviewSettings()

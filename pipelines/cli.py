@@ -238,6 +238,157 @@ def import_dart_bulk(
     )
 
 
+@import_app.command("ts2000")
+def import_ts2000(
+    source: Annotated[Path, typer.Argument(help="Folder of TS-2000 exports (income/, cashflow_audit/, ratios/).")],
+    out: Annotated[Path, typer.Option("--out", help="Panel directory to write (firms.csv, financials.csv).")],
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Import TS-2000 exports of audited firms (외감) into the panel format, one accounting basis per firm."""
+    from jumpup.intake.ts2000 import Ts2000Error
+    from jumpup.intake.ts2000 import import_ts2000 as run_import
+
+    settings = _settings(params)
+    manifest = _step(
+        f"import {source}",
+        lambda: run_import(
+            source,
+            out,
+            settings.sources.ts2000_basis_precedence,
+            settings.ingest.max_fiscal_year,
+            settings.ingest.min_fiscal_year,
+        ),
+        (Ts2000Error, FileNotFoundError),
+    )
+    table = console_table(
+        f"TS-2000 import → {out}",
+        ("file", "rows read", "accepted", "quarantined"),
+        right=("rows read", "accepted", "quarantined"),
+    )
+    for f in manifest["files"]:
+        table.add_row(f["file"], f"{f['rows_read']:,}", f"{f['rows_accepted']:,}", f"{f['rows_quarantined']:,}")
+    console.print(table)
+    console.print(
+        f"{manifest['firms']:,} firms, {manifest['firm_years']:,} firm-years, fiscal years "
+        f"{'–'.join(map(str, manifest['fiscal_years']))}; bases: {manifest['firms_by_basis']}"
+    )
+    if manifest["quarantined_by_rule"]:
+        console.print("quarantined rows: " + ", ".join(f"{k} {v}" for k, v in manifest["quarantined_by_rule"].items()))
+    for warning in manifest["warnings"]:
+        console.print(f"[yellow]{warning}[/yellow]")
+    console.print(f"manifest: {out / 'manifest.json'}; quarantine: {out / 'quarantine.csv'}")
+
+
+def _print_source_manifest(manifest: dict, out: Path) -> None:
+    console.print(
+        f"{manifest['file']}: {manifest['rows_read']:,} rows read, {manifest['rows_accepted']:,} accepted, "
+        f"{manifest['rows_quarantined']:,} quarantined; {manifest['firms']:,} firms, fiscal years "
+        f"{'–'.join(map(str, manifest['fiscal_years']))}; units {manifest['units']}"
+    )
+    if manifest["quarantined_by_rule"]:
+        console.print("quarantined rows: " + ", ".join(f"{k} {v}" for k, v in manifest["quarantined_by_rule"].items()))
+    console.print(f"manifest: {out / 'manifest.json'}; quarantine: {out / 'quarantine.csv'}")
+
+
+@import_app.command("fnguide")
+def import_fnguide(
+    source: Annotated[Path, typer.Argument(help="FnGuide statements CSV (code, year, Korean item names in 억원).")],
+    out: Annotated[Path, typer.Option("--out", help="Source directory to write (financials.csv, provenance).")],
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Import FnGuide statements (억원) with R&D and personnel cost, amounts converted to won."""
+    from jumpup.intake.sources import SourceError, import_itemised
+
+    settings = _settings(params)
+    manifest = _step(
+        f"import {source}",
+        lambda: import_itemised(source, out, "fnguide", settings.ingest.max_fiscal_year),
+        (SourceError,),
+    )
+    _print_source_manifest(manifest, out)
+
+
+@import_app.command("dart-employees")
+def import_dart_employees(
+    source: Annotated[Path, typer.Argument(help="DART 직원현황 CSV (stockCode, year, employees, payroll_krw).")],
+    out: Annotated[Path, typer.Option("--out", help="Source directory to write (financials.csv, provenance).")],
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Import DART employee status: headcount, payroll and average pay per firm and year."""
+    from jumpup.intake.sources import SourceError, import_itemised
+
+    settings = _settings(params)
+    manifest = _step(
+        f"import {source}",
+        lambda: import_itemised(source, out, "dart_employees", settings.ingest.max_fiscal_year),
+        (SourceError,),
+    )
+    _print_source_manifest(manifest, out)
+
+
+@import_app.command("combine")
+def import_combine(
+    base: Annotated[Path, typer.Argument(help="Base panel directory (firms.csv, financials.csv).")],
+    add: Annotated[list[str], typer.Option("--add", help="NAME=DIR of an imported source; repeatable.")],
+    out: Annotated[Path, typer.Option("--out", help="Combined panel directory to write.")],
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Combine a panel with imported sources: declared precedence per field, provenance, conflict report."""
+    from jumpup.intake.sources import SourceError, combine_panels
+
+    settings = _settings(params)
+    additions = {}
+    for item in add:
+        name, sep, directory = item.partition("=")
+        if not sep or not name or not directory:
+            _fail(f"--add must be NAME=DIR, got {item!r}")
+        additions[name.strip()] = Path(directory)
+    manifest = _step(
+        f"combine {base}",
+        lambda: combine_panels(base, additions, out, settings.sources.precedence, settings.sources.conflict_tolerance),
+        (SourceError,),
+    )
+    console.print(
+        f"{manifest['firms']:,} firms, {manifest['firm_years']:,} firm-years; values by source "
+        f"{manifest['values_by_source']}; {manifest['conflicts']:,} conflicts beyond "
+        f"{manifest['conflict_tolerance']:.0%} (conflicts.csv)"
+    )
+
+
+@app.command("evaluate-ts2000")
+def evaluate_ts2000(
+    panel: Annotated[Path, typer.Option("--panel", help="Panel written by `jumpup import ts2000`.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for evaluation.json and predictions.csv.")],
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap draws for the intervals.")] = 500,
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Out-of-time evaluation on TS-2000 firms held out of fitting (fit origins ≤ 2016, test origin 2019)."""
+    from jumpup.pipelines.evaluate_ts2000 import run
+
+    settings = _settings(params)
+    if bootstrap < 10:
+        _fail(f"--bootstrap must be at least 10, got {bootstrap}")
+    results = _step(f"evaluate {panel}", lambda: run(panel, out, settings, bootstrap), (FileNotFoundError, ValueError))
+    table = console_table(
+        f"TS-2000 out of time: {results['test_rows']:,} held-out firms at origin 2019",
+        ("model", "AUC", "95% CI"),
+        right=("AUC", "95% CI"),
+    )
+    for name in ("full_lgbm", "plain_lgbm", "logistic", "past_growth"):
+        entry = results["auc"][name]
+        table.add_row(name, f"{entry['auc']:.3f}", f"{entry['ci_low']:.3f}–{entry['ci_high']:.3f}")
+    console.print(table)
+    diff = results["auc"]["full_lgbm_minus_plain_lgbm"]
+    console.print(f"full − plain LightGBM: {diff['difference']:+.3f} ({diff['ci_low']:+.3f} to {diff['ci_high']:+.3f})")
+    q = results["growth_quantiles"]
+    console.print(
+        f"growth quantiles: pinball ratio vs pooled {q['pinball_ratio']:.3f} "
+        f"({q['pinball_ratio_ci'][0]:.3f}–{q['pinball_ratio_ci'][1]:.3f}); coverage 50% "
+        f"{q['coverage']['model_50']:.3f}, 80% {q['coverage']['model_80']:.3f}"
+    )
+    console.print(f"wrote {out / 'evaluation.json'}; MLflow run {results['mlflow_run_id']}")
+
+
 @app.command()
 def features(
     panel: Annotated[Path, typer.Option("--panel", help="Panel directory (firms, financials).")],

@@ -10,6 +10,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 KOSDAQ_PANEL = SHARED_DATA / "kosdaq_panel"
 DART_BULK = SHARED_DATA / "dart_bulk"
+TS2000 = SHARED_DATA / "ts2000_audited"
+FNGUIDE = SHARED_DATA / "fnguide_listed"
+DART_EMPLOYEES = SHARED_DATA / "dart_employees"
 
 
 def pytest_addoption(parser):
@@ -37,6 +40,29 @@ def dart_bulk() -> Path:
     if not DART_BULK.is_dir() or not any(DART_BULK.glob("*.txt")):
         pytest.skip(f"real data absent: {DART_BULK} has no DART bulk files (see shared/data/README.md)")
     return DART_BULK
+
+
+@pytest.fixture(scope="session")
+def ts2000_audited() -> Path:
+    if not (TS2000 / "income").is_dir():
+        pytest.skip(f"real data absent: {TS2000} not found (see shared/data/README.md)")
+    return TS2000
+
+
+@pytest.fixture(scope="session")
+def fnguide_listed() -> Path:
+    path = FNGUIDE / "statements_eok.csv"
+    if not path.exists():
+        pytest.skip(f"real data absent: {path} not found (see shared/data/README.md)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def dart_employees() -> Path:
+    path = DART_EMPLOYEES / "employees_2021_2025.csv"
+    if not path.exists():
+        pytest.skip(f"real data absent: {path} not found (see shared/data/README.md)")
+    return path
 
 
 @pytest.fixture(autouse=True)
