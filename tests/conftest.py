@@ -65,6 +65,20 @@ def dart_employees() -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_mlflow(tmp_path_factory):
+    """Module- and session-scoped fixtures run before per-test fixtures: give them a temporary store too."""
+    import os
+
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path_factory.mktemp('mlflow_session') / 'mlflow.db'}"
+    yield
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 @pytest.fixture(autouse=True)
 def _isolated_mlflow(tmp_path, monkeypatch):
     """Every test writes MLflow runs to its own temporary store, never the project's."""
