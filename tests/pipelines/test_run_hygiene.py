@@ -12,11 +12,18 @@ import pytest
 from typer.testing import CliRunner
 
 from jumpup.locks import LOCK_NAME, OutputLocked, out_dir_lock
+from jumpup.pipelines import step1 as step1_stage
 from jumpup.pipelines.cli import app
 from jumpup.pipelines.round import ResumeFileError, StageState
 from tests.step1.test_eligibility import _round
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _decision_log_in_tmp(tmp_path, monkeypatch):
+    """`jumpup step1` appends to the project's decision log; in these tests, to a temporary one."""
+    monkeypatch.setattr(step1_stage.run, "__defaults__", (tmp_path / "decision_log.jsonl",))
 
 
 def _one_line_error(result, *parts):
