@@ -34,7 +34,7 @@ def scored_round(tmp_path_factory):
         root / "data" / "round",
         root / "round",
         settings,
-        str(root / "model" / "bundle.pkl"),
+        str(root / "model" / "bundle"),
         with_reports=False,
         with_workbook=False,
         log_path=root / "step1_log.jsonl",
