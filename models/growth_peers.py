@@ -134,8 +134,9 @@ class PeerIndex:
             "weights": [[name, float(weight)] for name, weight in self.weights.items()],  # ordered
             "outcome": self.outcome,
             "columns": list(self.columns),
-            "centre": [float(self.centre[n]) for n in names],
-            "spread": [float(self.spread[n]) for n in names],
+            # a column the pool never has gives a missing centre: null in JSON
+            "centre": [None if np.isnan(self.centre[n]) else float(self.centre[n]) for n in names],
+            "spread": [None if np.isnan(self.spread[n]) else float(self.spread[n]) for n in names],
         }
         frame = pd.DataFrame(
             {"firm_id": self.firm_ids, "fiscal_year": self.years, "division": self.group_keys["division"]}
@@ -156,8 +157,8 @@ class PeerIndex:
         index.parallel_query_rows = int(settings["parallel_query_rows"])
         index.weights = {str(name): float(weight) for name, weight in settings["weights"]}
         names = list(index.weights)
-        index.centre = pd.Series(settings["centre"], index=names, dtype="float64")
-        index.spread = pd.Series(settings["spread"], index=names, dtype="float64")
+        index.centre = pd.Series([np.nan if v is None else v for v in settings["centre"]], index=names, dtype="float64")
+        index.spread = pd.Series([np.nan if v is None else v for v in settings["spread"]], index=names, dtype="float64")
         index.matrix = (
             frame[[f"match_{j}" for j in range(len(names))]].to_numpy(dtype="float64").reshape(len(frame), -1)
         )
