@@ -215,6 +215,9 @@ class HeadlessBrowser:
                             "paperHeight": A4_INCHES[1],
                             "printBackground": True,
                             "preferCSSPageSize": True,
+                            # Tagged PDFs number their structure elements per tab, and tabs are reused
+                            # from page to page, so the same page printed twice differed in those ids.
+                            "generateTaggedPDF": False,
                         },
                         session,
                     ),

@@ -114,11 +114,6 @@ def _documents(out) -> dict[str, bytes]:
 
 
 @pytest.mark.skipif(find_browser() is None, reason="no Chromium: PDFs are not printed")
-@pytest.mark.xfail(
-    reason="known gap: dates are fixed and the workbook and most PDFs are equal, but on a loaded machine some "
-    "firm PDFs differ in content (same length); the cause (font loading before print) is not yet found",
-    strict=False,
-)
 def test_a_rerun_gives_byte_identical_pdfs_and_workbook(trained, monkeypatch):
     settings, root = trained
     model = str(root / "model" / "bundle")
