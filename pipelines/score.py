@@ -28,7 +28,7 @@ from jumpup.settings import Settings
 from jumpup.tracking import start_experiment, track_use
 
 
-class ModelNotFoundError(ValueError):
+class ModelNotFoundError(BundleError):
     """A ``--model`` that is neither a file nor a model in the tracking store (one line for the user)."""
 
 

@@ -49,7 +49,10 @@ def _has_hangul(path: Path, index: int) -> bool:
 def subset_font(source: tuple[Path, int], characters: Iterable[str], target: Path) -> int:
     """Write ``source`` cut down to ``characters`` as an OpenType file; returns its size in bytes."""
     from fontTools import subset
+    from fontTools.misc.timeTools import epoch_diff
     from fontTools.ttLib import TTFont
+
+    from jumpup.provenance import output_timestamp
 
     options = subset.Options()
     options.name_IDs = ["*"]
@@ -60,6 +63,9 @@ def subset_font(source: tuple[Path, int], characters: Iterable[str], target: Pat
     subsetter.populate(unicodes=sorted({ord(c) for c in characters if c.isprintable()}))
     subsetter.subset(font)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # The font's own dates say when it was made, never when this round ran: equal rounds, equal bytes.
+    font.recalcTimestamp = False
+    font["head"].modified = int(output_timestamp().timestamp()) - epoch_diff  # seconds since 1904
     font.save(target)
     return target.stat().st_size
 

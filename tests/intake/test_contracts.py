@@ -45,7 +45,7 @@ def test_numeric_columns_are_the_union_of_the_number_kinds():
     assert set(FINANCIALS.numeric) == {*FINANCIALS.integers, *FINANCIALS.amounts, *FINANCIALS.counts, *FINANCIALS.flags}
     assert set(FINANCIALS.nonnegative_amounts) <= set(FINANCIALS.amounts)
     assert AUDITS.numeric == ("score",) and APPLICATIONS.dates == ("applied_on",)
-    assert FIRMS.dates == ("listed_on",) and "firm_id" in FIRMS.text  # ids are text: leading zeros survive
+    assert FIRMS.dates == ("listed_on", "founded_on") and "firm_id" in FIRMS.text  # ids are text: leading zeros survive
 
 
 def test_every_alias_maps_to_a_contract_column():
@@ -70,7 +70,12 @@ def test_korean_headers_and_their_units_map_to_contract_columns(header, column, 
 
 def test_every_unit_label_has_a_multiplier_to_won():
     assert set(UNIT_LABELS.values()) <= set(UNIT_MULTIPLIERS)
-    assert UNIT_MULTIPLIERS == {"won": 1, "thousand_won": 1_000, "million_won": 1_000_000}
+    assert UNIT_MULTIPLIERS == {
+        "won": 1,
+        "thousand_won": 1_000,
+        "million_won": 1_000_000,
+        "hundred_million_won": 100_000_000,
+    }
 
 
 def test_firms_schema_rules():

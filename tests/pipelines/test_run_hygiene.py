@@ -58,11 +58,11 @@ def test_a_header_only_applications_file_is_one_error_naming_the_file(tmp_path):
     _round(tmp_path / "round")
     header = (tmp_path / "round" / "applications.csv").read_text().splitlines()[0]
     (tmp_path / "round" / "applications.csv").write_text(header + "\n")
-    _one_line_error(_step1(tmp_path), "applications.csv", "no application to decide", "0 row(s) read")
+    _one_line_error(_step1(tmp_path), "applications.csv", "header but no data rows")
     result = runner.invoke(
         app, ["round", str(tmp_path / "round"), "--out", str(tmp_path / "r"), "--model", str(tmp_path / "none.pkl")]
     )
-    _one_line_error(result, "applications.csv", "no application to decide")
+    _one_line_error(result, "applications.csv", "header but no data rows")
 
 
 def test_a_missing_scores_file_is_one_error_naming_the_file(tmp_path):

@@ -54,3 +54,22 @@ def test_a_page_printed_twice_gives_the_same_pdf(tmp_path, monkeypatch):
         browser.print_pdfs([(page, tmp_path / "b.pdf")])
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
     assert b"/CreationDate (D:19800101000000Z)" in (tmp_path / "a.pdf").read_bytes()
+
+
+def test_the_shipped_font_subset_carries_the_fixed_date_not_the_wall_clock(tmp_path):
+    import time
+
+    import pytest
+    from fontTools.misc.timeTools import timestampToString
+    from fontTools.ttLib import TTFont
+
+    from jumpup.rendering.fonts import find_cjk_font, subset_font
+
+    source = find_cjk_font()
+    if source is None:
+        pytest.skip("no Korean font installed (Debian package 'fonts-noto-cjk'; .ci/run installs it)")
+    subset_font(source, "가나다 abc", tmp_path / "a.otf")
+    time.sleep(1.1)  # a wall-clock date would now differ
+    subset_font(source, "가나다 abc", tmp_path / "b.otf")
+    assert (tmp_path / "a.otf").read_bytes() == (tmp_path / "b.otf").read_bytes()
+    assert timestampToString(TTFont(tmp_path / "a.otf")["head"].modified).endswith("1980")
