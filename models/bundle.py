@@ -112,13 +112,16 @@ class GrowthModelBundle:
         """Scores for rows of an already built feature table."""
         matrix = model_matrix(features, self.feature_names)
         probability = self.probability(matrix)
+        published = np.round(probability, 6)
         out = pd.DataFrame(
             {
                 "firm_id": features["firm_id"].to_numpy(),
                 "as_of": features["fiscal_year"].to_numpy(),
-                "probability": np.round(probability, 6),
+                "probability": published,
                 "score": np.round(self.scale.points(probability), 1),
-                "grade": self.scale.grades(probability),
+                # graded on the probability as published, so a reader (and STEP 1's check) regrading
+                # it gets the same grade even within 5e-7 of a cut-point
+                "grade": self.scale.grades(published),
             }
         )
         context = features[[c for c in SCORE_CONTEXT if c in features]].reset_index(drop=True)

@@ -188,3 +188,24 @@ def test_bootstrap_interval_brackets_the_point_estimate(toy):
     result = bootstrap_intervals(y, X["signal"].to_numpy(), groups=np.arange(len(y)) // 3, n_boot=50)
     assert result["auc"]["ci_low"] < result["auc"]["value"] < result["auc"]["ci_high"]
     assert result["gini"]["value"] == pytest.approx(2 * result["auc"]["value"] - 1)
+
+
+def test_the_grade_follows_the_published_probability_at_a_cut_point():
+    """A probability within 5e-7 of a cut-point is published rounded; its grade must match that figure."""
+    from types import SimpleNamespace
+
+    from jumpup.models.bundle import GrowthModelBundle
+    from jumpup.models.grading import MasterScale
+    from jumpup.settings import load_settings
+
+    scale = MasterScale.from_settings(load_settings().grade_scale)
+    cut = scale.cutpoints[3]
+    bundle = GrowthModelBundle.__new__(GrowthModelBundle)
+    bundle.scale, bundle.feature_names, bundle.top_k = scale, ["log_revenue"], 3
+    bundle.probability = lambda matrix: np.array([cut - 3e-7, cut + 3e-7])
+    bundle.classifier = SimpleNamespace()
+    features = pd.DataFrame(
+        {"firm_id": ["A", "B"], "fiscal_year": [2024, 2024], "revenue": [1e10, 1e10], "size_class": ["medium"] * 2}
+    )
+    scores = bundle.score_features(features, with_reasons=False)
+    assert (scores["grade"].to_numpy() == scale.grades(scores["probability"].to_numpy())).all()
