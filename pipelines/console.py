@@ -20,6 +20,7 @@ def progress_bar() -> Progress:
         TimeElapsedColumn(),
         console=console,
         transient=False,
+        disable=not console.is_terminal,  # a log file gets the result lines, not spinner frames
     )
 
 

@@ -17,6 +17,7 @@ from jumpup.paths import FIRM_ID_PATTERN
 INVESTOR_TYPES = ("VC", "CVC", "PE")
 INVESTMENT_STAGES = ("seed", "series_a", "series_b", "series_c", "series_d", "pre_ipo", "growth")
 EVALUATOR_ROLES = ("technology_expert", "growth_expert", "agency_examiner")
+EVALUATOR_ROLE_KO = {"technology_expert": "기술전문가", "growth_expert": "성장전문가", "agency_examiner": "심사역"}
 CERTIFICATIONS = ("venture", "innobiz", "mainbiz", "world_class", "green", "patent_star")
 
 

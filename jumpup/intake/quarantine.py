@@ -34,7 +34,7 @@ RULE_MESSAGES = {
     "future_year": "'{column}' is in the future",
     "implausible_year": "'{column}' is implausibly early",
     "unknown_industry_code": "'{column}' is not a KSIC code (9th or 10th revision)",
-    "bad_firm_id": "firm_id must be one word without spaces",
+    "bad_firm_id": "firm_id must be ASCII letters and digits, then . _ -, at most 64 characters",
     "bad_month": "'{column}' must be a month 1-12",
     "bad_flag": "'{column}' must be 0 or 1",
     "unknown_investor_type": "investor_type must be VC, CVC or PE",

@@ -14,6 +14,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from jumpup.features.size_class import EOK, SIZE_CLASS_KO
+from jumpup.intake.contracts import EVALUATOR_ROLE_KO
 from jumpup.paths import safe_slug
 from jumpup.rendering.charts import ACTUAL_COLOUR, BAND_COLOUR, MEDIAN_COLOUR, _num, _open_with_y_grid, nice_ticks
 from jumpup.rendering.firm_report import TEMPLATES
@@ -75,7 +76,13 @@ def write_selection_page(result: Step2Result, selection: pd.DataFrame, manifest:
         rows=rows,
         share=result.share,
         conflicts=result.conflicts.to_dict("records"),
-        breaches=result.governance[~result.governance["governance_ok"]].to_dict("records")
+        breaches=result.governance[~result.governance["governance_ok"]]
+        .assign(
+            roles_missing=lambda g: g["roles_missing"].map(
+                lambda v: ", ".join(EVALUATOR_ROLE_KO.get(r, r) for r in str(v).split(";") if r)
+            )
+        )
+        .to_dict("records")
         if len(result.governance)
         else [],
         warnings=manifest.get("warnings_ko", []),

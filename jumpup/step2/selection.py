@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from jumpup.intake.contracts import EVALUATOR_ROLE_KO
 from jumpup.intake.step2_contracts import STEP2_ITEMS
 from jumpup.notices import Notice
 from jumpup.settings import Step2Settings
@@ -340,7 +341,8 @@ def _reasons(row) -> str:
     if row.final == "selected":
         parts.append(TRACK_KO[row.track])
     if not row.governance_ok:
-        missing = f"필수 역할 누락 {row.roles_missing}" if row.roles_missing else ""
+        roles = ", ".join(EVALUATOR_ROLE_KO.get(r, r) for r in str(row.roles_missing).split(";") if r)
+        missing = f"필수 역할 누락 {roles}" if row.roles_missing else ""
         conflicted = f"이해충돌 실사위원 {row.conflicted_evaluators}" if row.conflicted_evaluators else ""
         parts.append("현장실사 구성 점검: " + ", ".join(p for p in (missing, conflicted) if p))
     return " | ".join(parts)

@@ -144,6 +144,8 @@ def test_field_audit_team_without_a_required_role_or_with_a_conflicted_auditor_i
     assert not g.loc["F02", "governance_ok"] and g.loc["F02", "conflicted_evaluators"] == "E1"
     assert g.loc["F02", "roles_missing"] == "growth_expert"  # excluded, the team lacks its growth expert
     assert ["F02", "E1", "field_audit"] in result.conflicts[["firm_id", "evaluator_id", "stage"]].values.tolist()
+    reasons = result.decisions.set_index("firm_id")["reasons"]
+    assert "필수 역할 누락 심사역" in reasons["F01"] and "agency_examiner" not in reasons["F01"]  # Korean on pages
 
 
 def test_the_cohort_cap_keeps_the_higher_step1_points_and_reports_the_rest():
