@@ -33,7 +33,11 @@ def _keyword_pattern(keyword: str) -> str:
 
 
 def classify_focus_fields(firms: pd.DataFrame) -> pd.DataFrame:
-    """One row per firm: focus_field (id or 'none'), its Korean name, score and evidence."""
+    """One row per firm: focus_field (id or 'none'), its Korean name, score and evidence.
+
+    ``firms`` needs firm_id and ksic_division; main_products, business_description and ksic_code
+    are used when present. Firms with the same text and code are classified once.
+    """
     fields, version = load_focus_fields()
     text = pd.Series("", index=firms.index, dtype="object")
     for column in ("main_products", "business_description"):
@@ -42,15 +46,33 @@ def classify_focus_fields(firms: pd.DataFrame) -> pd.DataFrame:
     codes = firms["ksic_code"].fillna("").astype(str) if "ksic_code" in firms else pd.Series("", index=firms.index)
     division_digits = firms["ksic_division"].fillna("").astype(str).str.slice(1, 3)
     codes = codes.where(codes != "", division_digits)
+    keys = pd.MultiIndex.from_arrays([text.to_numpy(dtype=object), codes.to_numpy(dtype=object)])
+    position, unique = pd.factorize(keys)
+    found = _classify(
+        pd.Series(unique.get_level_values(0), dtype="object"),
+        pd.Series(unique.get_level_values(1), dtype="object"),
+        fields,
+    )
+    return pd.DataFrame(
+        {
+            "firm_id": firms["firm_id"].to_numpy(),
+            **{column: values[position] for column, values in found.items()},
+            "focus_field_version": version,
+        }
+    )
 
-    scores = np.zeros((len(firms), len(fields)))
-    evidence = np.full((len(firms), len(fields)), "", dtype=object)
+
+def _classify(text: pd.Series, codes: pd.Series, fields: list[dict]) -> dict[str, np.ndarray]:
+    """Per distinct (text, code): focus_field, focus_field_ko, focus_field_score, focus_field_evidence."""
+    n = len(text)
+    scores = np.zeros((n, len(fields)))
+    evidence = np.full((n, len(fields)), "", dtype=object)
     code_values = codes.to_numpy(dtype=object)
     for j, field in enumerate(fields):
         pattern = "|".join(_keyword_pattern(k) for k in field["keywords"])
         found = text.str.findall(pattern, flags=re.IGNORECASE).to_numpy(dtype=object)
         prefixes = tuple(field["ksic_prefixes"])
-        coded = codes.str.startswith(prefixes).to_numpy(dtype=bool) if prefixes else np.zeros(len(firms), bool)
+        coded = codes.str.startswith(prefixes).to_numpy(dtype=bool) if prefixes else np.zeros(n, bool)
         for i in np.flatnonzero(coded | (pd.Series(found).str.len().to_numpy() > 0)):  # rows with any evidence
             words = found[i]
             parts = []
@@ -66,13 +88,9 @@ def classify_focus_fields(firms: pd.DataFrame) -> pd.DataFrame:
     best_score = scores.max(axis=1)
     ids = np.array([f["id"] for f in fields], dtype=object)
     names = np.array([f["ko"] for f in fields], dtype=object)
-    return pd.DataFrame(
-        {
-            "firm_id": firms["firm_id"].to_numpy(),
-            "focus_field": np.where(best_score > 0, ids[best], "none"),
-            "focus_field_ko": np.where(best_score > 0, names[best], "해당 없음"),
-            "focus_field_score": best_score.astype("int64"),
-            "focus_field_evidence": np.where(best_score > 0, evidence[np.arange(len(firms)), best], ""),
-            "focus_field_version": version,
-        }
-    )
+    return {
+        "focus_field": np.where(best_score > 0, ids[best], "none"),
+        "focus_field_ko": np.where(best_score > 0, names[best], "해당 없음"),
+        "focus_field_score": best_score.astype("int64"),
+        "focus_field_evidence": np.where(best_score > 0, evidence[np.arange(n), best], ""),
+    }

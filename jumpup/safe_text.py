@@ -43,6 +43,8 @@ def _cells(values: pd.Series, test, vectorised) -> np.ndarray:
     """Boolean mask (one per cell) of the ``str`` cells passing ``test``; string columns test in bulk."""
     if values.dtype != object:  # a string dtype: every non-missing cell is a str
         return vectorised(values).fillna(False).to_numpy(dtype=bool)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # text and missing cells only
+        return vectorised(values.astype("str")).fillna(False).to_numpy(dtype=bool)
     return np.fromiter((isinstance(v, str) and test(v) for v in values.to_numpy()), dtype=bool, count=len(values))
 
 

@@ -57,3 +57,5 @@ def test_mixed_object_and_string_columns_are_guarded_alike():
     guarded = guard_formulas(pd.DataFrame({"mixed": mixed}))["mixed"].tolist()
     assert guarded[:2] == [1, "'=x"] and guarded[3:] == [2.5, "ok", "'-y"]
     assert guard_formulas(pd.DataFrame({"typed": typed}))["typed"].tolist()[::2] == ["'=x", "ok"]
+    text_only = pd.Series(["=x", None, "ok", "@y"], dtype=object)
+    assert guard_formulas(pd.DataFrame({"t": text_only}))["t"].tolist() == ["'=x", None, "ok", "'@y"]
