@@ -272,7 +272,8 @@ def firm_report(
     )
 
 
-VALUE_OF = {"log_revenue": "revenue"}  # model features shown through the indicator people know
+# model features shown through the indicator people know
+VALUE_OF = {"log_revenue": "revenue", "size_class_rank": "size_class"}
 
 
 def _reasons(firm: pd.Series, direction: str, peer_medians: dict[str, float], language: str) -> list[str]:

@@ -153,7 +153,11 @@ def indicator_peer_medians(
     under ``min_group_size`` firms give no median (peer privacy). Returns {firm_id: {name: value}}.
     """
     reference = getattr(bundle.builder, "reference_", None)
-    names = [n for n in names if reference is not None and n in reference and n in firms]
+    names = [
+        n
+        for n in names
+        if reference is not None and n in reference and n in firms and pd.api.types.is_numeric_dtype(reference[n])
+    ]
     needed = {"reference_year", "ksic_division", "size_class", "peer_level"}
     if not names or not needed <= set(firms.columns):
         return {}

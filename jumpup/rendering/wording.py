@@ -14,7 +14,7 @@ import pandas as pd
 import tossi
 
 from jumpup.features.registry import BY_NAME
-from jumpup.features.size_class import EOK
+from jumpup.features.size_class import EOK, SIZE_CLASS_KO
 
 DECISION_KO = {"pass": "통과", "fail": "미통과"}
 STAGE_KO = {
@@ -82,7 +82,11 @@ def indicator_value(name: str, value) -> str:
     """An indicator's value in its unit (ratios as signed percent, won as 억 원)."""
     if value is None or pd.isna(value):
         return "값 없음"
+    if name == "size_class":
+        return SIZE_CLASS_KO.get(str(value), "미상")
     value = float(value)
+    if name in YEAR_COLUMNS:
+        return f"{value:.0f}년"
     if name.startswith("family_score_"):
         return f"{value:.0f}점"
     unit = BY_NAME[name].unit if name in BY_NAME else ("won" if name in ("revenue", "total_assets") else "")
@@ -99,6 +103,10 @@ def indicator_value(name: str, value) -> str:
     if unit == "count":
         return f"{value:,.0f}"
     return f"{value:,.2f}"
+
+
+YEAR_COLUMNS = ("firm_age", "years_listed")
+NO_MEDIAN = {"size_class": "규모 구분은 유사그룹을 나누는 기준이라 중앙값과 비교하지 않음"}
 
 
 def reason_line(text: str, feature: str, value, median) -> str:
@@ -123,6 +131,8 @@ def reason_line(text: str, feature: str, value, median) -> str:
                 shown += " · 중앙값보다 " + ("좋은데도 점수를 내림" if better else "나쁜데도 점수를 올림")
         return shown
     shown = f"{text} — {indicator_value(feature, value)}"
+    if feature in NO_MEDIAN:
+        return f"{shown} ({NO_MEDIAN[feature]})"
     if median is None or pd.isna(median):
         return shown + " (유사그룹 중앙값 없음)"
     shown += f" (유사그룹 중앙값 {indicator_value(feature, median)})"

@@ -90,6 +90,25 @@ def test_grade_report_shows_grade_scale_reasons_audit_and_two_valid_charts():
     assert f"{low:.0%}–{high:.0%}" in html
 
 
+def test_every_reason_on_the_report_shows_a_value_and_a_median_or_why_not():
+    firm = _firm(
+        reason_up_1="경영성과 +21점: 매출액 3년 연평균증가율",
+        reason_feature_up_1="revenue_cagr_3y",
+        revenue_cagr_3y=0.302,
+        reason_down_1="기업 개요 -1점: 기업 규모 구분",
+        reason_feature_down_1="size_class_rank",
+        size_class="medium",
+    )
+    html = firm_report(
+        firm, HISTORY, PATH, AUDIT, audit_rubric(), SCALE.table(), META, peer_medians={"revenue_cagr_3y": -0.007}
+    )
+    assert "경영성과 +21점: 매출액 3년 연평균증가율 — +30.2% (유사그룹 중앙값 -0.7%)" in html
+    assert (
+        "기업 개요 -1점: 기업 규모 구분 — 중기업 (규모 구분은 유사그룹을 나누는 기준이라 중앙값과 비교하지 않음)"
+        in html
+    )
+
+
 def test_peer_medians_are_hidden_below_the_minimum_peer_group():
     html = firm_report(
         _firm(peer_group_size=load_settings().reports.min_group_size - 1),

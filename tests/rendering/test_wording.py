@@ -77,6 +77,18 @@ def test_reasons_show_the_value_and_peer_median_and_flag_a_counter_intuitive_con
     )
 
 
+def test_profile_reasons_show_their_value_and_say_why_a_median_is_missing():
+    assert wording.reason_line("기업 개요 -1점: 기업 규모 구분", "size_class", "medium", None) == (
+        "기업 개요 -1점: 기업 규모 구분 — 중기업 (규모 구분은 유사그룹을 나누는 기준이라 중앙값과 비교하지 않음)"
+    )
+    assert wording.reason_line("기업 개요 +2점: 업력", "firm_age", 7.0, 11.0) == (
+        "기업 개요 +2점: 업력 — 7년 (유사그룹 중앙값 11년)"
+    )
+    assert wording.reason_line("기업 개요 +2점: 업력", "firm_age", 7.0, None) == (
+        "기업 개요 +2점: 업력 — 7년 (유사그룹 중앙값 없음)"
+    )
+
+
 def test_group_tables_never_show_a_group_under_the_minimum():
     table = pd.DataFrame(
         {
