@@ -224,8 +224,25 @@ def summary_page(outputs: RoundOutputs, settings: Settings) -> str:
         whatif_note=whatif_note(whatif, decisions),
         whatif_labels={c: whatif_label(c) for c in whatif.columns},
         icc=quality["icc_total"],
-        flagged=quality.get("flagged_evaluators", []),
+        flagged=flagged_evaluators(quality),
+        leniency=settings.step1,
     )
+
+
+def flagged_evaluators(quality: dict) -> list[dict]:
+    """The flagged evaluators as the summary shows them: label, z-score and effect, from one record."""
+    from jumpup.step1.audit import ASSESSMENT_KO, FLAGGED
+
+    return [
+        {
+            "evaluator_id": r["evaluator_id"],
+            "label": ASSESSMENT_KO[r["assessment"]],
+            "z": r["leniency_z"],
+            "deviation": r["mean_deviation"],
+        }
+        for r in quality.get("evaluators", [])
+        if r.get("assessment") in FLAGGED
+    ]
 
 
 OTHER_GROUP = "기타 (소수 그룹 합산)"

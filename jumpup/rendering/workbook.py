@@ -21,6 +21,7 @@ from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO, SIZE_R
 from jumpup.provenance import output_timestamp
 from jumpup.rendering.wording import DECISION_KO, STAGE_KO, korean_codes
 from jumpup.safe_text import FORMULA_STARTS
+from jumpup.step1.audit import ASSESSMENT_KO
 
 KOREAN_HEADERS = {
     "firm_id": "기업코드",
@@ -119,7 +120,7 @@ CODE_VALUES = {
     "method": {"peers": "유사기업 성장경로", "pooled": "전체 분위 회귀", "blend": "두 방법 평균"},
     "investment_stage": STAGE_KO,
     "recommendation_used": {"bonus": "가점", "direct_pass": "직행", "none": "미적용"},
-    "assessment": {"in line": "보통", "lenient": "관대", "severe": "엄격"},
+    "assessment": ASSESSMENT_KO,
 }
 
 

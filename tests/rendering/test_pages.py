@@ -217,7 +217,19 @@ def test_round_summary_counts_grades_breakdowns_and_the_whatif_chart():
         },
         step1=SimpleNamespace(
             what_if=WHATIF.assign(reference_grade=SCALE.labels[:4]),
-            quality={"icc_total": {"icc1": 0.61, "icc1k": 0.82, "firms": 3}, "flagged_evaluators": []},
+            quality={
+                "icc_total": {"icc1": 0.61, "icc1k": 0.82, "firms": 3},
+                "flagged_evaluators": ["E3"],
+                "evaluators": [
+                    {"evaluator_id": "E3", "assessment": "lenient", "leniency_z": 9.93, "mean_deviation": 0.52},
+                    {
+                        "evaluator_id": "E4",
+                        "assessment": "slightly severe",
+                        "leniency_z": -12.1,
+                        "mean_deviation": -0.45,
+                    },
+                ],
+            },
         ),
         stability=[{"variable": "score", "psi": 0.01, "critical_value": 0.2, "shifted": False}],
         warnings=[],
@@ -227,3 +239,4 @@ def test_round_summary_counts_grades_breakdowns_and_the_whatif_chart():
     assert "&lt;부산&gt;" not in html  # a one-firm region is hidden (peer privacy)
     assert len(_svgs(html)) == 1 and ET.fromstring(_svgs(html)[0]) is not None
     assert "0.61" in html and "0.82" in html
+    assert "관대/엄격 평가위원: E3 관대 (z +9.9, 평균 편차 +0.52점)</p>" in html and "E4" not in html
