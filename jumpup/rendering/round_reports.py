@@ -245,7 +245,6 @@ def flagged_evaluators(quality: dict) -> list[dict]:
     ]
 
 
-OTHER_GROUP = "기타 (소수 그룹 합산)"
 TABLE_KO = {"firms": "기업", "financials": "재무제표", "applications": "신청서", "audits": "현장실사"}
 
 
@@ -280,8 +279,10 @@ def outcome_reasons(decisions: pd.DataFrame, reference_grade: str) -> pd.Series:
 def group_table(table: pd.DataFrame, column: str, min_group_size: int) -> list[dict]:
     """Applicants and passes by group; groups under ``min_group_size`` firms are pooled into one row.
 
-    Peer privacy: no evaluator-facing row counts fewer than ``min_group_size`` firms. If the pooled
-    row itself is still too small, it is folded into the largest group, so every row holds enough.
+    Peer privacy: no evaluator-facing row counts fewer than ``min_group_size`` firms. The pooled
+    row comes last and is named for what it holds: "기타 (소수 그룹 k개 합산)". If it is still too
+    small, the smallest named groups join it until it is not, and its name lists them; a named
+    row always counts only its own group.
     """
     grouped = table.groupby(column).agg(
         applicants=("firm_id", "size"), passed=("decision", lambda d: int((d == "pass").sum()))
@@ -289,13 +290,15 @@ def group_table(table: pd.DataFrame, column: str, min_group_size: int) -> list[d
     small = grouped["applicants"] < min_group_size
     rows = grouped[~small].sort_values("applicants", ascending=False, kind="stable")
     if small.any():
-        other = grouped[small].sum()
-        if other["applicants"] >= min_group_size or rows.empty:
-            rows.loc[OTHER_GROUP] = other
-        else:
-            largest = rows["applicants"].idxmax()
-            rows.loc[largest] += other
-            rows = rows.rename(index={largest: f"{largest} 외 (소수 그룹 합산)"})
+        pooled = grouped[small].sum()
+        joined: list[str] = []
+        while pooled["applicants"] < min_group_size and len(rows):
+            smallest = rows.index[-1]
+            pooled += rows.loc[smallest]
+            joined.insert(0, str(smallest))
+            rows = rows.drop(index=smallest)
+        label = f"소수 그룹 {int(small.sum())}개 합산"
+        rows.loc[f"기타 ({', '.join(joined)} 및 {label})" if joined else f"기타 ({label})"] = pooled
     if rows["applicants"].sum() < min_group_size:
         return []
     return [{"group": g, "applicants": int(r["applicants"]), "passed": int(r["passed"])} for g, r in rows.iterrows()]

@@ -98,10 +98,28 @@ def test_group_tables_never_show_a_group_under_the_minimum():
         }
     )
     rows = group_table(table, "region", 5)
-    assert [r["group"] for r in rows] == ["서울", "기타 (소수 그룹 합산)"]
+    assert [r["group"] for r in rows] == ["서울", "기타 (소수 그룹 2개 합산)"]
     assert all(r["applicants"] >= 5 for r in rows) and sum(r["applicants"] for r in rows) == 14
-    folded = group_table(table.iloc[:10], "region", 5)  # 서울 8 + 부산 2: the small rest joins the largest
-    assert folded == [{"group": "서울 외 (소수 그룹 합산)", "applicants": 10, "passed": 5}]
+    folded = group_table(table.iloc[:10], "region", 5)  # 서울 8 + 부산 2: the pool takes 서울 in and says so
+    assert folded == [{"group": "기타 (서울 및 소수 그룹 1개 합산)", "applicants": 10, "passed": 5}]
+    # the demo round's outcome table: 3 firms of small reasons never inflate the largest named reason
+    outcomes = pd.DataFrame(
+        {
+            "firm_id": [f"F{i}" for i in range(112)],
+            "outcome": ["규모 요건 미충족"] * 96
+            + ["업력 요건 미충족"] * 7
+            + ["관리종목"] * 6
+            + ["판정 불가"] * 2
+            + ["X"],
+            "decision": "fail",
+        }
+    )
+    rows = group_table(outcomes, "outcome", 5)
+    assert rows == [
+        {"group": "규모 요건 미충족", "applicants": 96, "passed": 0},
+        {"group": "업력 요건 미충족", "applicants": 7, "passed": 0},
+        {"group": "기타 (관리종목 및 소수 그룹 2개 합산)", "applicants": 9, "passed": 0},
+    ]
     assert group_table(table.iloc[:3], "region", 5) == []
 
 
