@@ -15,17 +15,10 @@ import tossi
 
 from jumpup.features.registry import BY_NAME
 from jumpup.features.size_class import EOK, SIZE_CLASS_KO
+from jumpup.intake.contracts import INVESTMENT_STAGE_KO
 
 DECISION_KO = {"pass": "통과", "fail": "미통과"}
-STAGE_KO = {
-    "seed": "시드",
-    "series_a": "시리즈 A",
-    "series_b": "시리즈 B",
-    "series_c": "시리즈 C",
-    "series_d": "시리즈 D",
-    "pre_ipo": "프리IPO",
-    "growth": "그로스",
-}
+STAGE_KO = INVESTMENT_STAGE_KO
 METHOD_KO = {
     "peers": "유사기업 {peers}개의 실제 성장경로",
     "pooled": "학습 기업 전체에 맞춘 분위 회귀(LightGBM)",

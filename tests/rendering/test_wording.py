@@ -224,3 +224,42 @@ def test_workbook_sheets_are_korean_with_amounts_in_eok_and_units_in_headers():
         "디지털·통신",
         "경영성과 +14점: 매출액증가율",
     ]
+
+
+def test_workbook_headers_and_values_leave_no_column_name_or_code_in_english():
+    from jumpup.rendering.workbook import evaluator_frame
+
+    frame = pd.DataFrame(
+        {
+            "firm_id": ["R1", "R2"],
+            "focus_field": ["none", None],
+            "missing_inputs": ["employees;rd_expense", ""],
+            "missing_features": ["hiring_growth;peer_pct_hiring_growth;family_score_human", ""],
+            "missing_feature_count": [3, 0],
+            "eligibility_date": ["2025-03-05", "2025-03-05"],
+            "firm_age_basis": ["founded_year (1 January)", "founded_on"],
+            "size_table_version": ["2015-01-01", "2015-01-01"],
+            "p_high_growth": [0.4, 0.1],
+            "p_decline": [0.2, 0.3],
+        }
+    )
+    out = evaluator_frame(frame)
+    assert list(out.columns) == [
+        "기업코드",
+        "중점분야",
+        "누락 입력 항목",
+        "누락 지표",
+        "누락 지표 수",
+        "자격 판정 기준일",
+        "업력 산정 근거",
+        "규모 기준표 적용일",
+        "매출 감소 확률 (%)",  # the growth path's second high-growth figure is left out
+    ]
+    assert out.iloc[0].tolist()[1:5] == [
+        "해당 없음",
+        "종업원수, 연구개발비",
+        "종업원증가율 (연율), 종업원증가율 (연율) (유사그룹 대비), 인적효율성 종합점수",
+        3,
+    ]
+    assert out["업력 산정 근거"].tolist() == ["설립연도 (1월 1일로 간주)", "설립일"]
+    assert out["중점분야"].tolist() == ["해당 없음", "해당 없음"]
