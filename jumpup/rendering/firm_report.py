@@ -22,6 +22,7 @@ PEER_LEVEL_KO = {"division": "산업 중분류 기준", "section": "산업 대�
 TEXT = {
     "ko": {
         "title": "기업 성장성 평가 보고서",
+        "grade_head": "AI 등급 %s",
         "model": "모형",
         "data": "데이터",
         "code": "코드",
@@ -61,6 +62,7 @@ TEXT = {
     },
     "en": {
         "title": "Growth grade report",
+        "grade_head": "grade %s",
         "model": "model",
         "data": "data",
         "code": "code",

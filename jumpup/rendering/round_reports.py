@@ -39,7 +39,9 @@ def model_label(info: dict) -> str:
     """How reports name the model: version and alias, or the bundle file's hash."""
     alias = f" ({info['model_alias']})" if info.get("model_alias") else ""
     version = str(info["model_version"])
-    version = "파일 " + version.removeprefix("file ") if version.startswith("file ") else version
+    for prefix in ("file ", "bundle "):  # a bundle read from disk, named by its hash
+        if version.startswith(prefix):
+            version = "파일 " + version.removeprefix(prefix)
     return f"{version}{alias}"
 
 

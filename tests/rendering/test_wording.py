@@ -126,6 +126,7 @@ def test_group_tables_never_show_a_group_under_the_minimum():
 def test_korean_labels_for_decisions_models_variables_and_what_if():
     assert wording.decision_ko("pass") == "통과" and wording.decision_ko("fail") == "미통과"
     assert model_label({"model_version": "file 2c5677769ad7"}) == "파일 2c5677769ad7"
+    assert model_label({"model_version": "bundle 199ada8e29f2"}) == "파일 199ada8e29f2"
     assert model_label({"model_version": "3", "model_alias": "champion"}) == "3 (champion)"
     assert variable_label("score (probability)") == "AI 점수 (확률)"
     assert "_" not in variable_label("log_revenue")
