@@ -132,6 +132,31 @@ def test_english_report_uses_english_labels():
     assert "Growth grade report" in html and "기업 성장성 평가 보고서" not in html
 
 
+def test_english_report_has_no_korean_outside_the_recorded_step1_reasons():
+    """``--language en`` (round and score): every label, unit and code on the page is English;
+    only STEP 1's reasons, recorded in Korean, stay as recorded and the page says so."""
+    import re
+
+    firm = _firm(
+        name="Gaon",
+        focus_field="bio",
+        average_revenue=60e8,
+        average_revenue_years=3,
+        reason_up_1="management performance +14 pts: revenue growth (1 year)",
+        reason_feature_up_1="revenue_growth_1y",
+        reason_down_1="technology -3 pts: R&D intensity",
+        revenue_growth_1y=0.3,
+        reasons="STEP 1 등급 A (640.0점) ≥ 기준등급 BBB",
+    )
+    html = firm_report(firm, HISTORY, PATH, AUDIT, audit_rubric(), SCALE.table(), META, language="en")
+    head, step1 = html.split("STEP 1 decision</h2>")
+    text = re.sub(r"<[^>]+>", " ", head)
+    assert re.findall(r"[가-힣]+", text) == []
+    assert "bio and health" in text and "passed" in text and "KRW 60 × 100M" in text and "KRW 96 × 100M" in text
+    assert "640.0 points" in text and "management performance +14 pts" in text
+    assert "STEP 1 records its reasons in Korean" in step1 and "STEP 1 등급 A (640.0점)" in step1
+
+
 def test_an_unknown_grade_is_an_error_not_a_blank_page():
     with pytest.raises(KeyError):
         firm_report(_firm(grade="Z"), HISTORY, PATH, AUDIT, audit_rubric(), SCALE.table(), META)
