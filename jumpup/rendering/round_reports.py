@@ -227,7 +227,15 @@ def summary_page(outputs: RoundOutputs, settings: Settings) -> str:
         whatif_labels={c: whatif_label(c) for c in whatif.columns},
         icc=quality["icc_total"],
         flagged=flagged_evaluators(quality),
-        leniency=settings.step1,
+        leniency_note=leniency_note(settings.step1.leniency_z, settings.step1.leniency_min_deviation),
+    )
+
+
+def leniency_note(z: float, min_deviation: float) -> str:
+    """How the summary's leniency labels are decided (params.yaml step1.leniency_z, leniency_min_deviation)."""
+    return (
+        f"판정 기준: z가 {wording.josa(f'±{z:g}', '을')} 넘고 평균 편차가 {min_deviation:g}점 이상이면 관대(+) 또는 "
+        "엄격(−)으로 표시합니다. z는 평가위원 효과(점)를 그 표준오차로 나눈 값입니다."
     )
 
 

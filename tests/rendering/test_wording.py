@@ -7,7 +7,14 @@ import pandas as pd
 
 from jumpup.models.growth_engine import probability_above_quantiles
 from jumpup.rendering import charts, wording
-from jumpup.rendering.round_reports import group_table, model_label, outcome_reason, variable_label, whatif_note
+from jumpup.rendering.round_reports import (
+    group_table,
+    leniency_note,
+    model_label,
+    outcome_reason,
+    variable_label,
+    whatif_note,
+)
 from jumpup.rendering.step1_pages import whatif_label
 
 LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -264,3 +271,10 @@ def test_workbook_headers_and_values_leave_no_column_name_or_code_in_english():
     ]
     assert out["업력 산정 근거"].tolist() == ["설립연도 (1월 1일로 간주)", "설립일"]
     assert out["중점분야"].tolist() == ["해당 없음", "해당 없음"]
+
+
+def test_the_leniency_rule_is_worded_with_its_settings_and_particles():
+    assert leniency_note(2.0, 0.5) == (
+        "판정 기준: z가 ±2를 넘고 평균 편차가 0.5점 이상이면 관대(+) 또는 엄격(−)으로 표시합니다. "
+        "z는 평가위원 효과(점)를 그 표준오차로 나눈 값입니다."
+    )
