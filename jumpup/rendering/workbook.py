@@ -98,7 +98,6 @@ KOREAN_HEADERS = {
     "eligibility_date": "자격 판정 기준일",
     "firm_age_basis": "업력 산정 근거",
     "size_table_version": "규모 기준표 적용일",
-    "ai_probability": "3년 고성장 확률",
 }
 # Raw input columns by the Korean header a source file gives them (the first alias intake accepts).
 INPUT_KO = {english: korean for korean, english in reversed(COLUMN_ALIASES.items()) if not korean.isascii()}
