@@ -3,8 +3,9 @@
 Points follow the scorecard convention: points = base + (PDO / ln 2) * ln(odds / base_odds), so
 every PDO points doubles the odds of the event. Grades come from absolute probability cut-points
 stored in the model, so a grade means the same thing in every round (no re-ranking). Reasons
-aggregate per-feature log-odds contributions to the indicator families, convert them to points
-with the same factor, and name the feature that mattered most in each family.
+aggregate per-feature log-odds contributions to indicators and the indicators to their families,
+convert them to points with the same factor, and name the indicator that mattered most in each
+family.
 """
 
 from __future__ import annotations
@@ -112,18 +113,44 @@ def family_label(family: str, language: str = "ko") -> str:
     return names["ko"] if language == "ko" else names["en"]
 
 
-def reason_codes(contributions: pd.DataFrame, factor: float, top_k: int, language: str = "ko") -> pd.DataFrame:
-    """Top ``top_k`` families pushing the score up and down, in points, with the main feature of each.
+def reason_indicator(name: str) -> str:
+    """The indicator a model feature measures: ``peer_pct_<x>`` (x's rank among peers) measures ``x``."""
+    base = name.removeprefix("peer_pct_")
+    return base if base != name and base in BY_NAME else name
 
-    ``contributions``: per-feature log-odds contributions (a ``_bias`` column is ignored).
-    Returns columns reason_up_1..k, reason_down_1..k (text), reason_feature_up_1..k and
-    reason_feature_down_1..k (the named feature's column, "" where no reason) and
-    family_points_<family> (numbers).
+
+def reason_family(name: str) -> str:
+    """The family a feature's contribution counts towards in the reasons: that of its indicator.
+
+    An indicator enters the model twice, as its level and as its rank among peers (``peer_pct_``,
+    in the 유사그룹대조 family for the family scores). Counting both towards the indicator's own
+    family keeps one indicator in one reason: otherwise its two encodings could head two families
+    with opposite signs ("기술성 -16점: 연구개발비" beside "유사그룹대조 +21점: 연구개발비").
+    The 유사그룹대조 family keeps its sub-score (``family_score_peer``).
+    """
+    return feature_family(reason_indicator(name))
+
+
+def reason_codes(contributions: pd.DataFrame, factor: float, top_k: int, language: str = "ko") -> pd.DataFrame:
+    """Top ``top_k`` families pushing the score up and down, in points, with the main indicator of each.
+
+    ``contributions``: per-feature log-odds contributions (a ``_bias`` column is ignored). A
+    feature counts towards its indicator (``reason_indicator``) and the indicator's family
+    (``reason_family``), so every indicator is named by at most one reason, with the net of its
+    level and its peer rank. Returns columns reason_up_1..k, reason_down_1..k (text),
+    reason_feature_up_1..k and reason_feature_down_1..k (the named indicator's column, "" where no
+    reason) and family_points_<family> (numbers).
     """
     features = [c for c in contributions.columns if c != "_bias"]
-    families = sorted({feature_family(f) for f in features})
-    values = contributions[features].to_numpy(dtype="float64") * factor
-    family_of = np.array([feature_family(f) for f in features])
+    indicators = sorted({reason_indicator(f) for f in features})
+    raw = contributions[features].to_numpy(dtype="float64") * factor
+    indicator_index = {name: k for k, name in enumerate(indicators)}
+    columns = np.array([indicator_index[reason_indicator(f)] for f in features])
+    values = np.zeros((len(contributions), len(indicators)))
+    for k in range(len(indicators)):
+        values[:, k] = raw[:, columns == k].sum(axis=1)
+    families = sorted({reason_family(f) for f in indicators})
+    family_of = np.array([reason_family(f) for f in indicators])
     out = pd.DataFrame(index=contributions.index)
     family_points = np.column_stack([values[:, family_of == fam].sum(axis=1) for fam in families])
     for j, fam in enumerate(families):
@@ -134,7 +161,7 @@ def reason_codes(contributions: pd.DataFrame, factor: float, top_k: int, languag
         block = values[:, members]
         sign = np.sign(family_points[:, j])[:, None]
         strongest = members[np.argmax(block * np.where(sign == 0, 1, sign), axis=1)]
-        main_feature.append(np.array(features, dtype=object)[strongest])
+        main_feature.append(np.array(indicators, dtype=object)[strongest])
     main_feature = np.column_stack(main_feature)
     order = np.argsort(-family_points, axis=1, kind="stable")
     template_up = "{family} {points:+.0f}점: {feature}" if language == "ko" else "{family} {points:+.0f} pts: {feature}"

@@ -16,6 +16,15 @@ from jumpup.paths import FIRM_ID_PATTERN
 
 INVESTOR_TYPES = ("VC", "CVC", "PE")
 INVESTMENT_STAGES = ("seed", "series_a", "series_b", "series_c", "series_d", "pre_ipo", "growth")
+INVESTMENT_STAGE_KO = {  # 투자 단계, as evaluators read it
+    "seed": "시드",
+    "series_a": "시리즈 A",
+    "series_b": "시리즈 B",
+    "series_c": "시리즈 C",
+    "series_d": "시리즈 D",
+    "pre_ipo": "프리IPO",
+    "growth": "그로스",
+}
 EVALUATOR_ROLES = ("technology_expert", "growth_expert", "agency_examiner")
 EVALUATOR_ROLE_KO = {"technology_expert": "기술전문가", "growth_expert": "성장전문가", "agency_examiner": "심사역"}
 CERTIFICATIONS = ("venture", "innobiz", "mainbiz", "world_class", "green", "patent_star")

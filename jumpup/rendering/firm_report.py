@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment
 
+from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.registry import FAMILIES
 from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO, SIZE_RULE_KO
 from jumpup.rendering import charts as svg_charts
@@ -23,6 +24,7 @@ PEER_LEVEL_KO = {"division": "산업 중분류 기준", "section": "산업 대�
 TEXT = {
     "ko": {
         "title": "기업 성장성 평가 보고서",
+        "grade_head": "AI 등급 %s",
         "model": "모형",
         "data": "데이터",
         "code": "코드",
@@ -62,11 +64,12 @@ TEXT = {
     },
     "en": {
         "title": "Growth grade report",
+        "grade_head": "grade %s",
         "model": "model",
         "data": "data",
         "code": "code",
         "as_of": "fiscal year",
-        "points": "points",
+        "points": " points",
         "probability": "3-year high-growth probability",
         "size_class": "size class",
         "focus_field": "focus field",
@@ -80,13 +83,15 @@ TEXT = {
         "reasons": "Reasons",
         "up": "Raising the grade",
         "down": "Lowering the grade",
-        "reasons_note": "Reasons are each factor's contribution to this firm's score in the model, shown with the "
-        "indicator's value and its peer median.",
+        "reasons_note": "Reasons are each indicator family's contribution to this firm's score in the model, in "
+        "points; the Korean report shows each indicator's value and peer median beside them.",
+        "step1_note": "STEP 1 records its reasons in Korean; they are shown as recorded.",
+        "no_focus": "none",
         "no_reason_up": "No factor raised the score by more than 0.5 points.",
         "peer_hidden": "Peer group smaller than %s firms: medians not shown.",
         "no_step1": "No STEP 1 reasons recorded.",
         "no_reason_down": "No factor lowered the score by more than 0.5 points.",
-        "size_basis": "{years}-year average revenue {average:,.0f} 억 won",
+        "size_basis": "{years}-year average revenue KRW {average:,.0f} × 100M",
         "probability_note": "The 3-year high-growth (revenue CAGR above {rate:.0%}) probability is the graded model's.",
         "audit": "Field audit",
         "item": "item",
@@ -94,7 +99,7 @@ TEXT = {
         "no_audit": "No field-audit scores.",
         "step1": "STEP 1 decision",
         "grade_meaning": "Grade {grade}: 3-year high-growth probability {low:.0%}–{high:.0%}",
-        "growth_text": "{year} revenue median {median:,.0f} 억 won (80% band {low:,.0f}–{high:,.0f}). Next size "
+        "growth_text": "{year} revenue median KRW {median:,.0f} × 100M (80% band {low:,.0f}–{high:,.0f}). Next size "
         "class {p_next}, decline {p_decline:.0%}; band and probabilities from one distribution (method: {method}, "
         "{peers} similar firms).",
     },
@@ -259,7 +264,10 @@ def firm_report(
         )
         if pd.notna(firm.get("average_revenue"))
         else "",
-        decision_label=wording.decision_ko(firm.get("decision")) if language == "ko" else firm.get("decision"),
+        decision_label=wording.decision_ko(firm.get("decision"))
+        if language == "ko"
+        else {"pass": "passed", "fail": "not passed"}.get(str(firm.get("decision")), str(firm.get("decision"))),
+        focus_label=firm.get("focus_field_ko") if language == "ko" else _focus_en(firm.get("focus_field")),
         probability_note=t["probability_note"].format(rate=high_growth_rate),
         peer_ok=peer_ok,
         min_group_size=min_group_size,
@@ -273,7 +281,13 @@ def firm_report(
     )
 
 
-VALUE_OF = {"log_revenue": "revenue"}  # model features shown through the indicator people know
+# model features shown through the indicator people know
+def _focus_en(focus) -> str:
+    names = {f["id"]: f["en"] for f in load_focus_fields()[0]}
+    return names.get(focus, "none") if isinstance(focus, str) else "none"
+
+
+VALUE_OF = {"log_revenue": "revenue", "size_class_rank": "size_class"}
 
 
 def _reasons(firm: pd.Series, direction: str, peer_medians: dict[str, float], language: str) -> list[str]:

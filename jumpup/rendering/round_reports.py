@@ -39,7 +39,9 @@ def model_label(info: dict) -> str:
     """How reports name the model: version and alias, or the bundle file's hash."""
     alias = f" ({info['model_alias']})" if info.get("model_alias") else ""
     version = str(info["model_version"])
-    version = "파일 " + version.removeprefix("file ") if version.startswith("file ") else version
+    for prefix in ("file ", "bundle "):  # a bundle read from disk, named by its hash
+        if version.startswith(prefix):
+            version = "파일 " + version.removeprefix(prefix)
     return f"{version}{alias}"
 
 
@@ -153,7 +155,11 @@ def indicator_peer_medians(
     under ``min_group_size`` firms give no median (peer privacy). Returns {firm_id: {name: value}}.
     """
     reference = getattr(bundle.builder, "reference_", None)
-    names = [n for n in names if reference is not None and n in reference and n in firms]
+    names = [
+        n
+        for n in names
+        if reference is not None and n in reference and n in firms and pd.api.types.is_numeric_dtype(reference[n])
+    ]
     needed = {"reference_year", "ksic_division", "size_class", "peer_level"}
     if not names or not needed <= set(firms.columns):
         return {}
@@ -220,11 +226,35 @@ def summary_page(outputs: RoundOutputs, settings: Settings) -> str:
         whatif_note=whatif_note(whatif, decisions),
         whatif_labels={c: whatif_label(c) for c in whatif.columns},
         icc=quality["icc_total"],
-        flagged=quality.get("flagged_evaluators", []),
+        flagged=flagged_evaluators(quality),
+        leniency_note=leniency_note(settings.step1.leniency_z, settings.step1.leniency_min_deviation),
     )
 
 
-OTHER_GROUP = "기타 (소수 그룹 합산)"
+def leniency_note(z: float, min_deviation: float) -> str:
+    """How the summary's leniency labels are decided (params.yaml step1.leniency_z, leniency_min_deviation)."""
+    return (
+        f"판정 기준: z가 {wording.josa(f'±{z:g}', '을')} 넘고 평균 편차가 {min_deviation:g}점 이상이면 관대(+) 또는 "
+        "엄격(−)으로 표시합니다. z는 평가위원 효과(점)를 그 표준오차로 나눈 값입니다."
+    )
+
+
+def flagged_evaluators(quality: dict) -> list[dict]:
+    """The flagged evaluators as the summary shows them: label, z-score and effect, from one record."""
+    from jumpup.step1.audit import ASSESSMENT_KO, FLAGGED
+
+    return [
+        {
+            "evaluator_id": r["evaluator_id"],
+            "label": ASSESSMENT_KO[r["assessment"]],
+            "z": r["leniency_z"],
+            "deviation": r["mean_deviation"],
+        }
+        for r in quality.get("evaluators", [])
+        if r.get("assessment") in FLAGGED
+    ]
+
+
 TABLE_KO = {"firms": "기업", "financials": "재무제표", "applications": "신청서", "audits": "현장실사"}
 
 
@@ -259,8 +289,10 @@ def outcome_reasons(decisions: pd.DataFrame, reference_grade: str) -> pd.Series:
 def group_table(table: pd.DataFrame, column: str, min_group_size: int) -> list[dict]:
     """Applicants and passes by group; groups under ``min_group_size`` firms are pooled into one row.
 
-    Peer privacy: no evaluator-facing row counts fewer than ``min_group_size`` firms. If the pooled
-    row itself is still too small, it is folded into the largest group, so every row holds enough.
+    Peer privacy: no evaluator-facing row counts fewer than ``min_group_size`` firms. The pooled
+    row comes last and is named for what it holds: "기타 (소수 그룹 k개 합산)". If it is still too
+    small, the smallest named groups join it until it is not, and its name lists them; a named
+    row always counts only its own group.
     """
     grouped = table.groupby(column).agg(
         applicants=("firm_id", "size"), passed=("decision", lambda d: int((d == "pass").sum()))
@@ -268,13 +300,15 @@ def group_table(table: pd.DataFrame, column: str, min_group_size: int) -> list[d
     small = grouped["applicants"] < min_group_size
     rows = grouped[~small].sort_values("applicants", ascending=False, kind="stable")
     if small.any():
-        other = grouped[small].sum()
-        if other["applicants"] >= min_group_size or rows.empty:
-            rows.loc[OTHER_GROUP] = other
-        else:
-            largest = rows["applicants"].idxmax()
-            rows.loc[largest] += other
-            rows = rows.rename(index={largest: f"{largest} 외 (소수 그룹 합산)"})
+        pooled = grouped[small].sum()
+        joined: list[str] = []
+        while pooled["applicants"] < min_group_size and len(rows):
+            smallest = rows.index[-1]
+            pooled += rows.loc[smallest]
+            joined.insert(0, str(smallest))
+            rows = rows.drop(index=smallest)
+        label = f"소수 그룹 {int(small.sum())}개 합산"
+        rows.loc[f"기타 ({', '.join(joined)} 및 {label})" if joined else f"기타 ({label})"] = pooled
     if rows["applicants"].sum() < min_group_size:
         return []
     return [{"group": g, "applicants": int(r["applicants"]), "passed": int(r["passed"])} for g, r in rows.iterrows()]

@@ -14,18 +14,11 @@ import pandas as pd
 import tossi
 
 from jumpup.features.registry import BY_NAME
-from jumpup.features.size_class import EOK
+from jumpup.features.size_class import EOK, SIZE_CLASS_KO
+from jumpup.intake.contracts import INVESTMENT_STAGE_KO
 
 DECISION_KO = {"pass": "통과", "fail": "미통과"}
-STAGE_KO = {
-    "seed": "시드",
-    "series_a": "시리즈 A",
-    "series_b": "시리즈 B",
-    "series_c": "시리즈 C",
-    "series_d": "시리즈 D",
-    "pre_ipo": "프리IPO",
-    "growth": "그로스",
-}
+STAGE_KO = INVESTMENT_STAGE_KO
 METHOD_KO = {
     "peers": "유사기업 {peers}개의 실제 성장경로",
     "pooled": "학습 기업 전체에 맞춘 분위 회귀(LightGBM)",
@@ -82,7 +75,11 @@ def indicator_value(name: str, value) -> str:
     """An indicator's value in its unit (ratios as signed percent, won as 억 원)."""
     if value is None or pd.isna(value):
         return "값 없음"
+    if name == "size_class":
+        return SIZE_CLASS_KO.get(str(value), "미상")
     value = float(value)
+    if name in YEAR_COLUMNS:
+        return f"{value:.0f}년"
     if name.startswith("family_score_"):
         return f"{value:.0f}점"
     unit = BY_NAME[name].unit if name in BY_NAME else ("won" if name in ("revenue", "total_assets") else "")
@@ -99,6 +96,10 @@ def indicator_value(name: str, value) -> str:
     if unit == "count":
         return f"{value:,.0f}"
     return f"{value:,.2f}"
+
+
+YEAR_COLUMNS = ("firm_age", "years_listed")
+NO_MEDIAN = {"size_class": "규모 구분은 유사그룹을 나누는 기준이라 중앙값과 비교하지 않음"}
 
 
 def reason_line(text: str, feature: str, value, median) -> str:
@@ -123,6 +124,8 @@ def reason_line(text: str, feature: str, value, median) -> str:
                 shown += " · 중앙값보다 " + ("좋은데도 점수를 내림" if better else "나쁜데도 점수를 올림")
         return shown
     shown = f"{text} — {indicator_value(feature, value)}"
+    if feature in NO_MEDIAN:
+        return f"{shown} ({NO_MEDIAN[feature]})"
     if median is None or pd.isna(median):
         return shown + " (유사그룹 중앙값 없음)"
     shown += f" (유사그룹 중앙값 {indicator_value(feature, median)})"

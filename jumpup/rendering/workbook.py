@@ -18,9 +18,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO, SIZE_RULE_KO
+from jumpup.intake.contracts import COLUMN_ALIASES
 from jumpup.provenance import output_timestamp
 from jumpup.rendering.wording import DECISION_KO, STAGE_KO, korean_codes
 from jumpup.safe_text import FORMULA_STARTS
+from jumpup.step1.audit import ASSESSMENT_KO
 
 KOREAN_HEADERS = {
     "firm_id": "기업코드",
@@ -90,7 +92,24 @@ KOREAN_HEADERS = {
     "mean_deviation": "평균 편차",
     "leniency_z": "관대/엄격 z",
     "assessment": "판정",
+    "missing_inputs": "누락 입력 항목",
+    "missing_features": "누락 지표",
+    "missing_feature_count": "누락 지표 수",
+    "eligibility_date": "자격 판정 기준일",
+    "firm_age_basis": "업력 산정 근거",
+    "size_table_version": "규모 기준표 적용일",
 }
+# Raw input columns by the Korean header a source file gives them (the first alias intake accepts).
+INPUT_KO = {english: korean for korean, english in reversed(COLUMN_ALIASES.items()) if not korean.isascii()}
+FIRM_AGE_BASIS_KO = {
+    "founded_on": "설립일",
+    "founded_year (1 January)": "설립연도 (1월 1일로 간주)",
+    "unknown": "설립일·설립연도 없음",
+}
+# Columns left out of every sheet: the feature names behind reasons and family points (machine
+# columns of scores.csv), and the growth path's second high-growth probability (a report gives
+# that event one figure, the graded model's; it is in growth_paths.csv for operators).
+DROPPED = ("reason_feature_", "family_points", "p_high_growth")
 AMOUNT_COLUMNS = ("revenue", "revenue_q10", "revenue_q25", "revenue_q50", "revenue_q75", "revenue_q90")
 AMOUNT_HEADERS = {
     "revenue": "매출액",
@@ -119,15 +138,17 @@ CODE_VALUES = {
     "method": {"peers": "유사기업 성장경로", "pooled": "전체 분위 회귀", "blend": "두 방법 평균"},
     "investment_stage": STAGE_KO,
     "recommendation_used": {"bonus": "가점", "direct_pass": "직행", "none": "미적용"},
-    "assessment": {"in line": "보통", "lenient": "관대", "severe": "엄격"},
+    "firm_age_basis": FIRM_AGE_BASIS_KO,
+    "assessment": ASSESSMENT_KO,
 }
 
 
 def evaluator_frame(frame: pd.DataFrame, roles: dict | None = None) -> pd.DataFrame:
     """One sheet's table as people read it: Korean codes, 억 원 amounts, percent shares, Korean headers."""
+    from jumpup.models.grading import feature_label
     from jumpup.step1.decisions import FLAG_KO
 
-    out = frame.drop(columns=[c for c in frame if str(c).startswith(("reason_feature_", "family_points"))])
+    out = frame.drop(columns=[c for c in frame if str(c).startswith(DROPPED)])
     if "focus_field_ko" in out and "focus_field" in out:
         out = out.drop(columns=["focus_field"])
     out = out.copy()
@@ -150,7 +171,13 @@ def evaluator_frame(frame: pd.DataFrame, roles: dict | None = None) -> pd.DataFr
             )
         elif name == "focus_field":
             focus = {f["id"]: f["ko"] for f in load_focus_fields()[0]}
-            out[column] = out[column].map(lambda v, m=focus: m.get(v, v) if isinstance(v, str) else "해당 없음")
+            out[column] = out[column].map(
+                lambda v, m=focus: m.get(v, v) if isinstance(v, str) and v != "none" else "해당 없음"
+            )
+        elif name == "missing_inputs":
+            out[column] = out[column].map(lambda v: _names(v, lambda n: INPUT_KO.get(n, n)))
+        elif name == "missing_features":
+            out[column] = out[column].map(lambda v: _names(v, lambda n: feature_label(n, "ko")))
         elif name.startswith(("reason_up_", "reason_down_")):
             rank = name.rsplit("_", 1)[1]
             headers[column] = f"{'상향' if name.startswith('reason_up_') else '하향'} 요인 {rank}"
@@ -160,6 +187,13 @@ def evaluator_frame(frame: pd.DataFrame, roles: dict | None = None) -> pd.DataFr
             out[column] = out[column].map(lambda v: korean_codes(v) if isinstance(v, str) else v)
         headers.setdefault(column, KOREAN_HEADERS.get(name, name))
     return out.rename(columns=headers)
+
+
+def _names(value, label) -> str | None:
+    """A ';'-joined list of column names as their Korean labels, joined by ', '."""
+    if not isinstance(value, str):
+        return None
+    return ", ".join(label(n) for n in value.split(";") if n)
 
 
 def write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:

@@ -24,10 +24,10 @@ from jumpup.settings import ReviewSettings
 
 BANDS = ("below_q10", "q10_q50", "q50_q90", "above_q90")
 BAND_KO = {
-    "below_q10": "하위 10% 미만 (q10 미만)",
-    "q10_q50": "q10–중앙값",
-    "q50_q90": "중앙값–q90",
-    "above_q90": "상위 10% 초과 (q90 초과)",
+    "below_q10": "하위 10% 선 미만",
+    "q10_q50": "하위 10% 선–중앙값",
+    "q50_q90": "중앙값–상위 10% 선",
+    "above_q90": "상위 10% 선 초과",
     "no_statement": "재무제표 없음",
     "no_forecast": "예측 없음",
 }

@@ -184,6 +184,35 @@ def evaluator_effects(frame: pd.DataFrame, iterations: int = 50) -> pd.Series:
     return pd.Series(effect, index=pd.Index(evaluators))
 
 
+ASSESSMENT_KO = {
+    "lenient": "관대",
+    "severe": "엄격",
+    "slightly lenient": "관대 경향 (편차가 기준 미만)",
+    "slightly severe": "엄격 경향 (편차가 기준 미만)",
+    "in line": "보통",
+    "undetermined": "판정 불가 (채점 부족)",
+}
+FLAGGED = ("lenient", "severe")
+
+
+def leniency_assessment(z: pd.Series, deviation: pd.Series, leniency_z: float, min_deviation: float) -> pd.Series:
+    """Each evaluator's label, always on the side of its z-score.
+
+    ``z``: the evaluator effect over its standard error; ``deviation``: the effect in scale points.
+    Beyond ``leniency_z`` (params.yaml ``step1.leniency_z``) the label follows the sign of z:
+    lenient above, severe below; it is flagged only when the effect is also at least
+    ``min_deviation`` points (``step1.leniency_min_deviation``), otherwise it reads "slightly".
+    Within the band it is "in line"; without a z (too few scores) "undetermined".
+    """
+    material = deviation.abs() >= min_deviation
+    labels = np.select(
+        [z.isna(), (z > leniency_z) & material, z > leniency_z, (z < -leniency_z) & material, z < -leniency_z],
+        ["undetermined", "lenient", "slightly lenient", "severe", "slightly severe"],
+        default="in line",
+    )
+    return pd.Series(labels, index=z.index)
+
+
 def audit_quality(
     audits: pd.DataFrame,
     rubric: dict,
@@ -216,13 +245,7 @@ def audit_quality(
     per["mean_deviation"] = per["evaluator_id"].map(effect)
     standard_error = per["residual_sd"] / np.sqrt(per["scores"].clip(lower=1))
     per["leniency_z"] = (per["mean_deviation"] / standard_error).replace([np.inf, -np.inf], np.nan)
-    # Flag only deviations that are both significant and large enough to matter on the scale.
-    material = per["mean_deviation"].abs() >= min_deviation
-    per["assessment"] = np.select(
-        [(per["leniency_z"] > leniency_z) & material, (per["leniency_z"] < -leniency_z) & material],
-        ["lenient", "severe"],
-        default="in line",
-    )
+    per["assessment"] = leniency_assessment(per["leniency_z"], per["mean_deviation"], leniency_z, min_deviation)
     totals = evaluator_scores(audits, rubric) if per_evaluator is None else per_evaluator
     firm_codes = pd.factorize(frame["firm_id"])[0]
     item_codes, items = pd.factorize(frame["item"], sort=True)
@@ -232,5 +255,5 @@ def audit_quality(
         "evaluators": per.round(4).to_dict("records"),
         "icc_total": icc_long(pd.factorize(totals["firm_id"])[0], totals["weighted_score"].to_numpy()),
         "icc_by_item": by_item,
-        "flagged_evaluators": per.loc[per["assessment"] != "in line", "evaluator_id"].tolist(),
+        "flagged_evaluators": per.loc[per["assessment"].isin(FLAGGED), "evaluator_id"].tolist(),
     }

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from jumpup.features.size_class import INELIGIBLE_KO, SIZE_CLASS_KO
-from jumpup.intake.contracts import INVESTMENT_STAGES
+from jumpup.intake.contracts import INVESTMENT_STAGE_KO, INVESTMENT_STAGES
 from jumpup.models.grading import MasterScale
 from jumpup.notices import Notice
 from jumpup.settings import Step1Settings
@@ -225,7 +225,7 @@ def _reasons(row, scale: MasterScale, settings: Step1Settings) -> str:
         if settings.recommendation_mode == "bonus":
             reasons.append(
                 f"투자사 추천 가점 +{settings.recommendation_bonus_points:.0f}점 ({row.recommending_investor}, "
-                f"{row.investor_type}, {row.investment_stage})"
+                f"{row.investor_type}, {INVESTMENT_STAGE_KO.get(row.investment_stage, row.investment_stage)})"
             )
         elif settings.recommendation_mode == "direct_pass":
             reasons.append(f"투자사 추천으로 STEP 1 직행 ({row.recommending_investor}, {row.investor_type})")

@@ -159,6 +159,33 @@ def test_reasons_aggregate_to_families_in_points_and_read_in_korean():
     assert english.loc[0, "reason_up_1"].startswith("management performance +40 pts")
 
 
+def test_an_indicator_and_its_peer_rank_make_one_reason_in_the_indicators_family():
+    # R&D intensity lowers the score as a level (-0.4) and raises it as a rank among peers (+0.5):
+    # one reason names it once, in 기술성, with the net; 유사그룹대조 keeps only its sub-score
+    contributions = pd.DataFrame(
+        {
+            "rd_intensity": [-0.4],
+            "peer_pct_rd_intensity": [0.5],
+            "revenue_growth_1y": [-0.3],
+            "peer_pct_revenue_growth_1y": [0.1],
+            "family_score_peer": [0.2],
+            "_bias": [-1.0],
+        }
+    )
+    factor = 40 / np.log(2)
+    reasons = reason_codes(contributions, factor, top_k=3)
+    row = reasons.iloc[0]
+    named = [row[f"reason_feature_{d}_{k}"] for d in ("up", "down") for k in (1, 2, 3)]
+    named = [n for n in named if n]
+    assert sorted(named) == ["family_score_peer", "rd_intensity", "revenue_growth_1y"]
+    assert len(named) == len(set(named))
+    assert row["family_points_technology"] == pytest.approx(0.1 * factor, abs=0.01)
+    assert row["family_points_peer"] == pytest.approx(0.2 * factor, abs=0.01)
+    assert row["reason_up_1"] == "유사그룹대조 +12점: 유사그룹대조 종합점수"
+    assert row["reason_up_2"] == "기술성 +6점: 매출액 대비 연구개발비"
+    assert row["reason_down_1"] == "경영성과 -12점: 매출액증가율"
+
+
 def test_psi_small_sample_critical_value_and_shift_detection():
     rng = np.random.default_rng(1)
     train = rng.normal(size=20000)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
+import pandas as pd
 import pytest
 
 from jumpup.pipelines.round import run_round
@@ -125,3 +128,50 @@ def test_a_broken_browser_costs_the_pdfs_only_with_a_warning(round_out, monkeypa
     firms = root / "out_nobrowser" / "reports" / "firms"
     assert len(list(firms.glob("*.html"))) == manifest["counts"]["applicants"] and not list(firms.glob("*.pdf"))
     assert any("PDF reports incomplete" in w and "/nonexistent/chromium" in w for w in manifest["warnings"])
+
+
+def test_evaluator_pages_and_the_workbook_hold_no_english_words_or_raw_codes(round_out):
+    from tests.rendering.english_words import english_words, page_text, workbook_words
+
+    firms = frozenset(pd.read_csv(round_out / "scores.csv", dtype=str)["firm_id"])
+    pages = [
+        *sorted((round_out / "reports" / "firms").glob("*.html")),
+        round_out / "reports" / "round_summary.html",
+        round_out / "operator" / "index.html",
+        *sorted((round_out / "step1" / "dossiers").glob("*.html")),
+    ]
+    found = {page.name: english_words(page_text(page), firms) for page in pages}
+    assert {name: words for name, words in found.items() if words} == {}
+    sheets = workbook_words(round_out / "round_workbook.xlsx", firms)
+    assert {name: words for name, words in sheets.items() if words} == {}
+    # the scan can fail: a raw code or an English header is found
+    assert english_words("판정: pass · series_c · missing_inputs") == {"pass", "series_c", "missing_inputs"}
+
+
+@needs_browser
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext (Debian package 'poppler-utils')")
+def test_a_report_that_runs_over_a4_repeats_firm_name_id_and_grade_on_every_page(tmp_path):
+    from jumpup.reference import audit_rubric
+    from jumpup.rendering.firm_report import firm_report
+    from tests.rendering.test_pages import AUDIT, HISTORY, META, PATH, SCALE, _firm
+
+    reasons = " | ".join(f"판정 근거 {i}: 현장실사 평가위원 의견과 재무 지표 검토 결과" for i in range(60))
+    pages = {}
+    for name, firm in (("long", _firm(reasons=reasons, name="가온테크")), ("short", _firm(name="가온테크"))):
+        html = tmp_path / f"{name}.html"
+        html.write_text(firm_report(firm, HISTORY, PATH, AUDIT, audit_rubric(), SCALE.table(), META), encoding="utf-8")
+        pages[name] = (html, tmp_path / f"{name}.pdf")
+    with HeadlessBrowser() as browser:
+        browser.print_pdfs(pages.values())
+
+    def page_texts(pdf):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        return [t for t in text.split("\f") if t.strip()]
+
+    assert len(page_texts(pages["short"][1])) == 1
+    long = page_texts(pages["long"][1])
+    assert len(long) >= 2
+    head = f"가온테크 (000123 · 2025-1) · AI 등급 {SCALE.labels[2]}"
+    for text in long:
+        assert head in " ".join(text.split()), text[:200]
+    assert "판정 근거 59" in long[-1] and "판정 근거 59" not in long[0]

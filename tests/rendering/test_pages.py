@@ -90,6 +90,25 @@ def test_grade_report_shows_grade_scale_reasons_audit_and_two_valid_charts():
     assert f"{low:.0%}–{high:.0%}" in html
 
 
+def test_every_reason_on_the_report_shows_a_value_and_a_median_or_why_not():
+    firm = _firm(
+        reason_up_1="경영성과 +21점: 매출액 3년 연평균증가율",
+        reason_feature_up_1="revenue_cagr_3y",
+        revenue_cagr_3y=0.302,
+        reason_down_1="기업 개요 -1점: 기업 규모 구분",
+        reason_feature_down_1="size_class_rank",
+        size_class="medium",
+    )
+    html = firm_report(
+        firm, HISTORY, PATH, AUDIT, audit_rubric(), SCALE.table(), META, peer_medians={"revenue_cagr_3y": -0.007}
+    )
+    assert "경영성과 +21점: 매출액 3년 연평균증가율 — +30.2% (유사그룹 중앙값 -0.7%)" in html
+    assert (
+        "기업 개요 -1점: 기업 규모 구분 — 중기업 (규모 구분은 유사그룹을 나누는 기준이라 중앙값과 비교하지 않음)"
+        in html
+    )
+
+
 def test_peer_medians_are_hidden_below_the_minimum_peer_group():
     html = firm_report(
         _firm(peer_group_size=load_settings().reports.min_group_size - 1),
@@ -111,6 +130,31 @@ def test_without_a_growth_path_the_report_says_so_and_draws_one_chart():
 def test_english_report_uses_english_labels():
     html = firm_report(_firm(), HISTORY, PATH, AUDIT, audit_rubric(), SCALE.table(), META, language="en")
     assert "Growth grade report" in html and "기업 성장성 평가 보고서" not in html
+
+
+def test_english_report_has_no_korean_outside_the_recorded_step1_reasons():
+    """``--language en`` (round and score): every label, unit and code on the page is English;
+    only STEP 1's reasons, recorded in Korean, stay as recorded and the page says so."""
+    import re
+
+    firm = _firm(
+        name="Gaon",
+        focus_field="bio",
+        average_revenue=60e8,
+        average_revenue_years=3,
+        reason_up_1="management performance +14 pts: revenue growth (1 year)",
+        reason_feature_up_1="revenue_growth_1y",
+        reason_down_1="technology -3 pts: R&D intensity",
+        revenue_growth_1y=0.3,
+        reasons="STEP 1 등급 A (640.0점) ≥ 기준등급 BBB",
+    )
+    html = firm_report(firm, HISTORY, PATH, AUDIT, audit_rubric(), SCALE.table(), META, language="en")
+    head, step1 = html.split("STEP 1 decision</h2>")
+    text = re.sub(r"<[^>]+>", " ", head)
+    assert re.findall(r"[가-힣]+", text) == []
+    assert "bio and health" in text and "passed" in text and "KRW 60 × 100M" in text and "KRW 96 × 100M" in text
+    assert "640.0 points" in text and "management performance +14 pts" in text
+    assert "STEP 1 records its reasons in Korean" in step1 and "STEP 1 등급 A (640.0점)" in step1
 
 
 def test_an_unknown_grade_is_an_error_not_a_blank_page():
@@ -198,7 +242,19 @@ def test_round_summary_counts_grades_breakdowns_and_the_whatif_chart():
         },
         step1=SimpleNamespace(
             what_if=WHATIF.assign(reference_grade=SCALE.labels[:4]),
-            quality={"icc_total": {"icc1": 0.61, "icc1k": 0.82, "firms": 3}, "flagged_evaluators": []},
+            quality={
+                "icc_total": {"icc1": 0.61, "icc1k": 0.82, "firms": 3},
+                "flagged_evaluators": ["E3"],
+                "evaluators": [
+                    {"evaluator_id": "E3", "assessment": "lenient", "leniency_z": 9.93, "mean_deviation": 0.52},
+                    {
+                        "evaluator_id": "E4",
+                        "assessment": "slightly severe",
+                        "leniency_z": -12.1,
+                        "mean_deviation": -0.45,
+                    },
+                ],
+            },
         ),
         stability=[{"variable": "score", "psi": 0.01, "critical_value": 0.2, "shifted": False}],
         warnings=[],
@@ -208,3 +264,4 @@ def test_round_summary_counts_grades_breakdowns_and_the_whatif_chart():
     assert "&lt;부산&gt;" not in html  # a one-firm region is hidden (peer privacy)
     assert len(_svgs(html)) == 1 and ET.fromstring(_svgs(html)[0]) is not None
     assert "0.61" in html and "0.82" in html
+    assert "관대/엄격 평가위원: E3 관대 (z +9.9, 평균 편차 +0.52점)</p>" in html and "E4" not in html

@@ -7,7 +7,14 @@ import pandas as pd
 
 from jumpup.models.growth_engine import probability_above_quantiles
 from jumpup.rendering import charts, wording
-from jumpup.rendering.round_reports import group_table, model_label, outcome_reason, variable_label, whatif_note
+from jumpup.rendering.round_reports import (
+    group_table,
+    leniency_note,
+    model_label,
+    outcome_reason,
+    variable_label,
+    whatif_note,
+)
 from jumpup.rendering.step1_pages import whatif_label
 
 LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -77,6 +84,18 @@ def test_reasons_show_the_value_and_peer_median_and_flag_a_counter_intuitive_con
     )
 
 
+def test_profile_reasons_show_their_value_and_say_why_a_median_is_missing():
+    assert wording.reason_line("기업 개요 -1점: 기업 규모 구분", "size_class", "medium", None) == (
+        "기업 개요 -1점: 기업 규모 구분 — 중기업 (규모 구분은 유사그룹을 나누는 기준이라 중앙값과 비교하지 않음)"
+    )
+    assert wording.reason_line("기업 개요 +2점: 업력", "firm_age", 7.0, 11.0) == (
+        "기업 개요 +2점: 업력 — 7년 (유사그룹 중앙값 11년)"
+    )
+    assert wording.reason_line("기업 개요 +2점: 업력", "firm_age", 7.0, None) == (
+        "기업 개요 +2점: 업력 — 7년 (유사그룹 중앙값 없음)"
+    )
+
+
 def test_group_tables_never_show_a_group_under_the_minimum():
     table = pd.DataFrame(
         {
@@ -86,16 +105,35 @@ def test_group_tables_never_show_a_group_under_the_minimum():
         }
     )
     rows = group_table(table, "region", 5)
-    assert [r["group"] for r in rows] == ["서울", "기타 (소수 그룹 합산)"]
+    assert [r["group"] for r in rows] == ["서울", "기타 (소수 그룹 2개 합산)"]
     assert all(r["applicants"] >= 5 for r in rows) and sum(r["applicants"] for r in rows) == 14
-    folded = group_table(table.iloc[:10], "region", 5)  # 서울 8 + 부산 2: the small rest joins the largest
-    assert folded == [{"group": "서울 외 (소수 그룹 합산)", "applicants": 10, "passed": 5}]
+    folded = group_table(table.iloc[:10], "region", 5)  # 서울 8 + 부산 2: the pool takes 서울 in and says so
+    assert folded == [{"group": "기타 (서울 및 소수 그룹 1개 합산)", "applicants": 10, "passed": 5}]
+    # the demo round's outcome table: 3 firms of small reasons never inflate the largest named reason
+    outcomes = pd.DataFrame(
+        {
+            "firm_id": [f"F{i}" for i in range(112)],
+            "outcome": ["규모 요건 미충족"] * 96
+            + ["업력 요건 미충족"] * 7
+            + ["관리종목"] * 6
+            + ["판정 불가"] * 2
+            + ["X"],
+            "decision": "fail",
+        }
+    )
+    rows = group_table(outcomes, "outcome", 5)
+    assert rows == [
+        {"group": "규모 요건 미충족", "applicants": 96, "passed": 0},
+        {"group": "업력 요건 미충족", "applicants": 7, "passed": 0},
+        {"group": "기타 (관리종목 및 소수 그룹 2개 합산)", "applicants": 9, "passed": 0},
+    ]
     assert group_table(table.iloc[:3], "region", 5) == []
 
 
 def test_korean_labels_for_decisions_models_variables_and_what_if():
     assert wording.decision_ko("pass") == "통과" and wording.decision_ko("fail") == "미통과"
     assert model_label({"model_version": "file 2c5677769ad7"}) == "파일 2c5677769ad7"
+    assert model_label({"model_version": "bundle 199ada8e29f2"}) == "파일 199ada8e29f2"
     assert model_label({"model_version": "3", "model_alias": "champion"}) == "3 (champion)"
     assert variable_label("score (probability)") == "AI 점수 (확률)"
     assert "_" not in variable_label("log_revenue")
@@ -194,3 +232,49 @@ def test_workbook_sheets_are_korean_with_amounts_in_eok_and_units_in_headers():
         "디지털·통신",
         "경영성과 +14점: 매출액증가율",
     ]
+
+
+def test_workbook_headers_and_values_leave_no_column_name_or_code_in_english():
+    from jumpup.rendering.workbook import evaluator_frame
+
+    frame = pd.DataFrame(
+        {
+            "firm_id": ["R1", "R2"],
+            "focus_field": ["none", None],
+            "missing_inputs": ["employees;rd_expense", ""],
+            "missing_features": ["hiring_growth;peer_pct_hiring_growth;family_score_human", ""],
+            "missing_feature_count": [3, 0],
+            "eligibility_date": ["2025-03-05", "2025-03-05"],
+            "firm_age_basis": ["founded_year (1 January)", "founded_on"],
+            "size_table_version": ["2015-01-01", "2015-01-01"],
+            "p_high_growth": [0.4, 0.1],
+            "p_decline": [0.2, 0.3],
+        }
+    )
+    out = evaluator_frame(frame)
+    assert list(out.columns) == [
+        "기업코드",
+        "중점분야",
+        "누락 입력 항목",
+        "누락 지표",
+        "누락 지표 수",
+        "자격 판정 기준일",
+        "업력 산정 근거",
+        "규모 기준표 적용일",
+        "매출 감소 확률 (%)",  # the growth path's second high-growth figure is left out
+    ]
+    assert out.iloc[0].tolist()[1:5] == [
+        "해당 없음",
+        "종업원수, 연구개발비",
+        "종업원증가율 (연율), 종업원증가율 (연율) (유사그룹 대비), 인적효율성 종합점수",
+        3,
+    ]
+    assert out["업력 산정 근거"].tolist() == ["설립연도 (1월 1일로 간주)", "설립일"]
+    assert out["중점분야"].tolist() == ["해당 없음", "해당 없음"]
+
+
+def test_the_leniency_rule_is_worded_with_its_settings_and_particles():
+    assert leniency_note(2.0, 0.5) == (
+        "판정 기준: z가 ±2를 넘고 평균 편차가 0.5점 이상이면 관대(+) 또는 엄격(−)으로 표시합니다. "
+        "z는 평가위원 효과(점)를 그 표준오차로 나눈 값입니다."
+    )

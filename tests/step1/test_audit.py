@@ -36,3 +36,31 @@ def test_at_or_above_the_reference_grade_treats_missing_and_unknown_grades_as_be
     result = scale.at_or_above(grades)
     assert result.tolist() == [True, True, False, False, False] and result.index.tolist() == [5, 6, 7, 8, 9]
     assert scale.at_or_above(grades, "BB").tolist() == [True, True, True, False, False]
+
+
+def test_a_leniency_label_is_always_on_the_side_of_its_z_score():
+    from jumpup.settings import load_settings
+    from jumpup.step1.audit import ASSESSMENT_KO, leniency_assessment
+
+    step1 = load_settings().step1
+    z = pd.Series([-12.07, -1.9, 0.4, 2.5, 9.93, 34.9, -5.0, float("nan")])
+    deviation = pd.Series([-0.454, -0.08, 0.01, 0.6, 0.52, 1.32, -0.9, 0.0])
+    labels = leniency_assessment(z, deviation, step1.leniency_z, step1.leniency_min_deviation)
+    assert labels.tolist() == [
+        "slightly severe",  # z far below -2 but the effect is under 0.5 points: not flagged, yet not "in line"
+        "in line",
+        "in line",
+        "lenient",
+        "lenient",
+        "lenient",
+        "severe",
+        "undetermined",
+    ]
+    korean = labels.map(ASSESSMENT_KO)
+    for label, value in zip(korean, z, strict=True):
+        if label.startswith("관대"):
+            assert value > step1.leniency_z
+        if label.startswith("엄격"):
+            assert value < -step1.leniency_z
+        if label == "보통":
+            assert abs(value) <= step1.leniency_z
