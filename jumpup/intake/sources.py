@@ -45,6 +45,22 @@ NONNEGATIVE = {
     "tangible_assets",
     "intangible_assets",
 }
+# Fields whose source is also written beside the value in the combined financials (``source_<field>``),
+# so the indicators built on them, and the reports, can say where each figure came from.
+SOURCE_NOTED_FIELDS = (
+    "revenue",
+    "rd_expense",
+    "patents_granted",
+    "capex_intangible",
+    "intangible_assets",
+    "employees",
+    "personnel_expense",
+    "personnel_expense_sga",
+    "payroll",
+    "value_added",
+    "audit_opinion_clean",
+    "interest_coverage",
+)
 SOURCES = {
     "fnguide": {"table": "fnguide_items", "firm": "code", "year": "year"},
     "dart_employees": {"table": "dart_employee_items", "firm": "stockCode", "year": "year"},
@@ -313,6 +329,13 @@ def combine_panels(
     for column in provenance.columns:
         if provenance[column].dtype == object or str(provenance[column].dtype) in ("str", "string", "category"):
             provenance[column] = provenance[column].astype(str)
+
+    # The source of each noted value, as its provenance names it (a TS-2000 base panel's values say ts2000).
+    noted = provenance[provenance["field"].isin(SOURCE_NOTED_FIELDS)].drop_duplicates([*key, "field"])
+    if len(noted):
+        origin = noted.pivot(index=key, columns="field", values="source")
+        origin.columns = [f"source_{c}" for c in origin.columns]
+        financials = financials.merge(origin.reset_index(), on=key, how="left")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     firms.to_csv(out_dir / "firms.csv", index=False, encoding="utf-8")
