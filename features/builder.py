@@ -43,6 +43,7 @@ FIRM_COLUMNS = (
     "founded_year",
     "listed_on",
     "industry_group",
+    "ksic_divisions",
 )
 FIRM_FAMILIES = ("management", "technology", "activity", "human")
 
@@ -152,7 +153,9 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         frame = indicators.merge(size, on=["firm_id", "fiscal_year"], how="left", validate="one_to_one")
         frame = frame.merge(focus, on="firm_id", how="left", validate="many_to_one")
         frame = frame.merge(
-            firms[[c for c in ("firm_id", "ksic_division", "industry_group") if c in firms]], on="firm_id", how="left"
+            firms[[c for c in ("firm_id", "ksic_division", "industry_group", "ksic_divisions") if c in firms]],
+            on="firm_id",
+            how="left",
         )
         if "industry_group" not in frame:
             frame["industry_group"] = pd.Series(pd.NA, index=frame.index, dtype="string")

@@ -5,10 +5,12 @@ uses only that year's firms; volatility uses that year and earlier ones only. A 
 too few firms borrows its KSIC section's statistics, and ``industry_level`` says so.
 
 Firms imported from TS-2000 carry no KSIC code, only the industry group of their export file
-(``industry_group``, mapped to KSIC in ``data/reference/ts2000_industry_groups.csv``). For them
-the narrow level is the industry group itself (key ``group:<name>``), so a group spanning several
-divisions (금속가공_전자부품: C25–C26) is never split or merged with listed firms of one division;
-the section level uses the group's KSIC section.
+(``industry_group``, mapped to KSIC divisions in ``data/reference/ts2000_industry_groups.csv`` and
+carried as ``ksic_divisions``). For them the narrow level is the industry group's span of KSIC
+divisions: a group spanning several divisions (금속가공_전자부품: ``group:C25;C26``) is never split
+or merged with listed firms of one of its divisions, a group that is exactly one division (도매:
+G46) meets the listed firms of that division, and the parts of a group split by row count
+(부동산1–3, all L68) form one group. The section level uses the firm's KSIC section.
 """
 
 from __future__ import annotations
@@ -29,12 +31,17 @@ INDUSTRY_COLUMNS = (
 
 
 def industry_key(frame: pd.DataFrame, unknown: str | None = "?") -> pd.Series:
-    """Narrow industry key per row: ``group:<industry_group>`` where the row has a TS-2000 industry
-    group, else its KSIC division; ``unknown`` when neither is known (None: left missing)."""
+    """Narrow industry key per row: for a row with a TS-2000 industry group, its KSIC division when the
+    group is exactly one division, else ``group:<divisions>`` (``group:<name>`` without ``ksic_divisions``);
+    otherwise the row's KSIC division; ``unknown`` when nothing is known (None: left missing)."""
     key = frame["ksic_division"].astype("string")
     if "industry_group" in frame:
         group = frame["industry_group"].astype("string")
-        key = ("group:" + group).where(group.notna() & (group != ""), key)
+        span = frame["ksic_divisions"].astype("string") if "ksic_divisions" in frame else group
+        span = span.where(span.notna() & (span != ""), group)
+        single = span.str.fullmatch(r"[A-Z]\d{2}").fillna(False).astype(bool)
+        grouped = ("group:" + span).where(~single, span)
+        key = grouped.where(group.notna() & (group != ""), key)
     return key.fillna(unknown).astype(str) if unknown is not None else key.astype(object).where(key.notna(), None)
 
 

@@ -122,23 +122,39 @@ def test_interest_coverage_without_interest_expense_is_not_a_missing_input():
 
 def test_ts2000_firms_are_compared_within_their_industry_group():
     rows = _rows(real=False)
-    ts = rows.assign(firm_id=rows["firm_id"] + "T", ksic_division="C25", industry_group="금속가공_전자부품")
-    listed = rows.assign(ksic_division="C25")  # same division, no industry group (listed firms)
+    ts = rows.assign(
+        firm_id=rows["firm_id"] + "T", ksic_division="C25", industry_group="금속가공_전자부품", ksic_divisions="C25;C26"
+    )
+    listed = rows.assign(ksic_division="C25")  # one of the group's divisions, no industry group (listed firms)
     both = pd.concat([ts, listed], ignore_index=True)
     key = industry_key(both)
-    assert set(key[both["firm_id"].str.endswith("T")]) == {"group:금속가공_전자부품"}
+    assert set(key[both["firm_id"].str.endswith("T")]) == {"group:C25;C26"}
     assert set(key[~both["firm_id"].str.endswith("T")]) == {"C25"}
     features = SETTINGS.features.model_copy(update={"min_peer_group_size": 6})
     builder = FeatureBuilder(features, SETTINGS.size_class, SETTINGS.program).fit(both)
     stats = builder.industry_statistics_
     groups = stats[stats["industry_level"] == "division"]
-    assert {"group:금속가공_전자부품", "C25"} <= set(groups["industry_key"])
+    assert set(groups["industry_key"]) == {"group:C25;C26", "C25"}
     # Per group and year, from that year's firms only: six firms each.
     assert (groups["industry_firm_count"] == 6).all()
     out = builder.transform(both)
     assert (out["industry_level"] == "division").all()
     assert (out["peer_level"] == "division").all() and (out["peer_group_size"] == 6).all()
     assert out.loc[out["firm_id"].str.endswith("T"), "industry_group"].eq("금속가공_전자부품").all()
+
+
+def test_parts_of_one_industry_group_are_one_group_and_meet_listed_firms_of_that_division():
+    frame = pd.DataFrame(
+        {
+            "ksic_division": ["L68", "L68", "L68", "C26", None],
+            "industry_group": ["부동산1", "부동산2", None, None, "도매"],
+            "ksic_divisions": ["L68", "L68", None, None, None],
+        }
+    )
+    assert industry_key(frame).tolist() == ["L68", "L68", "L68", "C26", "group:도매"]
+    assert industry_key(frame.drop(columns=["industry_group", "ksic_divisions"]).iloc[4:], unknown=None).tolist() == [
+        None
+    ]
 
 
 @pytest.mark.real_data
