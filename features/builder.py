@@ -26,8 +26,9 @@ from jumpup.features.peers import (
     reference_year_for,
     stacked_codes,
 )
-from jumpup.features.ratios import firm_indicators
-from jumpup.features.registry import FAMILIES, INDICATORS, PEER_COMPARED
+from jumpup.features.ratios import KEY, clip_to_limits, firm_indicators
+from jumpup.features.real_items import real_item_indicators
+from jumpup.features.registry import FAMILIES, FAMILY_INPUTS, INDICATORS, PEER_COMPARED
 from jumpup.features.size_class import classify_size, eligibility
 from jumpup.settings import FeatureSettings, ProgramSettings, SizeClassSettings
 
@@ -41,6 +42,8 @@ FIRM_COLUMNS = (
     "region",
     "founded_year",
     "listed_on",
+    "industry_group",
+    "ksic_divisions",
 )
 FIRM_FAMILIES = ("management", "technology", "activity", "human")
 
@@ -64,6 +67,41 @@ def panel_rows(firms: pd.DataFrame, financials: pd.DataFrame) -> pd.DataFrame:
     """Join firm attributes onto each financial row: the single table a model scores."""
     firm_columns = [c for c in FIRM_COLUMNS if c in firms]
     return financials.merge(firms[firm_columns], on="firm_id", how="left", validate="many_to_one")
+
+
+def family_input_notes(financials: pd.DataFrame) -> pd.DataFrame:
+    """Per firm-year, which inputs of each ``FAMILY_INPUTS`` family are missing and where the present ones came from.
+
+    Shapes: in, financials (one row per firm-year) with any of the inputs and optional
+    ``source_<field>`` columns (source code per value, written by ``jumpup import combine``); out, the
+    key plus ``missing_inputs_<family>`` (input names joined by ';', empty when none) and
+    ``sources_<family>`` (``field=source`` joined by ';'; ``panel`` when the panel names no source).
+    An interest coverage left empty because the firm had no interest expense counts as present.
+    Errors: none; an absent column is a missing input for every row.
+    """
+    panel = financials.sort_values(KEY, kind="stable").reset_index(drop=True)
+    out = panel[KEY].copy()
+    out["fiscal_year"] = out["fiscal_year"].astype("int64")
+    empty = np.full(len(panel), "", dtype=object)
+    for family, inputs in FAMILY_INPUTS.items():
+        missing, sources = empty.copy(), empty.copy()
+        for field in inputs:
+            present = panel[field].notna().to_numpy() if field in panel else np.zeros(len(panel), dtype=bool)
+            if field == "interest_coverage" and "no_interest_expense" in panel:
+                present = present | (pd.to_numeric(panel["no_interest_expense"], errors="coerce") == 1).to_numpy()
+            source_column = f"source_{field}"
+            if source_column in panel:
+                source = panel[source_column].astype("string").fillna("panel").to_numpy(dtype=object)
+            else:
+                source = np.full(len(panel), "panel", dtype=object)
+            missing = np.where(present, missing, missing + np.where(missing == "", "", ";") + field)
+            sources = np.where(present, sources + np.where(sources == "", "", ";") + field + "=" + source, sources)
+        out[f"missing_inputs_{family}"] = missing.astype(str)
+        out[f"sources_{family}"] = sources.astype(str)
+    return out
+
+
+NOTE_COLUMNS = tuple(f"{kind}_{family}" for family in FAMILY_INPUTS for kind in ("missing_inputs", "sources"))
 
 
 def _scored(family: str) -> list[str]:
@@ -107,11 +145,20 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         features, sizes, program = self._settings()
         firms, financials = split_panel_rows(rows)
         indicators = firm_indicators(financials, features)
+        real = clip_to_limits(real_item_indicators(financials, features.marginal_firm_years), features)
+        indicators = indicators.merge(real, on=KEY, how="left", validate="one_to_one")
+        indicators = indicators.merge(family_input_notes(financials), on=KEY, how="left", validate="one_to_one")
         size = classify_size(financials, firms, sizes)
         focus = classify_focus_fields(firms)
         frame = indicators.merge(size, on=["firm_id", "fiscal_year"], how="left", validate="one_to_one")
         frame = frame.merge(focus, on="firm_id", how="left", validate="many_to_one")
-        frame = frame.merge(firms[[c for c in ("firm_id", "ksic_division") if c in firms]], on="firm_id", how="left")
+        frame = frame.merge(
+            firms[[c for c in ("firm_id", "ksic_division", "industry_group", "ksic_divisions") if c in firms]],
+            on="firm_id",
+            how="left",
+        )
+        if "industry_group" not in frame:
+            frame["industry_group"] = pd.Series(pd.NA, index=frame.index, dtype="string")
         frame["ksic_section"] = frame["ksic_division"].astype("string").str.slice(0, 1)
         eligible = eligibility(frame[["firm_id", "fiscal_year", "size_class"]], firms, frame["focus_field"], program)
         frame = pd.concat([frame, eligible], axis=1)
@@ -269,6 +316,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
             "fiscal_year",
             "ksic_division",
             "ksic_section",
+            "industry_group",
             "revenue",
             "total_assets",
             "average_revenue",
@@ -298,4 +346,4 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
         indicators = [i.name for i in INDICATORS if i.family != "industry"]
         peers = [f"peer_pct_{n}" for n in PEER_COMPARED]
         scores = [f"family_score_{f}" for f in FAMILIES] + [f"peer_median_family_score_{f}" for f in FAMILIES]
-        return [*context, *indicators, *INDUSTRY_COLUMNS, *peers, *scores]
+        return [*context, *indicators, *NOTE_COLUMNS, *INDUSTRY_COLUMNS, *peers, *scores]

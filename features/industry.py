@@ -1,8 +1,16 @@
-"""Industry stability (산업안정성): statistics per KSIC division and fiscal year.
+"""Industry stability (산업안정성): statistics per KSIC division (or TS-2000 industry group) and fiscal year.
 
 Computed once from the reference population and carried with the model. Each (division, year)
 uses only that year's firms; volatility uses that year and earlier ones only. A division-year with
 too few firms borrows its KSIC section's statistics, and ``industry_level`` says so.
+
+Firms imported from TS-2000 carry no KSIC code, only the industry group of their export file
+(``industry_group``, mapped to KSIC divisions in ``data/reference/ts2000_industry_groups.csv`` and
+carried as ``ksic_divisions``). For them the narrow level is the industry group's span of KSIC
+divisions: a group spanning several divisions (금속가공_전자부품: ``group:C25;C26``) is never split
+or merged with listed firms of one of its divisions, a group that is exactly one division (도매:
+G46) meets the listed firms of that division, and the parts of a group split by row count
+(부동산1–3, all L68) form one group. The section level uses the firm's KSIC section.
 """
 
 from __future__ import annotations
@@ -20,6 +28,21 @@ INDUSTRY_COLUMNS = (
     "industry_distress_share",
     "industry_concentration",
 )
+
+
+def industry_key(frame: pd.DataFrame, unknown: str | None = "?") -> pd.Series:
+    """Narrow industry key per row: for a row with a TS-2000 industry group, its KSIC division when the
+    group is exactly one division, else ``group:<divisions>`` (``group:<name>`` without ``ksic_divisions``);
+    otherwise the row's KSIC division; ``unknown`` when nothing is known (None: left missing)."""
+    key = frame["ksic_division"].astype("string")
+    if "industry_group" in frame:
+        group = frame["industry_group"].astype("string")
+        span = frame["ksic_divisions"].astype("string") if "ksic_divisions" in frame else group
+        span = span.where(span.notna() & (span != ""), group)
+        single = span.str.fullmatch(r"[A-Z]\d{2}").fillna(False).astype(bool)
+        grouped = ("group:" + span).where(~single, span)
+        key = grouped.where(group.notna() & (group != ""), key)
+    return key.fillna(unknown).astype(str) if unknown is not None else key.astype(object).where(key.notna(), None)
 
 
 def _group_statistics(frame: pd.DataFrame, key: str, settings: FeatureSettings) -> pd.DataFrame:
@@ -61,7 +84,8 @@ def industry_statistics(reference: pd.DataFrame, settings: FeatureSettings) -> p
         if column not in frame:
             frame[column] = np.nan
     frame["ksic_section"] = frame["ksic_division"].astype("string").str.slice(0, 1)
-    division = _group_statistics(frame, "ksic_division", settings).assign(industry_level="division")
+    frame["industry_narrow_key"] = industry_key(frame, unknown=None)
+    division = _group_statistics(frame, "industry_narrow_key", settings).assign(industry_level="division")
     section = _group_statistics(frame, "ksic_section", settings).assign(industry_level="section")
     return pd.concat([division, section], ignore_index=True)
 
@@ -71,7 +95,7 @@ def attach_industry(rows: pd.DataFrame, stats: pd.DataFrame, minimum_firms: int)
     division = stats[stats["industry_level"] == "division"].set_index(["industry_key", "fiscal_year"])
     section = stats[stats["industry_level"] == "section"].set_index(["industry_key", "fiscal_year"])
     key_division = pd.MultiIndex.from_arrays(
-        [rows["ksic_division"].astype(str), rows["reference_year"].astype("int64")]
+        [industry_key(rows, unknown="nan"), rows["reference_year"].astype("int64")]
     )
     key_section = pd.MultiIndex.from_arrays(
         [rows["ksic_division"].astype(str).str.slice(0, 1), rows["reference_year"].astype("int64")]

@@ -2,14 +2,17 @@
 
 A round of a few hundred applicants is compared with the whole reference population (the
 training panel) of the same fiscal year, never only with itself. Peer groups (유사그룹) are
-KSIC division x size class; below a minimum number of reference firms the group widens to the
-KSIC section, then to all firms, and the level used is recorded.
+KSIC division (for TS-2000 firms, their industry group) x size class; below a minimum number of
+reference firms the group widens to the KSIC section, then to all firms, and the level used is
+recorded.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from jumpup.features.industry import industry_key
 
 PEER_LEVELS = ("division", "section", "all")
 
@@ -64,12 +67,13 @@ def reference_year_for(query_years: pd.Series, reference_years: np.ndarray) -> t
 
 
 def peer_group_keys(frame: pd.DataFrame) -> dict[str, pd.Series]:
-    """Group keys for each fallback level; ``frame`` has reference_year, ksic_division, size_class."""
+    """Group keys for each fallback level; ``frame`` has reference_year, ksic_division, size_class and
+    optionally industry_group (the narrow level is then the TS-2000 industry group, ``industry_key``)."""
     year = frame["reference_year"].astype("int64").astype(str)
     size = frame["size_class"].fillna("unknown").astype(str)
     division = frame["ksic_division"].fillna("?").astype(str)
     return {
-        "division": year + "|" + division + "|" + size,
+        "division": year + "|" + industry_key(frame) + "|" + size,
         "section": year + "|" + division.str.slice(0, 1) + "|" + size,
         "all": year,
     }

@@ -10,6 +10,7 @@ column that is absent gives a missing indicator, never an error.
 | capex_intangible, intangible_assets | FnGuide (무형자산의증가, 무형자산) |
 | value_added, employees | TS-2000 ratio exports (부가가치, 종업원수) |
 | payroll, employees | DART 직원현황 |
+| personnel_expense_sga, employees | FnGuide (인건비: personnel cost within SG&A only) |
 | audit_opinion_clean | TS-2000 감사의견코드 (1 = UQ, 적정) |
 | interest_coverage, no_interest_expense | TS-2000 이자보상배율(이자비용) and its 999999999 sentinel |
 
@@ -30,6 +31,7 @@ OUTPUTS = (
     "intangible_asset_share_growth",
     "value_added_per_employee_reported",
     "payroll_per_employee",
+    "sga_personnel_cost_per_employee",
     "payroll_growth",
     "headcount_growth_1y",
     "audit_opinion_not_clean",
@@ -89,6 +91,8 @@ def real_item_indicators(financials: pd.DataFrame, marginal_years: int = 3) -> p
     out["value_added_per_employee_reported"] = safe_ratio(_col(panel, "value_added"), employees)
     pay = safe_ratio(_col(panel, "payroll"), employees)
     out["payroll_per_employee"] = pay
+    # FnGuide's 인건비 covers SG&A staff only: kept apart from a full personnel cost, never mixed with it.
+    out["sga_personnel_cost_per_employee"] = safe_ratio(_col(panel, "personnel_expense_sga"), employees)
     out["payroll_growth"] = growth(_col(panel, "payroll"), prior["payroll"])
     out["headcount_growth_1y"] = growth(employees, prior["employees"])
 

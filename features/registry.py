@@ -168,6 +168,52 @@ INDICATORS: tuple[Indicator, ...] = (
         None,
         "missing when equity is absent",
     ),
+    # Risk signals of audited firms (TS-2000 감사의견코드, 이자보상배율), features/real_items.py
+    Indicator(
+        "audit_opinion_not_clean",
+        "management",
+        "비적정 감사의견",
+        "non-clean audit opinion",
+        "1 if the audit opinion of year t is not unqualified (UQ, 적정) else 0",
+        "0/1",
+        -1,
+        None,
+        "missing when the audit opinion is not reported (panels without TS-2000 audit data)",
+    ),
+    Indicator(
+        "interest_coverage_below_1",
+        "management",
+        "이자보상배율 1 미만",
+        "interest coverage below 1",
+        "1 if operating income / interest expense < 1 in year t; 0 with no interest expense",
+        "0/1",
+        -1,
+        None,
+        "missing when interest coverage is not reported",
+    ),
+    Indicator(
+        "years_interest_coverage_below_1",
+        "management",
+        "이자보상배율 1 미만 연속 연수",
+        "consecutive years of interest coverage below 1",
+        "run of consecutive fiscal years ending at t with coverage < 1",
+        "years",
+        0,
+        None,
+        "missing when coverage of year t is not reported; a missing year ends the run",
+    ),
+    Indicator(
+        "marginal_firm",
+        "management",
+        "한계기업",
+        "marginal firm (zombie firm)",
+        "1 if interest coverage < 1 in each of features.marginal_firm_years consecutive years ending at t "
+        "(Bank of Korea uses 3)",
+        "0/1",
+        -1,
+        None,
+        "missing when coverage of year t is not reported",
+    ),
     # 기술성
     Indicator(
         "rd_intensity",
@@ -223,6 +269,28 @@ INDICATORS: tuple[Indicator, ...] = (
         1,
         "count",
         "missing when certifications are not reported; 'none' counts as 0",
+    ),
+    Indicator(
+        "intangible_investment_intensity",
+        "technology",
+        "매출액 대비 무형자산투자",
+        "intangible investment intensity",
+        "capex_intangible / revenue (FnGuide 무형자산의증가)",
+        "ratio",
+        1,
+        "intensity",
+        "missing when the increase of intangible assets is not reported",
+    ),
+    Indicator(
+        "intangible_asset_share_growth",
+        "technology",
+        "매출액 대비 무형자산 비중 변화",
+        "change in intangible assets to revenue",
+        "intangible_assets_t / revenue_t - intangible_assets_(t-1) / revenue_(t-1)",
+        "ratio",
+        1,
+        "return_on_balance",
+        "missing when intangible assets or revenue of t or t-1 are absent",
     ),
     # 활동성
     Indicator(
@@ -304,6 +372,61 @@ INDICATORS: tuple[Indicator, ...] = (
         "per_employee_won",
         "missing when personnel expense or headcount is absent",
     ),
+    Indicator(
+        "value_added_per_employee_reported",
+        "human",
+        "1인당 부가가치 (공시)",
+        "value added per employee (as reported)",
+        "value_added / employees (TS-2000 부가가치, 종업원수)",
+        "won",
+        1,
+        "per_employee_won",
+        "missing when reported value added or headcount is absent",
+    ),
+    Indicator(
+        "payroll_per_employee",
+        "human",
+        "1인당 급여",
+        "pay per employee",
+        "payroll / employees (DART 직원현황)",
+        "won",
+        1,
+        "per_employee_won",
+        "missing when payroll or headcount is absent",
+    ),
+    Indicator(
+        "sga_personnel_cost_per_employee",
+        "human",
+        "1인당 판관비 인건비",
+        "SG&A personnel cost per employee",
+        "personnel_expense_sga / employees (FnGuide 인건비, SG&A staff only; never mixed with a full personnel cost)",
+        "won",
+        1,
+        "per_employee_won",
+        "missing when SG&A personnel cost or headcount is absent",
+    ),
+    Indicator(
+        "payroll_growth",
+        "human",
+        "급여총액 증가율",
+        "payroll growth",
+        "payroll_t / payroll_(t-1) - 1",
+        "ratio",
+        1,
+        "growth",
+        _GROWTH_MISSING,
+    ),
+    Indicator(
+        "headcount_growth_1y",
+        "human",
+        "종업원수 증가율",
+        "headcount growth (1 year)",
+        "employees_t / employees_(t-1) - 1",
+        "ratio",
+        1,
+        "growth",
+        _GROWTH_MISSING,
+    ),
     # 산업안정성 (from the reference population, per KSIC division and year)
     Indicator(
         "industry_revenue_growth",
@@ -372,6 +495,24 @@ INDICATORS: tuple[Indicator, ...] = (
         "missing when the division has no reference firm in year t",
     ),
 )
+
+# Raw panel inputs behind the families that outside sources fill (TS-2000, FnGuide, DART 직원현황).
+# Features name, per firm-year, the inputs that are missing (``missing_inputs_<family>``) and the source of
+# each one present (``sources_<family>``, from the panel's ``source_<field>`` columns written by
+# ``jumpup import combine``; ``panel`` when the panel does not say). ``risk`` is the audited firms'
+# risk signals (management family).
+FAMILY_INPUTS: dict[str, tuple[str, ...]] = {
+    "technology": (
+        "rd_expense",
+        "patents_granted",
+        "patent_disclosed",
+        "certifications",
+        "capex_intangible",
+        "intangible_assets",
+    ),
+    "human": ("employees", "personnel_expense", "payroll", "personnel_expense_sga", "value_added"),
+    "risk": ("audit_opinion_clean", "interest_coverage"),
+}
 
 # Indicators compared within the similar group (유사그룹대조) as percentiles.
 # Raw panel inputs and the model features that move with them, each in the input's direction when

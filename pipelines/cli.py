@@ -355,6 +355,41 @@ def import_combine(
     )
 
 
+@app.command("evaluate-families")
+def evaluate_families(
+    panel: Annotated[Path, typer.Option("--panel", help="Panel directory (e.g. from `jumpup import combine`).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for families.json and predictions.csv.")],
+    origin: Annotated[int, typer.Option("--origin", help="Feature year; the outcome is origin + horizon.")] = 2018,
+    family: Annotated[
+        list[str] | None, typer.Option("--family", help="Family to ablate; repeatable (default technology, human).")
+    ] = None,
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Firm-grouped CV with and without the technology and human-efficiency families, paired AUC differences."""
+    from jumpup.intake.readers import InputFileError
+    from jumpup.pipelines.evaluate_families import run
+
+    settings = _settings(params)
+    families = tuple(family or ("technology", "human"))
+    result = _step(
+        f"evaluate families {', '.join(families)} at origin {origin}",
+        lambda: run(panel, out, settings, origin, families),
+        (InputFileError, ValueError, FileNotFoundError),
+    )
+    table = console_table(
+        f"{result['folds']}-fold firm-grouped CV, origin {origin} → {origin + result['horizon']}: "
+        f"{result['firms']:,} firms, event rate {result['event_rate']:.3f}",
+        ("model", "pooled AUC", "95% CI"),
+        right=("pooled AUC", "95% CI"),
+    )
+    for name, auc in result["pooled"].items():
+        table.add_row(name, f"{auc['value']:.3f}", f"{auc['ci_low']:.3f}–{auc['ci_high']:.3f}")
+    console.print(table)
+    for name, d in result["difference"].items():
+        console.print(f"{name}: {d['value']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
+    console.print(f"MLflow run {result['mlflow_run_id']}; results: {out / 'families.json'}")
+
+
 @app.command("evaluate-ts2000")
 def evaluate_ts2000(
     panel: Annotated[Path, typer.Option("--panel", help="Panel written by `jumpup import ts2000`.")],

@@ -11,7 +11,8 @@ Every row is accepted or quarantined (read = accepted + quarantined).
 import) with such sources: for each field the first source in the declared precedence
 (``sources.precedence`` in params.yaml) that has a value wins, provenance is kept per value, and
 where two sources differ by more than ``sources.conflict_tolerance`` (relative to the larger
-absolute value) the pair goes to ``conflicts.csv``. Only firms of the base panel are kept; the base
+absolute value) the pair goes to ``conflicts.csv``. A firm-year's equity and liabilities come from
+the source of its total assets or not at all (``one_balance_source``). Only firms of the base panel are kept; the base
 panel's own values carry source ``panel``.
 
 Errors: ``SourceError`` (a ``ValueError``) names the file and the column that is missing.
@@ -45,6 +46,24 @@ NONNEGATIVE = {
     "tangible_assets",
     "intangible_assets",
 }
+# Fields whose source is also written beside the value in the combined financials (``source_<field>``),
+# so the indicators built on them, and the reports, can say where each figure came from.
+SOURCE_NOTED_FIELDS = (
+    "revenue",
+    "rd_expense",
+    "patents_granted",
+    "capex_intangible",
+    "intangible_assets",
+    "employees",
+    "personnel_expense",
+    "personnel_expense_sga",
+    "payroll",
+    "value_added",
+    "audit_opinion_clean",
+    "interest_coverage",
+)
+# Balance-sheet items that must come from the same source as total assets in one firm-year.
+BALANCE_MEMBERS = ("total_equity", "total_liabilities")
 SOURCES = {
     "fnguide": {"table": "fnguide_items", "firm": "code", "year": "year"},
     "dart_employees": {"table": "dart_employee_items", "firm": "stockCode", "year": "year"},
@@ -222,6 +241,26 @@ def _read_financials(directory: Path) -> pd.DataFrame:
     raise SourceError(f"{directory}: no financials.csv or financials.parquet")
 
 
+def one_balance_source(chosen: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Keep a firm-year's balance sheet from one source: that of its chosen total assets.
+
+    ``chosen`` is the long table of chosen values (firm_id, fiscal_year, field, source, value).
+    Equity or liabilities chosen from another source than total assets are left out (missing), since
+    assets = liabilities + equity only holds within one statement: a panel's assets next to another
+    source's equity would fail the balance check and cost the whole firm-year. Returns the kept rows
+    and how many values were left out.
+    """
+    key = ["firm_id", "fiscal_year"]
+    lead = chosen.loc[chosen["field"] == "total_assets", [*key, "source"]].rename(columns={"source": "_balance"})
+    tagged = chosen.merge(lead, on=key, how="left")
+    mixed = (
+        tagged["field"].isin(BALANCE_MEMBERS).to_numpy()
+        & tagged["_balance"].notna().to_numpy()
+        & (tagged["source"] != tagged["_balance"]).to_numpy()
+    )
+    return tagged.loc[~mixed].drop(columns="_balance"), int(mixed.sum())
+
+
 def combine_panels(
     base: Path,
     additions: dict[str, Path],
@@ -286,6 +325,7 @@ def combine_panels(
         }
     )[[*key, "field", "chosen_source", "chosen_value", "other_source", "other_value", "relative_difference"]]
 
+    chosen, mixed_balance = one_balance_source(chosen)
     financials = chosen.pivot(index=key, columns="field", values="value").reset_index()
     financials = financials[financials["revenue"].notna()] if "revenue" in financials else financials
     text_columns = [c for c in frames["panel"].columns if c not in financials.columns and c not in key]
@@ -314,6 +354,13 @@ def combine_panels(
         if provenance[column].dtype == object or str(provenance[column].dtype) in ("str", "string", "category"):
             provenance[column] = provenance[column].astype(str)
 
+    # The source of each noted value, as its provenance names it (a TS-2000 base panel's values say ts2000).
+    noted = provenance[provenance["field"].isin(SOURCE_NOTED_FIELDS)].drop_duplicates([*key, "field"])
+    if len(noted):
+        origin = noted.pivot(index=key, columns="field", values="source")
+        origin.columns = [f"source_{c}" for c in origin.columns]
+        financials = financials.merge(origin.reset_index(), on=key, how="left")
+
     out_dir.mkdir(parents=True, exist_ok=True)
     firms.to_csv(out_dir / "firms.csv", index=False, encoding="utf-8")
     financials.to_csv(out_dir / "financials.csv", index=False, encoding="utf-8")
@@ -333,6 +380,7 @@ def combine_panels(
             f"{f}:{s}": int(n) for (f, s), n in chosen.groupby(["field", "source"]).size().sort_index().items()
         },
         "conflicts": len(conflicts),
+        "balance_values_left_out": mixed_balance,
         "conflicts_by_field": {k: int(v) for k, v in conflicts["field"].value_counts().sort_index().items()},
         "financials_sha256": frame_sha256(financials),
     }

@@ -37,6 +37,7 @@ TEXT = {
         "yes": "충족",
         "no": "미충족",
         "families": "6대 지표군 점수 (유사그룹 중앙값 대비)",
+        "sources": "지표 자료 출처",
         "peer_note": "유사그룹: 동일 산업·규모 기업 %s개 (%s)의 중앙값. 개별 기업 정보는 표시하지 않습니다.",
         "growth_path": "성장경로 예측 (매출액)",
         "no_growth": "성장경로 예측을 산출할 수 없습니다: 기준 사업연도의 매출이 없거나 비교할 과거 기업이 부족합니다.",
@@ -77,6 +78,7 @@ TEXT = {
         "yes": "met",
         "no": "not met",
         "families": "Six indicator families against the peer median",
+        "sources": "Sources of the indicator data",
         "peer_note": "Peers: median of %s firms of the same industry and size (%s level). No single firm is shown.",
         "growth_path": "Growth path (revenue)",
         "no_growth": "No growth path could be computed.",
@@ -122,6 +124,69 @@ CHART_TEXT = {
         "missing": "no input data",
     },
 }
+
+
+# Where the technology and human-efficiency figures came from (features ``sources_<family>``,
+# from the provenance ``jumpup import combine`` carries per value).
+SOURCE_LABELS = {
+    "ko": {
+        "ts2000": "TS-2000",
+        "fnguide": "FnGuide",
+        "dart_employees": "DART 직원현황",
+        "dart_bulk": "DART 재무정보",
+        "synthetic": "합성 자료",
+        "panel": "제출 자료",
+    },
+    "en": {
+        "ts2000": "TS-2000",
+        "fnguide": "FnGuide",
+        "dart_employees": "DART employee status",
+        "dart_bulk": "DART statements",
+        "synthetic": "synthetic data",
+        "panel": "submitted panel",
+    },
+}
+INPUT_LABELS = {
+    "rd_expense": ("연구개발비", "R&D expense"),
+    "patents_granted": ("등록특허", "patents granted"),
+    "patent_disclosed": ("특허 공시", "patent disclosure"),
+    "certifications": ("기업 인증", "certifications"),
+    "capex_intangible": ("무형자산 투자", "intangible investment"),
+    "intangible_assets": ("무형자산", "intangible assets"),
+    "employees": ("종업원수", "headcount"),
+    "personnel_expense": ("인건비", "personnel cost"),
+    "payroll": ("급여총액", "payroll"),
+    "personnel_expense_sga": ("판관비 인건비", "SG&A personnel cost"),
+    "value_added": ("부가가치", "value added"),
+}
+SOURCE_NOTE_FAMILIES = ("technology", "human")
+
+
+def source_note(row: pd.Series, language: str) -> list[str]:
+    """One line per family (기술성, 인적효율성): each source with the inputs it gave, then the inputs missing.
+
+    Reads ``sources_<family>`` (``field=source;…``) and ``missing_inputs_<family>`` of the feature
+    row; a row without them (features built before these columns existed) gives no line.
+    """
+    ko = language == "ko"
+    labels = SOURCE_LABELS["ko" if ko else "en"]
+    lines = []
+    for family in SOURCE_NOTE_FAMILIES:
+        sources, missing = row.get(f"sources_{family}"), row.get(f"missing_inputs_{family}")
+        if not isinstance(sources, str) and not isinstance(missing, str):
+            continue
+        by_source: dict[str, list[str]] = {}
+        for item in (sources or "").split(";") if isinstance(sources, str) else []:
+            field, _, source = item.partition("=")
+            if field:
+                name = INPUT_LABELS.get(field, (field, field))[0 if ko else 1]
+                by_source.setdefault(labels.get(source, source), []).append(name)
+        parts = [f"{source}: {', '.join(names)}" for source, names in by_source.items()]
+        absent = [INPUT_LABELS.get(f, (f, f))[0 if ko else 1] for f in str(missing or "").split(";") if f]
+        if absent:
+            parts.append(("자료 없음: " if ko else "not available: ") + ", ".join(absent))
+        lines.append(f"{FAMILIES[family]['ko' if ko else 'en']} — " + " · ".join(parts))
+    return lines
 
 
 def family_chart(row: pd.Series, language: str) -> str:
@@ -250,6 +315,7 @@ def firm_report(
             firm if peer_ok else firm.drop([c for c in firm.index if c.startswith("peer_median")]), language
         ),
         fan_chart=fan,
+        source_lines=source_note(firm, language),
         growth_text=growth_text,
         ineligible_label=(
             INELIGIBLE_KO.get(firm.get("ineligible_reason"), firm.get("ineligible_reason"))

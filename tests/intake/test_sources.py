@@ -108,3 +108,28 @@ def test_real_fnguide_and_dart_employees(fnguide_listed, dart_employees, tmp_pat
     assert de["firms"] > 2500 and de["fiscal_years"] == [2021, 2025]
     revenue = pd.read_csv(tmp_path / "fn" / "financials.csv", usecols=["revenue"])["revenue"]
     assert 1e10 < revenue.median() < 1e12  # 억원 converted: a listed firm's revenue is tens of billions of won
+
+
+def test_combine_keeps_one_balance_source_per_firm_year_and_names_value_sources(sources, tmp_path):
+    root, _, _ = sources
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "firms.csv").write_text((DATA / "base" / "firms.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    rows = pd.read_csv(DATA / "base" / "financials.csv", dtype={"firm_id": str})
+    rows[rows["fiscal_year"] == 2019].to_csv(base / "financials.csv", index=False)  # 2018 only in FnGuide
+    manifest = combine_panels(
+        base, {"fnguide": root / "fn"}, tmp_path / "out", load_settings().sources.precedence, 0.05
+    )
+    financials = pd.read_csv(tmp_path / "out" / "financials.csv", dtype={"firm_id": str}).set_index(
+        ["firm_id", "fiscal_year"]
+    )
+    # 2019: assets from the panel, so FnGuide's equity and liabilities are left out, not mixed in.
+    y2019 = financials.loc[("100001", 2019)]
+    assert y2019["total_assets"] == 6_400_000_000
+    assert pd.isna(y2019["total_equity"]) and pd.isna(y2019["total_liabilities"])
+    # 2018: the whole balance sheet from FnGuide, which balances.
+    y2018 = financials.loc[("100001", 2018)]
+    assert (y2018["total_assets"], y2018["total_equity"], y2018["total_liabilities"]) == (6e9, 4e9, 2e9)
+    assert manifest["balance_values_left_out"] == 4  # equity and liabilities of two panel firm-years
+    assert (y2019["source_revenue"], y2019["source_rd_expense"]) == ("panel", "fnguide")
+    assert y2018["source_revenue"] == "fnguide"
