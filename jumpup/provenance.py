@@ -118,14 +118,14 @@ def stage_code_paths(stage: str, dvc_file: Path | None = None) -> list[str]:
 
 
 @contextmanager
-def stage_code_version(stage: str, dvc_file: Path | None = None) -> Iterator[str]:
+def stage_code_version(stage: str, root: Path = PROJECT_ROOT) -> Iterator[str]:
     """Within the block, ``code_version()`` is ``<version>+src.<hash>`` of the stage's code.
 
     The hash covers exactly the code ``dvc.yaml`` lists for the stage (``stage_code_paths``), the
     files DVC itself watches: the outputs of ``dvc repro`` then depend on the stage's code and
     inputs only, never on the commit, so a fresh clone reproduces the committed ``dvc.lock``.
     """
-    version = f"{__version__}+src.{source_sha256(stage_code_paths(stage, dvc_file))[:12]}"
+    version = f"{__version__}+src.{source_sha256(stage_code_paths(stage, root / 'dvc.yaml'), root)[:12]}"
     token = _STAGE_CODE_VERSION.set(version)
     try:
         yield version

@@ -121,7 +121,7 @@ def unpromoted_notice(info: dict) -> Notice | None:
         + ". Its grades are for review, not for decisions, until a model passes `jumpup promote`."
     )
     ko = (
-        f"이 결과의 모형(버전 {version})은 승격 심사를 통과하지 못한 후보 모형이며 챔피언 모형이 아닙니다"
+        f"이 결과의 모형(버전 {version})은 승격되지 않은 후보 모형으로, 챔피언 모형이 아닙니다"
         + (f" (현 챔피언: 버전 {champion})" if champion else " (등록된 챔피언 모형 없음)")
         + (f". 통과하지 못한 승격 기준: {ko_gates}" if gates else "")
         + ". 승격된 모형이 나오기 전까지 등급은 참고용입니다."
