@@ -143,3 +143,35 @@ def test_a_torn_stage_table_is_one_error_naming_it(tmp_path):
     with pytest.raises(ResumeFileError, match=r"score.scores.parquet: resume file is damaged"):
         StageState(tmp_path / "out").load("score", "fp", ("scores",))
     assert not list((tmp_path / "out" / ".stages").glob("*.partial"))
+
+
+def test_a_failed_run_removes_only_what_it_made(tmp_path):
+    from jumpup.locks import removed_on_failure
+
+    fresh = tmp_path / "a" / "b" / "out"
+    with pytest.raises(RuntimeError), removed_on_failure(fresh):
+        (fresh / "reports").mkdir(parents=True)
+        (fresh / "reports" / "x.html").write_text("half")
+        raise RuntimeError("stopped")
+    assert not (tmp_path / "a").exists()  # the parents it made go too
+    earlier = tmp_path / "earlier"
+    (earlier / "reports").mkdir(parents=True)
+    (earlier / "reports" / "old.html").write_text("old")
+    with pytest.raises(RuntimeError), removed_on_failure(earlier):
+        (earlier / "reports" / "new.html").write_text("new")
+        (earlier / "stages" / "deep").mkdir(parents=True)
+        (earlier / "stages" / "deep" / "t.parquet").write_text("t")
+        (earlier / "reports" / "old.html").write_text("rewritten")
+        raise RuntimeError("stopped")
+    assert sorted(p.relative_to(earlier).as_posix() for p in earlier.rglob("*")) == ["reports", "reports/old.html"]
+    with pytest.raises(OutputLocked), removed_on_failure(tmp_path / "busy"):
+        (tmp_path / "busy").mkdir()
+        raise OutputLocked("another run")
+    assert (tmp_path / "busy").exists()  # a busy folder belongs to the run that holds it
+    with pytest.raises(KeyboardInterrupt), removed_on_failure(tmp_path / "stopped"):
+        (tmp_path / "stopped" / ".stages").mkdir(parents=True)
+        raise KeyboardInterrupt
+    assert (tmp_path / "stopped" / ".stages").exists()  # an interrupted round resumes from here
+    with removed_on_failure(tmp_path / "done"):
+        (tmp_path / "done").mkdir()
+    assert (tmp_path / "done").exists()

@@ -160,3 +160,27 @@ def test_a_round_that_fails_after_making_out_removes_only_what_it_made(store, tm
         "reports",
         "reports/old.html",
     ]
+
+
+def test_the_notice_and_the_model_line_name_the_failed_gates_with_their_figures():
+    from jumpup.pipelines.score import unpromoted_notice
+    from jumpup.rendering.round_reports import model_label
+
+    info = {
+        "model_version": "3",
+        "model_promoted": False,
+        "model_champion_version": "2",
+        "model_failed_gates": [{"gate": "calibration_tests", "candidate": 0.444444, "limit": 0.3}],
+    }
+    notice = unpromoted_notice(info)
+    assert str(notice).startswith("model version 3 is an unpromoted candidate, not the champion (champion: version 2)")
+    assert "calibration_tests (0.444 > limit 0.300)" in notice
+    assert notice.ko.startswith(
+        "이 결과의 모형(버전 3)은 승격되지 않은 후보 모형으로, 챔피언 모형이 아닙니다 (현 챔피언: 버전 2)"
+    )
+    assert "등급별 보정 검정(Jeffreys) 불합격 비율 0.444 (한도 0.300)" in notice.ko
+    assert model_label(info) == "3 — 승격되지 않은 후보 모형 (불통과 승격 기준: 등급별 보정 검정)"
+    promoted = {**info, "model_promoted": True, "model_alias": "champion"}
+    assert unpromoted_notice(promoted) is None and model_label(promoted) == "3 (champion)"
+    bundle = {"model_version": "bundle 0123456789ab"}  # a bundle directory has no registry status
+    assert unpromoted_notice(bundle) is None and model_label(bundle) == "bundle 0123456789ab"
