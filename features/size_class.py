@@ -80,6 +80,20 @@ def thresholds_by_division(on: dt.date, extra: tuple[TableVersion, ...] = ()) ->
     return frame, version.version
 
 
+def tables_on(on: dt.date, extra: tuple[TableVersion, ...] = ()) -> tuple[str, str | None]:
+    """The versions of the size table and of the exceptions table valid on ``on``.
+
+    Two dates with the same pair classify every firm alike. Raises ``LookupError`` when no size
+    table covers ``on``.
+    """
+    _, version = size_criteria(on, extra=extra)
+    try:
+        exceptions = table_version("sme_size_exceptions", on).version
+    except LookupError:
+        exceptions = None
+    return version.version, exceptions
+
+
 def _exceptions(on: dt.date) -> pd.DataFrame:
     try:
         version = table_version("sme_size_exceptions", on)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -23,13 +24,26 @@ def guard_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            values = out[column]
-            risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
-            if risky.any():
-                quoted = values.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v)
-                out[column] = quoted.astype(object)
+        values = out[column]
+        if not _is_text(values):
+            continue
+        risky = _cells(values, lambda v: v.startswith(FORMULA_STARTS), lambda s: s.str.startswith(FORMULA_STARTS))
+        if risky.any():
+            quoted = values.astype(object).to_numpy(copy=True)
+            quoted[risky] = ["'" + v for v in quoted[risky]]
+            out[column] = pd.Series(quoted, index=values.index, dtype=object)
     return out
+
+
+def _is_text(values: pd.Series) -> bool:
+    return values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+
+
+def _cells(values: pd.Series, test, vectorised) -> np.ndarray:
+    """Boolean mask (one per cell) of the ``str`` cells passing ``test``; string columns test in bulk."""
+    if values.dtype != object:  # a string dtype: every non-missing cell is a str
+        return vectorised(values).fillna(False).to_numpy(dtype=bool)
+    return np.fromiter((isinstance(v, str) and test(v) for v in values.to_numpy()), dtype=bool, count=len(values))
 
 
 def unguard_formulas(values: pd.Series) -> pd.Series:
@@ -54,6 +68,6 @@ def write_csv(frame: pd.DataFrame, path: Path, **to_csv) -> Path:
 
 
 def _holds(values: pd.Series, character: str) -> bool:
-    if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+    if not _is_text(values):
         return False
-    return bool(values.map(lambda v: isinstance(v, str) and character in v, na_action="ignore").fillna(False).any())
+    return bool(_cells(values, lambda v: character in v, lambda s: s.str.contains(character, regex=False)).any())

@@ -20,6 +20,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 from sklearn.utils.validation import check_is_fitted
 
+# Threads for predictions: 0 is OpenMP's default (every core). LightGBM predicts each row on its
+# own, so the thread count never changes a prediction or a contribution (tests/models pins this).
+PREDICT_THREADS = 0
+
 
 class GrowthGBM(ClassifierMixin, BaseEstimator):
     """Binary LightGBM classifier on a DataFrame of numeric features (NaN allowed)."""
@@ -92,7 +96,7 @@ class GrowthGBM(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "booster_")
-        probability = self.booster_.predict(self._matrix(X), num_threads=1)
+        probability = self.booster_.predict(self._matrix(X), num_threads=PREDICT_THREADS)
         return np.vstack((1.0 - probability, probability)).transpose()
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -100,12 +104,12 @@ class GrowthGBM(ClassifierMixin, BaseEstimator):
 
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "booster_")
-        return self.booster_.predict(self._matrix(X), raw_score=True, num_threads=1)
+        return self.booster_.predict(self._matrix(X), raw_score=True, num_threads=PREDICT_THREADS)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Exact per-feature contributions in log-odds (TreeSHAP); the last column is the bias."""
         check_is_fitted(self, "booster_")
-        values = self.booster_.predict(self._matrix(X), pred_contrib=True, num_threads=1)
+        values = self.booster_.predict(self._matrix(X), pred_contrib=True, num_threads=PREDICT_THREADS)
         return pd.DataFrame(values, columns=[*self.feature_names_in_, "_bias"], index=X.index)
 
 

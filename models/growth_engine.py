@@ -306,26 +306,38 @@ def probability_above_quantiles(quantile_values: np.ndarray, levels, threshold: 
     """
     values = np.asarray(quantile_values, dtype="float64")
     levels = np.asarray(levels, dtype="float64")
+    n = values.shape[1] if values.ndim == 2 else 0
     threshold = np.broadcast_to(np.asarray(threshold, dtype="float64"), (values.shape[0],))
     out = np.full(values.shape[0], np.nan)
-    for i, (row, t) in enumerate(zip(values, threshold, strict=True)):
-        if np.isnan(row).any() or np.isnan(t):
-            continue
-        row = np.maximum.accumulate(row)
-        if row[-1] - row[0] <= 0:  # a degenerate (point) distribution
-            out[i] = float(t < row[0])
-            continue
-        if t <= row[0]:
-            j = np.flatnonzero(row > row[0])[0]
-            slope = (levels[j] - levels[0]) / (row[j] - row[0])
-            cdf = levels[0] - slope * (row[0] - t)
-        elif t >= row[-1]:
-            j = np.flatnonzero(row < row[-1])[-1]
-            slope = (levels[-1] - levels[j]) / (row[-1] - row[j])
-            cdf = levels[-1] + slope * (t - row[-1])
-        else:
-            cdf = float(np.interp(t, row, levels))
-        out[i] = 1.0 - min(max(cdf, 0.0), 1.0)
+    usable = ~(np.isnan(values).any(axis=1) | np.isnan(threshold))
+    if not usable.any():
+        return out
+    rows = np.maximum.accumulate(values[usable], axis=1)
+    t = threshold[usable]
+    low, high = rows[:, 0], rows[:, -1]
+    cdf = np.empty(len(rows))
+    point = high - low <= 0  # a degenerate (point) distribution
+    below = ~point & (t <= low)
+    above = ~point & ~below & (t >= high)
+    inside = ~(point | below | above)
+    picked = np.arange(len(rows))
+    with np.errstate(divide="ignore", invalid="ignore"):  # degenerate rows are set below
+        # Below the first quantile: the slope to the first value above it, continued.
+        j = np.argmax(rows > low[:, None], axis=1)
+        slope = (levels[j] - levels[0]) / (rows[picked, j] - low)
+        cdf[below] = (levels[0] - slope * (low - t))[below]
+        # Above the last quantile: the slope from the last value below it, continued.
+        j = n - 1 - np.argmax(rows[:, ::-1] < high[:, None], axis=1)
+        slope = (levels[-1] - levels[j]) / (high - rows[picked, j])
+        cdf[above] = (levels[-1] + slope * (t - high))[above]
+        # Between two quantiles: linear, as numpy.interp computes it.
+        j = np.clip((rows <= t[:, None]).sum(axis=1) - 1, 0, n - 2)
+        x0, x1 = rows[picked, j], rows[picked, j + 1]
+        slope = (levels[j + 1] - levels[j]) / (x1 - x0)
+        cdf[inside] = (slope * (t - x0) + levels[j])[inside]
+    probability = 1.0 - np.clip(cdf, 0.0, 1.0)
+    probability[point] = (t < low)[point].astype("float64")
+    out[usable] = probability
     return out
 
 

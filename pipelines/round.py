@@ -237,9 +237,20 @@ def _run_round(
     write_csv(paths, out_dir / "growth_paths.csv", encoding="utf-8")
     write_csv(result.quarantine, out_dir / "quarantine.csv", encoding="utf-8")
     log_path = Path(log_path) if log_path else decision_log_path(settings, out_dir)
-    dossier = dossier_scores(bundle, scores, features, settings.reports.min_group_size)
+    passed = step1.decisions.loc[step1.decisions["decision"] == "pass", "firm_id"]
+    # Reasons worded as on the reports: for the dossiers (passed firms) and the workbook (every firm).
+    worded = scores if with_workbook else scores[scores["firm_id"].isin(passed)]
+    dossier = dossier_scores(bundle, worded, features, settings.reports.min_group_size)
     summary = write_step1(
-        step1, dossier, result, out_dir / "step1", settings, scores_manifest, log_path, growth_sentences(paths)
+        step1,
+        scores,
+        result,
+        out_dir / "step1",
+        settings,
+        scores_manifest,
+        log_path,
+        growth_sentences(paths, passed),
+        dossier=dossier,
     )
     shutil.copyfile(out_dir / "step1" / "step1_decisions.csv", out_dir / "step1_decisions.csv")  # the same bytes
     timings["write"] = time.perf_counter() - started
@@ -292,22 +303,22 @@ def _run_round(
             for name in ("scores.csv", "step1_decisions.csv", "growth_paths.csv", "quarantine.csv")
         },
     }
-    roles = audit_rubric()["roles"]
-    # An unpromoted model is named on the workbook's first sheet, before any grade is read.
-    notice_sheet = {"모형 안내": pd.DataFrame({"안내": [unpromoted.ko]})} if unpromoted else {}
-    sheets = {
-        name: evaluator_frame(frame, roles)
-        for name, frame in {
-            **notice_sheet,
-            "점수": dossier,  # reasons worded as on the reports, with value and peer median
-            "STEP1 결정": decisions,
-            "성장경로": paths,
-            "격리": result.quarantine,
-            "현장실사 품질": pd.DataFrame(step1.quality["evaluators"]),
-        }.items()
-    }
     workbook_started = time.perf_counter()
     if with_workbook:
+        roles = audit_rubric()["roles"]
+        # An unpromoted model is named on the workbook's first sheet, before any grade is read.
+        notice_sheet = {"모형 안내": pd.DataFrame({"안내": [unpromoted.ko]})} if unpromoted else {}
+        sheets = {
+            name: evaluator_frame(frame, roles)
+            for name, frame in {
+                **notice_sheet,
+                "점수": dossier,  # reasons worded as on the reports, with value and peer median
+                "STEP1 결정": decisions,
+                "성장경로": paths,
+                "격리": result.quarantine,
+                "현장실사 품질": pd.DataFrame(step1.quality["evaluators"]),
+            }.items()
+        }
         write_workbook(out_dir / "round_workbook.xlsx", sheets)
     else:
         (out_dir / "round_workbook.xlsx").unlink(missing_ok=True)  # never leave an earlier run's workbook
@@ -360,8 +371,13 @@ def round_growth_paths(
     return forecast_paths(bundle.history, queries, as_of, settings, model=model)[0]
 
 
-def growth_sentences(paths: pd.DataFrame) -> dict[str, str]:
-    """The STEP 2 dossier's growth sentence per firm: the grade report's wording, from the plotted quantiles."""
+def growth_sentences(paths: pd.DataFrame, firm_ids: pd.Series | None = None) -> dict[str, str]:
+    """The STEP 2 dossier's growth sentence per firm: the grade report's wording, from the plotted quantiles.
+
+    ``firm_ids``: the firms that get a dossier (all firms in ``paths`` when None).
+    """
+    if firm_ids is not None:
+        paths = paths[paths["firm_id"].isin(firm_ids)]
     if paths.empty:
         return {}
     last = paths.sort_values("horizon").groupby("firm_id").tail(1)

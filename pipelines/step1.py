@@ -113,11 +113,14 @@ def write_step1(
     model: dict,
     log_path: Path | None = None,
     growth_summary: dict[str, str] | None = None,
+    dossier: pd.DataFrame | None = None,
 ) -> dict:
     """Write STEP 1's files into ``out_dir`` and append one record to the decision log.
 
-    ``model`` describes the model that scored the round (version, run id, hash). Returns the
-    record, with the recommendation-share check, warnings and dossier count added.
+    ``scores`` are the scores STEP 1 decided on (their hash goes to the log); ``dossier``, when
+    given, holds the passed firms' scores with reasons worded as on the grade report, for the STEP
+    2 dossiers. ``model`` describes the model that scored the round (version, run id, hash).
+    Returns the record, with the recommendation-share check, warnings and dossier count added.
     """
     rubric = audit_rubric()
     out_dir = Path(out_dir)
@@ -133,7 +136,7 @@ def write_step1(
     shutil.rmtree(out_dir / "dossiers", ignore_errors=True)  # a rerun leaves no dossier of an earlier run behind
     dossiers = write_dossiers(
         result.decisions,
-        scores,
+        scores if dossier is None else dossier,
         result.audit_summary,
         ingested.tables["firms"],
         rubric,

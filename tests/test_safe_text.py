@@ -49,3 +49,11 @@ def test_write_csv_of_a_frame_without_risky_text_is_what_pandas_writes(tmp_path)
     write_csv(frame, tmp_path / "a.csv")
     frame.to_csv(tmp_path / "b.csv", index=False)
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_mixed_object_and_string_columns_are_guarded_alike():
+    mixed = pd.Series([1, "=x", None, 2.5, "ok", "-y"], dtype=object)
+    typed = pd.Series(["=x", None, "ok", "\r-y"], dtype="string")
+    guarded = guard_formulas(pd.DataFrame({"mixed": mixed}))["mixed"].tolist()
+    assert guarded[:2] == [1, "'=x"] and guarded[3:] == [2.5, "ok", "'-y"]
+    assert guard_formulas(pd.DataFrame({"typed": typed}))["typed"].tolist()[::2] == ["'=x", "ok"]

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 
 from jumpup.intake.contracts import FileContract
 
@@ -82,7 +84,7 @@ def parse_numbers(text: pd.Series) -> pd.Series:
     string clean-up, which is the slow part on large files. Anything still unreadable is NaN and
     the caller reports it; a sign is never dropped.
     """
-    direct = pd.to_numeric(text, errors="coerce").astype("float64")
+    direct = _plain_numbers(text)
     retry = direct.isna() & text.notna()
     if not retry.any():
         return direct
@@ -97,6 +99,21 @@ def parse_numbers(text: pd.Series) -> pd.Series:
     cleaned = cleaned.str.replace(r"^--", "", regex=True)  # '-(1,234)' is still one negative
     direct[retry] = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     return direct
+
+
+# A number as every parser reads it alike: optional sign, digits with at most one point, exponent.
+_PLAIN_NUMBER = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def _plain_numbers(text: pd.Series) -> pd.Series:
+    """float64 of the cells written as plain numbers (Arrow's parser); NaN for every other cell."""
+    try:
+        strings = pyarrow.array(text.array if text.dtype != object else text.to_numpy(), type=pyarrow.string())
+        plain = pc.fill_null(pc.match_substring_regex(strings, _PLAIN_NUMBER), False)
+        values = pc.cast(pc.if_else(plain, strings, pyarrow.scalar(None, pyarrow.string())), pyarrow.float64())
+    except (pyarrow.ArrowException, TypeError, ValueError):  # cells that are not text: the general parser
+        return pd.to_numeric(text, errors="coerce").astype("float64")
+    return pd.Series(values.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
 
 
 def demote_optional_issues(

@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from jumpup.intake.contracts import AMOUNT_COLUMNS, COLUMN_ALIASES, UNIT_LABELS
@@ -184,20 +185,13 @@ def _read_csv_text(text: str, path: Path) -> tuple[pd.DataFrame, list[tuple[int,
             raise InputFileError(f"{path}: unreadable CSV: {exc}") from None
         except pd.errors.EmptyDataError:
             raise InputFileError(f"{path}: the file is empty; it needs at least a header row") from None
-    lines = text.splitlines()
-    bad: list[tuple[int, str, str]] = []
-    for warning in caught:
-        for number, why in _BAD_LINE_PATTERN.findall(str(warning.message)):
-            line = int(number)
-            bad.append((line + skip, lines[line - 1] if line - 1 < len(lines) else "", why.strip()))
-    bad.sort()
-    bad_numbers = {b[0] for b in bad}
-    rows, candidate = [], skip + 2
-    while len(rows) < len(frame):
-        if candidate not in bad_numbers:
-            rows.append(candidate)
-        candidate += 1
-    frame[ROW_COLUMN] = rows
+    found = [(int(n), why) for w in caught for n, why in _BAD_LINE_PATTERN.findall(str(w.message))]
+    lines = text.splitlines() if found else []
+    bad = sorted((line + skip, lines[line - 1] if line - 1 < len(lines) else "", why.strip()) for line, why in found)
+    # File row of each parsed row: counted from the header, skipping the rejected lines.
+    candidates = np.arange(skip + 2, skip + 2 + len(frame) + len(bad))
+    rows = candidates[~np.isin(candidates, [b[0] for b in bad])][: len(frame)]
+    frame[ROW_COLUMN] = rows.tolist()
     return frame, bad, unit
 
 

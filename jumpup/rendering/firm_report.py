@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment
 
@@ -296,15 +297,33 @@ def _reasons(firm: pd.Series, direction: str, peer_medians: dict[str, float], la
 
 
 def annotated_reasons(firms: pd.DataFrame, medians: dict[str, dict[str, float]], language: str) -> pd.DataFrame:
-    """``firms`` (scores joined with features) with every reason_up_k / reason_down_k worded as on the report."""
+    """``firms`` (scores joined with features) with every reason_up_k / reason_down_k worded as on the report.
+
+    Shape: the same rows and columns as ``firms``. Each non-empty reason reads as ``_reasons``
+    words it on the grade report: for Korean pages, the indicator's value and its peer median
+    (``medians``: {firm_id: {indicator: median}}) stand beside the points. Works one reason
+    column and one indicator at a time, so a round of 100,000 firms takes seconds.
+    """
     out = firms.copy()
-    columns = [c for c in firms if str(c).startswith(("reason_up_", "reason_down_"))]
-    for i, row in firms.iterrows():
-        for direction in ("up", "down"):
-            lines = _reasons(row, direction, medians.get(row["firm_id"], {}), language)
-            mine = sorted(
-                c for c in columns if c.startswith(f"reason_{direction}_") and isinstance(row[c], str) and row[c]
-            )
-            for column, line in zip(mine, lines, strict=True):
-                out.at[i, column] = line
+    if language != "ko" or firms.empty:
+        return out
+    firm_ids = firms["firm_id"].to_numpy()
+    for column in [c for c in firms if str(c).startswith(("reason_up_", "reason_down_"))]:
+        direction, k = column.removeprefix("reason_").rsplit("_", 1)
+        feature_column = f"reason_feature_{direction}_{k}"
+        if feature_column not in firms:
+            continue
+        texts = firms[column].to_numpy(dtype=object)
+        features = firms[feature_column].map(lambda f: VALUE_OF.get(f, f) if isinstance(f, str) else "")
+        has_text = np.fromiter((isinstance(t, str) and bool(t) for t in texts), bool, len(texts))
+        worded = texts.copy()
+        for feature in sorted(set(features[has_text]) - {""}):
+            if feature not in firms:
+                continue
+            rows = np.flatnonzero(has_text & (features == feature).to_numpy())
+            values = firms[feature].to_numpy(dtype=object)[rows]
+            for row, value in zip(rows, values, strict=True):
+                median = medians.get(firm_ids[row], {}).get(feature)
+                worded[row] = wording.reason_line(texts[row], feature, value, median)
+        out[column] = pd.Series(worded, index=firms.index, dtype=firms[column].dtype)
     return out

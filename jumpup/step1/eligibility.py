@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from jumpup.features.focus_fields import classify_focus_fields
-from jumpup.features.size_class import classify_size, eligibility_rules
+from jumpup.features.size_class import classify_size, eligibility_rules, tables_on
 from jumpup.reference import REFERENCE_DIR, TableVersion, load_catalog, operator_table
 from jumpup.settings import ProgramSettings, SizeClassSettings
 
@@ -127,12 +127,17 @@ def round_eligibility(
     apps["applied_on"] = pd.to_datetime(apps["applied_on"])
     apps = apps.sort_values("applied_on", kind="stable").drop_duplicates("firm_id", keep="last")
     history = financials[financials["firm_id"].isin(apps["firm_id"]) & (financials["fiscal_year"] <= as_of)]
+    # Dates under the same size and exceptions tables classify alike: one classification per pair.
+    tables = {day: "|".join(map(str, tables_on(day.date(), extra))) for day in apps["applied_on"].unique()}
+    apps_tables = apps["applied_on"].map(tables)
     parts = []
-    for day, group in apps.groupby("applied_on", sort=True):
+    for key in sorted(set(tables.values())):
+        group = apps[apps_tables == key]
         rows = history[history["firm_id"].isin(group["firm_id"])]
         if rows.empty:
             continue
-        size = classify_size(rows, firms, size_settings, table_date=day.date(), extra_tables=extra)
+        day = group["applied_on"].min().date()
+        size = classify_size(rows, firms, size_settings, table_date=day, extra_tables=extra)
         parts.append(size.sort_values("fiscal_year").groupby("firm_id").tail(1))
     size_columns = ["firm_id", "size_class", "size_rule", "size_table_version"]
     size = pd.concat(parts)[size_columns] if parts else pd.DataFrame(columns=size_columns)

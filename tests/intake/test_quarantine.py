@@ -163,3 +163,38 @@ def test_text_columns_keep_leading_zeros_and_missing_values():
     raw = _raw([{"firm_id": "000123", "name": "가온", "ksic_division": "C26"}, {"firm_id": "7", "name": None}])
     parsed = parse_table(raw, FIRMS, "firms.csv", {})
     assert parsed.frame["firm_id"].tolist() == ["000123", "7"] and pd.isna(parsed.frame.loc[1, "name"])
+
+
+def test_plain_numbers_parse_as_pandas_parses_them_whatever_the_column_type():
+    from jumpup.intake.quarantine import parse_numbers
+
+    cells = [
+        "12",
+        "-12",
+        "+12",
+        "1.5",
+        ".5",
+        "5.",
+        "1e5",
+        "1E-3",
+        "-0",
+        "00012",
+        "12345678901234567890",
+        "9007199254740993",
+        "inf",
+        "nan",
+        " 12",
+        "",
+        None,
+        "abc",
+        "1.2.3",
+        "0x10",
+        "1_000",
+        "1e400",
+    ]
+    expected = pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce").astype("float64")
+    for dtype in ("str", object, "string"):
+        parsed = parse_numbers(pd.Series(cells, dtype=dtype))
+        pd.testing.assert_series_equal(parsed, expected, check_names=False)
+    mixed = pd.Series([1, "2", None, 3.5, "(4)"], dtype=object)  # cells that are not text
+    assert parse_numbers(mixed).tolist()[:2] == [1.0, 2.0] and parse_numbers(mixed).iloc[4] == -4.0
