@@ -18,6 +18,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,3 +79,40 @@ def out_dir_lock(out_dir: Path, command: str) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         os.close(handle)
+
+
+@contextlib.contextmanager
+def removed_on_failure(out_dir: Path) -> Iterator[Path]:
+    """On an error in the block, remove what the block created under ``out_dir``, and nothing else.
+
+    A folder that did not exist before (with any parent folders the block made for it) is removed
+    whole; in a folder that existed, only the files and folders that were not there before go, so
+    an earlier run's outputs are never deleted (a file the block rewrote keeps its new content).
+    Left as they are: a busy folder (``OutputLocked``: it belongs to another run) and an
+    interruption (``KeyboardInterrupt``), after which ``jumpup round`` resumes from ``<out>/.stages``.
+    The error is raised again after the cleanup.
+    """
+    out_dir = Path(out_dir)
+    top = out_dir
+    while not top.exists() and not top.parent.exists() and top.parent != top:
+        top = top.parent
+    existed = out_dir.exists()
+    before = set(out_dir.rglob("*")) if existed else set()
+    try:
+        yield out_dir
+    except OutputLocked:
+        raise
+    except Exception:
+        if not existed:
+            if top.is_dir():
+                shutil.rmtree(top, ignore_errors=True)
+        else:
+            new = set(out_dir.rglob("*")) - before
+            for path in sorted(new):
+                if path.parent in new or not (path.exists() or path.is_symlink()):
+                    continue  # inside a new folder (removed with it) or gone already
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        raise

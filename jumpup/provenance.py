@@ -12,11 +12,15 @@ import hashlib
 import json
 import os
 import subprocess
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from jumpup import __version__
 from jumpup.settings import PROJECT_ROOT
@@ -39,7 +43,7 @@ def frame_sha256(frame: pd.DataFrame) -> str:
 
 
 @lru_cache(maxsize=1)
-def code_version() -> str:
+def checkout_version() -> str:
     """Package version plus git commit (and '+dirty' with uncommitted changes) when in a checkout."""
     try:
         commit = subprocess.run(
@@ -62,6 +66,84 @@ def code_version() -> str:
         return f"{__version__}+g{commit.stdout.strip()}{suffix}"
     except (OSError, subprocess.SubprocessError):
         return __version__
+
+
+_STAGE_CODE_VERSION: ContextVar[str | None] = ContextVar("stage_code_version", default=None)
+
+
+def code_version() -> str:
+    """The code version recorded in every output.
+
+    Inside ``stage_code_version`` (a DVC stage): the content hash of the code that stage depends
+    on, so an output changes only when that code does. Elsewhere: ``checkout_version()``.
+    """
+    return _STAGE_CODE_VERSION.get() or checkout_version()
+
+
+def source_sha256(paths: Iterable[Path], root: Path = PROJECT_ROOT) -> str:
+    """SHA-256 over every file under ``paths`` (files or folders), in sorted order of their path.
+
+    Each file adds its path relative to ``root`` (POSIX form) and the SHA-256 of its bytes, so a
+    renamed, added, removed or edited file changes the hash and nothing else does. Byte-code
+    (``__pycache__``, ``*.pyc``) is skipped. Raises ``FileNotFoundError`` for a missing path.
+    """
+    files: set[Path] = set()
+    for path in paths:
+        path = Path(path) if Path(path).is_absolute() else root / path
+        if path.is_dir():
+            files.update(f for f in path.rglob("*") if f.is_file())
+        elif path.is_file():
+            files.add(path)
+        else:
+            raise FileNotFoundError(f"{path}: code path of a stage does not exist")
+    digest = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.relative_to(root).as_posix()):
+        if "__pycache__" in f.parts or f.suffix == ".pyc":
+            continue
+        digest.update(f"{f.relative_to(root).as_posix()}\0{file_sha256(f)}\n".encode())
+    return digest.hexdigest()
+
+
+def stage_code_paths(stage: str, dvc_file: Path | None = None) -> list[str]:
+    """The code a DVC stage depends on: its ``deps`` in ``dvc.yaml`` that are not under ``data/``.
+
+    Raises ``KeyError`` for a stage ``dvc.yaml`` does not define.
+    """
+    dvc_file = dvc_file or PROJECT_ROOT / "dvc.yaml"
+    stages = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))["stages"]
+    if stage not in stages:
+        raise KeyError(f"{dvc_file}: no stage {stage!r} (stages: {', '.join(stages)})")
+    deps = [next(iter(d)) if isinstance(d, dict) else d for d in stages[stage].get("deps", [])]
+    return [d for d in deps if not Path(d).parts or Path(d).parts[0] != "data"]
+
+
+@contextmanager
+def stage_code_version(stage: str, root: Path = PROJECT_ROOT) -> Iterator[str]:
+    """Within the block, ``code_version()`` is ``<version>+src.<hash>`` of the stage's code.
+
+    The hash covers exactly the code ``dvc.yaml`` lists for the stage (``stage_code_paths``), the
+    files DVC itself watches: the outputs of ``dvc repro`` then depend on the stage's code and
+    inputs only, never on the commit, so a fresh clone reproduces the committed ``dvc.lock``.
+    """
+    version = f"{__version__}+src.{source_sha256(stage_code_paths(stage, root / 'dvc.yaml'), root)[:12]}"
+    token = _STAGE_CODE_VERSION.set(version)
+    try:
+        yield version
+    finally:
+        _STAGE_CODE_VERSION.reset(token)
+
+
+def shown_path(path: Path | str) -> str:
+    """A path as recorded in an output: relative to the project (POSIX form) when inside it.
+
+    So outputs of the same inputs do not differ between checkouts in different folders; a path
+    outside the project is kept as given.
+    """
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
 from jumpup.intake.ingest import ingest_directory, write_outputs
@@ -211,14 +212,30 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
     )
     console.print(f"  MLflow run       : {run_id} in {summary['mlflow_tracking_uri']}")
     console.print(f"  summary          : {out / 'demo_summary.json'}")
-    for warning in in_language(round_result.get("warnings", []), "en"):
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    if any("Chromium" in w or "Korean font" in w for w in in_language(round_result.get("warnings", []), "en")):
+    recorded = demo_warnings(reports, round_result, step2_result, review_result)
+    for step, warning in recorded:
+        console.print(f"[yellow]warning ({step}):[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
+    if any("Chromium" in w or "Korean font" in w for _, w in recorded):
         console.print(
             "  PDFs and the Korean font need system packages: sudo apt-get install -y chromium fonts-noto-cjk "
             "(see README, 'System packages')"
         )
     return summary
+
+
+def demo_warnings(ingest_reports: dict[str, dict], *manifests: dict) -> list[tuple[str, str]]:
+    """Every warning the demo's steps recorded, in English, as (step, text), in the order of the steps.
+
+    ``ingest_reports``: the ingest report of each input (history, round); ``manifests``: the round,
+    STEP 2 and review manifests, each with its ``warnings`` (what they also write to their
+    ``manifest.json``). Nothing is dropped: the console shows what the manifests hold (a text that
+    two steps recorded, such as the round's ingest warnings, once).
+    """
+    found = [(f"ingest {name}", str(w)) for name, report in ingest_reports.items() for w in report.get("warnings", [])]
+    for step, manifest in zip(("round", "STEP 2", "review"), manifests, strict=False):
+        found += [(step, w) for w in in_language(manifest.get("warnings", []), "en")]
+    seen: set[str] = set()
+    return [(step, w) for step, w in found if not (w in seen or seen.add(w))]  # a warning once, at its first step
 
 
 def _keep_firms(source: Path, firm_ids: set[str], out_dir: Path) -> Path:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from jumpup.models.bundle_store import load_bundle_dir
 from jumpup.models.metrics import evaluate_split
-from jumpup.provenance import write_json
+from jumpup.provenance import stage_code_version, write_json
 from jumpup.settings import Settings, load_settings
 
 
@@ -56,7 +56,8 @@ def evaluate(model_dir: Path, out_dir: Path, settings: Settings) -> dict:
 def main() -> None:
     settings = load_settings()
     root = settings.paths.resolve(Path("data"))
-    evaluate(root / "models", root / "evaluation", settings)
+    with stage_code_version("evaluate"):
+        evaluate(root / "models", root / "evaluation", settings)
 
 
 if __name__ == "__main__":

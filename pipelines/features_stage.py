@@ -17,7 +17,7 @@ from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.registry import BY_NAME
 from jumpup.intake.ingest import open_panel
 from jumpup.models.bundle_store import load_feature_reference, save_feature_reference
-from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
+from jumpup.provenance import code_version, file_sha256, frame_sha256, shown_path, stage_code_version, write_json
 from jumpup.safe_text import write_csv
 from jumpup.schemas import FEATURES
 from jumpup.settings import Settings, load_settings
@@ -74,13 +74,13 @@ def run(
     manifest = {
         "stage": "features",
         "code_version": code_version(),
-        "panel": str(panel_dir),
+        "panel": shown_path(panel_dir),
         "input_sha256": {r.table: r.sha256 for r in result.reports},
         "rows_read": {r.table: r.rows_read for r in result.reports},
         "rows_quarantined": {r.table: r.quarantined for r in result.reports},
         "firm_years": len(features),
         "features_sha256": frame_sha256(features),
-        "reference": str(reference) if reference else "fitted on this panel",
+        "reference": shown_path(reference) if reference else "fitted on this panel",
         "missing_share": {c: round(float(v), 4) for c, v in features.isna().mean().items() if v > 0},
         "infinite_values": int(
             (~pd.DataFrame(numeric).apply(lambda c: c.isna() | c.abs().lt(float("inf")))).sum().sum()
@@ -96,12 +96,14 @@ def main() -> None:
     """DVC entry point: features of the ingested synthetic history."""
     settings = load_settings()
     root = settings.paths.resolve(Path("data"))
-    run(
-        settings.paths.resolve(settings.paths.ingested_dir),
-        root / "processed" / "features.parquet",
-        settings,
-        save_reference=root / "processed" / "feature_reference",
-    )
+    with stage_code_version("features"):
+        manifest = run(
+            settings.paths.resolve(settings.paths.ingested_dir),
+            root / "processed" / "features.parquet",
+            settings,
+            save_reference=root / "processed" / "feature_reference",
+        )
+    print(f"features: {manifest['firm_years']} firm-years in {manifest['seconds']} s")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import pandas as pd
 from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.intake.ingest import open_panel
 from jumpup.models.growth_engine import evaluate, forecast_paths, history_table, run_rolling
-from jumpup.provenance import code_version, frame_sha256, skipped_firms, write_json
+from jumpup.provenance import code_version, frame_sha256, shown_path, skipped_firms, stage_code_version, write_json
 from jumpup.safe_text import write_csv
 from jumpup.settings import Settings
 from jumpup.tracking import start_experiment
@@ -99,7 +99,7 @@ def backtest(panel_dir: Path, settings: Settings, metrics_file: Path | None = No
         for k in sorted({r.horizon for r in results})
     }
     summary = {
-        "panel": str(panel_dir),
+        "panel": shown_path(panel_dir),
         "origins": sorted({r.origin for r in results}),
         "horizon": g.horizon,
         "rows": int(sum(len(r.frame) for r in results)),
@@ -134,7 +134,10 @@ def main() -> None:
 
     settings = load_settings()
     root = settings.paths.resolve(Path("data"))
-    backtest(settings.paths.resolve(settings.paths.ingested_dir), settings, root / "growth" / "metrics.json")
+    with stage_code_version("backtest_growth"):
+        panel = settings.paths.resolve(settings.paths.ingested_dir)
+        summary = backtest(panel, settings, root / "growth" / "metrics.json")
+    print(f"backtest_growth: {summary['rows']} rows in {summary['seconds']} s (MLflow run {summary.get('run_id')})")
 
 
 if __name__ == "__main__":

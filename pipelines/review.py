@@ -21,7 +21,7 @@ from jumpup.features.builder import panel_rows
 from jumpup.intake.ingest import write_outputs
 from jumpup.intake.readers import InputFileError
 from jumpup.intake.step2_contracts import REVIEW_INPUTS, KnownIds, ingest_statements, read_checked, review_inputs_schema
-from jumpup.pipelines.score import load_bundle
+from jumpup.pipelines.score import load_bundle, unpromoted_notice
 from jumpup.pipelines.step1 import decision_log_path
 from jumpup.pipelines.step2 import COHORT_FILES
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
@@ -141,6 +141,9 @@ def run_review(
     result.size_migration.to_csv(out_dir / "size_migration.csv", encoding="utf-8")
     write_json(out_dir / "monitoring.json", result.monitoring)
     warnings = list(ingest_report["warnings"]) + list(result.warnings)
+    unpromoted = unpromoted_notice(model_info)
+    if unpromoted:
+        warnings.insert(0, unpromoted)
     counts = {
         "cohort": len(selection),
         "with_statements": int(result.progress["has_statement"].sum()),

@@ -22,14 +22,14 @@ import numpy as np
 import pandas as pd
 
 from jumpup.features.builder import panel_rows
-from jumpup.intake.ingest import open_panel, write_outputs
-from jumpup.locks import out_dir_lock
+from jumpup.intake.ingest import IngestResult, open_panel, write_outputs
+from jumpup.locks import out_dir_lock, removed_on_failure
 from jumpup.models.bundle import GrowthModelBundle, attach_missing_inputs, model_matrix
 from jumpup.models.grading import MasterScale, feature_label
 from jumpup.models.growth_engine import forecast_paths
 from jumpup.models.metrics import psi
 from jumpup.notices import Notice
-from jumpup.pipelines.score import load_bundle
+from jumpup.pipelines.score import load_bundle, unpromoted_notice
 from jumpup.pipelines.step1 import decide_round, decision_log_path, eligibility_of, write_step1
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.reference import audit_rubric
@@ -131,6 +131,10 @@ def run_round(
     Holds the lock of ``out_dir`` while it runs (``jumpup.locks``): a second run on the same
     folder is refused with ``OutputLocked``.
 
+    The model is loaded first and the round ingested next, both before ``out_dir`` is touched: a
+    missing or mistyped model (``ModelNotFoundError``) or a bad input file fails in seconds and
+    leaves no folder behind. A run that fails later removes what it created (``removed_on_failure``).
+
     The round is a data flow in memory: ingest → features and scores → growth paths → STEP 1 →
     reports, each stage handing its table to the next through a contract (``jumpup.schemas``).
     A finished stage's result is kept as Parquet under ``<out>/.stages/`` with a fingerprint of
@@ -138,40 +142,51 @@ def run_round(
     workbook, reports) are written once, at the end.
     """
     out_dir = Path(out_dir)
-    with out_dir_lock(out_dir, "round"):
-        return _run_round(
-            round_dir, out_dir, settings, model, with_reports, language, progress, log_path, with_workbook
-        )
+    notify = progress or (lambda stage: None)
+    notify("ingest")
+    started = time.perf_counter()
+    bundle, model_info = load_bundle(model, settings)  # a mistyped model stops here, before any work
+    result = open_panel(Path(round_dir), settings.ingest, round_mode=True)
+    # Eligibility is policy read now, with this run's params; a date without a size table stops here.
+    eligibility = eligibility_of(result, settings)
+    checked = Checked(bundle, model_info, result, eligibility, time.perf_counter() - started)
+    with removed_on_failure(out_dir), out_dir_lock(out_dir, "round"):
+        return _run_round(checked, out_dir, settings, with_reports, language, notify, log_path, with_workbook)
+
+
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    """What a round reads before its output folder exists: the model and the ingested round."""
+
+    bundle: GrowthModelBundle
+    model_info: dict
+    result: IngestResult
+    eligibility: pd.DataFrame
+    seconds: float
 
 
 def _run_round(
-    round_dir: Path,
+    checked: Checked,
     out_dir: Path,
     settings: Settings,
-    model: str,
     with_reports: bool,
     language: str,
-    progress: Callable[[str], None] | None,
+    notify: Callable[[str], None],
     log_path: Path,
     with_workbook: bool,
 ) -> dict:
-    notify = progress or (lambda stage: None)
     state = StageState(out_dir)
     timings: dict[str, float] = {}
     code = code_version()
+    bundle, model_info, result, eligibility = checked.bundle, checked.model_info, checked.result, checked.eligibility
 
-    notify("ingest")
     started = time.perf_counter()
-    result = open_panel(Path(round_dir), settings.ingest, round_mode=True)
     ingest_report = write_outputs(result, out_dir / "ingested")
     inputs = {r.table: r.sha256 for r in result.reports}
-    # Eligibility is policy read now, with this run's params; a date without a size table stops here.
-    eligibility = eligibility_of(result, settings)
-    timings["ingest"] = time.perf_counter() - started
+    timings["ingest"] = checked.seconds + time.perf_counter() - started
 
     notify("score")
     started = time.perf_counter()
-    bundle, model_info = load_bundle(model, settings)
     scale = round_scale(bundle, settings)
     applications = result.tables["applications"]
     as_of = as_of_year(applications)
@@ -244,6 +259,9 @@ def _run_round(
     started = time.perf_counter()
     stability = stability_table(bundle, features, scores, settings)
     warnings = list(ingest_report["warnings"]) + list(summary["warnings"])
+    unpromoted = unpromoted_notice(model_info)
+    if unpromoted:
+        warnings.insert(0, unpromoted)
     warnings += [
         Notice(
             f"{r['variable']}: PSI {r['psi']:.3f} beyond its small-sample critical value {r['critical_value']:.3f}",
@@ -288,9 +306,12 @@ def _run_round(
     workbook_started = time.perf_counter()
     if with_workbook:
         roles = audit_rubric()["roles"]
+        # An unpromoted model is named on the workbook's first sheet, before any grade is read.
+        notice_sheet = {"모형 안내": pd.DataFrame({"안내": [unpromoted.ko]})} if unpromoted else {}
         sheets = {
             name: evaluator_frame(frame, roles)
             for name, frame in {
+                **notice_sheet,
                 "점수": dossier,  # reasons worded as on the reports, with value and peer median
                 "STEP1 결정": decisions,
                 "성장경로": paths,

@@ -29,6 +29,7 @@ from jumpup.intake.step2_contracts import (
     overrides_schema,
     read_checked,
 )
+from jumpup.pipelines.score import unpromoted_notice
 from jumpup.pipelines.step1 import decision_log_path
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.rendering.cohort_pages import write_selection_page
@@ -132,6 +133,9 @@ def run_step2(
         previous,
     )
     warnings = list(result.warnings)
+    unpromoted = unpromoted_notice(inputs["manifest"].get("model", {}))  # the model that decided STEP 1
+    if unpromoted:
+        warnings.insert(0, unpromoted)
     if evaluators_path is None:
         warnings.append(
             "no evaluator registry (--evaluators): field-audit conflicts of interest were not checked; "

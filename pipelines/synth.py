@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from jumpup.provenance import code_version, file_sha256, write_json
+from jumpup.provenance import code_version, file_sha256, stage_code_version, write_json
 from jumpup.settings import Settings, load_settings
 from jumpup.synthetic.cohort import generate_cohort_inputs, write_cohort_inputs
 from jumpup.synthetic.generator import generate, write_synthetic
@@ -40,7 +40,9 @@ def run(settings: Settings, out_dir: Path, seed: int, fmt: str = "csv") -> dict:
 def main() -> None:
     """DVC entry point: generate into paths.synthetic_dir with params.yaml."""
     settings = load_settings()
-    run(settings, settings.paths.resolve(settings.paths.synthetic_dir), settings.seed)
+    with stage_code_version("synth"):
+        manifest = run(settings, settings.paths.resolve(settings.paths.synthetic_dir), settings.seed)
+    print(f"synth: {manifest['firms']} firms, {manifest['applicants']} applicants in {manifest['seconds']} s")
 
 
 if __name__ == "__main__":

@@ -22,12 +22,12 @@ from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.size_class import classify_size
 from jumpup.intake.ingest import open_panel
 from jumpup.models import pyfunc
-from jumpup.models.bundle_store import save_bundle
+from jumpup.models.bundle_store import bundle_sha256, save_bundle
 from jumpup.models.growth_engine import GrowthPathModel, history_table
 from jumpup.models.pyfunc import complete_rows, contract_columns
 from jumpup.models.targets import TARGET_KO, make_targets
 from jumpup.models.training import CrossValidation, cross_validate_origin, train_and_validate
-from jumpup.provenance import code_version, frame_sha256, write_json
+from jumpup.provenance import code_version, frame_sha256, shown_path, stage_code_version, write_json
 from jumpup.rendering.validation_report import render_validation_html
 from jumpup.settings import PROJECT_ROOT, Settings, load_settings
 from jumpup.tracking import REGISTERED_MODEL, start_experiment
@@ -97,7 +97,7 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
         "data_sha256": data_hash,
         "code_version": code_version(),
         "feature_sha256": feature_hash,
-        "panel": str(panel_dir),
+        "panel": shown_path(panel_dir),
         "trained_rows": training.report["rows"],
     }
 
@@ -110,18 +110,43 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
     write_json(out_dir / "validation_report.json", training.report)
     write_json(out_dir / "features.json", {"features": training.bundle.feature_names, "sha256": feature_hash})
 
+    bundle_digest = bundle_sha256(bundle_path)
+    run_name = f"train-{settings.targets.name}-h{settings.targets.horizon}-data{data_hash[:8]}"
+    # The files in out_dir depend on the inputs, params, seed and code only (a DVC stage's outputs):
+    # the MLflow run id and registry version, which depend on the store, go to MLflow and the summary.
+    file_meta = {
+        "run_id": run_name,
+        "run_name": run_name,
+        "code_version": code_version(),
+        "data_sha256": data_hash,
+        "model_version": f"bundle {bundle_digest[:12]}",
+        "target_ko": TARGET_KO[settings.targets.name],
+    }
+    (out_dir / "validation_report.html").write_text(render_validation_html(training.report, file_meta), "utf-8")
+    write_json(
+        out_dir / "train_run.json",
+        {
+            "run_name": run_name,
+            "registered_model": REGISTERED_MODEL if register else None,
+            "bundle_sha256": bundle_digest,
+            "code_version": code_version(),
+            "data_sha256": data_hash,
+            "metrics": metrics,
+        },
+    )
+
     mlflow = start_experiment(settings.tracking)
     from mlflow.models import infer_signature
 
-    run_name = f"train-{settings.targets.name}-h{settings.targets.horizon}-data{data_hash[:8]}"
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.set_tags(
             {
                 "stage": "train",
                 "code_version": code_version(),
                 "data_sha256": data_hash,
+                "bundle_sha256": bundle_digest,
                 "target": settings.targets.name,
-                "panel": str(panel_dir),
+                "panel": shown_path(panel_dir),
             }
         )
         mlflow.log_params(_flat_params(settings))
@@ -152,9 +177,9 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
             describe_version(mlflow, str(version), settings, metrics, data_hash)
             alias = assign_initial_alias(mlflow, REGISTERED_MODEL, str(version), settings)
             meta["model_version"] = f"{REGISTERED_MODEL} v{version} ({alias})"
-        html = render_validation_html(training.report, meta)
-        (out_dir / "validation_report.html").write_text(html, encoding="utf-8")
-        for name in ("validation_report.json", "validation_report.html", "features.json", "metrics.json"):
+        # MLflow's copy of the report names the run and the registered version.
+        mlflow.log_text(render_validation_html(training.report, meta), "validation/validation_report.html")
+        for name in ("validation_report.json", "features.json", "metrics.json", "train_run.json"):
             mlflow.log_artifact(str(out_dir / name), artifact_path="validation")
         run_id = run.info.run_id
     summary = {
@@ -165,9 +190,9 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
         "alias": alias,
         "metrics": metrics,
         "data_sha256": data_hash,
+        "bundle_sha256": bundle_digest,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    write_json(out_dir / "train_run.json", {k: v for k, v in summary.items() if k != "seconds"})
     return summary
 
 
@@ -254,7 +279,7 @@ def cross_validate_panel(
     fractions = settings.validation.learning_curve_fractions if learning_curve else ()
     cv = cross_validate_origin(features, targets, origin, settings, settings.seed, repeats, fractions)
     cv.summary |= {
-        "panel": str(panel_dir),
+        "panel": shown_path(panel_dir),
         "target": settings.targets.name,
         "data_sha256": data_hash,
         "code_version": code_version(),
@@ -303,7 +328,8 @@ def main() -> None:
     """DVC entry point: train on the ingested synthetic history."""
     settings = load_settings()
     root = settings.paths.resolve(Path("data"))
-    summary = train_panel(settings.paths.resolve(settings.paths.ingested_dir), root / "models", settings)
+    with stage_code_version("train"):
+        summary = train_panel(settings.paths.resolve(settings.paths.ingested_dir), root / "models", settings)
     print(json.dumps({k: summary[k] for k in ("run_id", "model_uri", "alias")}))
 
 

@@ -50,6 +50,18 @@ def test_demo_runs_and_says_where_outputs_are(tmp_path):
     assert summary["step2_counts"]["selected"] <= 100
     counts = summary["review_counts"]
     assert counts["continue"] + counts["drop"] + counts["completed"] == counts["cohort"]
+    # every warning a step recorded in its manifest is on the console, STEP 2 and the review included
+    demo = tmp_path / "demo"
+    recorded = {
+        "round": json.loads((demo / "round" / "manifest.json").read_text())["warnings"],
+        "STEP 2": json.loads((demo / "cohort" / "manifest.json").read_text())["warnings"],
+        "review": json.loads((demo / "review" / "manifest.json").read_text())["warnings"],
+    }
+    assert any(recorded.values())
+    shown = " ".join(result.output.split())
+    for step, warnings in recorded.items():
+        for warning in warnings:
+            assert " ".join(warning.split()) in shown, (step, warning)
 
 
 def test_import_dart_bulk_command_reports_counts(tmp_path):

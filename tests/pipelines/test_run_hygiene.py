@@ -26,6 +26,14 @@ def _decision_log_in_tmp(tmp_path, monkeypatch):
     monkeypatch.setattr(step1_stage.run, "__defaults__", (tmp_path / "decision_log.jsonl",))
 
 
+@pytest.fixture
+def model_found(monkeypatch):
+    """`jumpup round` checks its model first; these tests are about what comes after, so any name loads."""
+    from jumpup.pipelines import round as round_stage
+
+    monkeypatch.setattr(round_stage, "load_bundle", lambda model, settings: (None, {"model": model}))
+
+
 def _one_line_error(result, *parts):
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
@@ -54,7 +62,7 @@ def _params(tmp_path) -> Path:
     return path
 
 
-def test_a_header_only_applications_file_is_one_error_naming_the_file(tmp_path):
+def test_a_header_only_applications_file_is_one_error_naming_the_file(tmp_path, model_found):
     _round(tmp_path / "round")
     header = (tmp_path / "round" / "applications.csv").read_text().splitlines()[0]
     (tmp_path / "round" / "applications.csv").write_text(header + "\n")
@@ -63,6 +71,7 @@ def test_a_header_only_applications_file_is_one_error_naming_the_file(tmp_path):
         app, ["round", str(tmp_path / "round"), "--out", str(tmp_path / "r"), "--model", str(tmp_path / "none.pkl")]
     )
     _one_line_error(result, "applications.csv", "header but no data rows")
+    assert not (tmp_path / "r").exists()  # the inputs are checked before --out is made
 
 
 def test_a_missing_scores_file_is_one_error_naming_the_file(tmp_path):
@@ -89,7 +98,7 @@ def test_an_output_folder_that_cannot_be_written_is_one_error(tmp_path, monkeypa
     assert not (tmp_path / "out" / LOCK_NAME).exists()  # the lock is released when a run fails
 
 
-def test_a_second_run_on_the_same_out_is_refused_while_the_first_holds_the_lock(tmp_path):
+def test_a_second_run_on_the_same_out_is_refused_while_the_first_holds_the_lock(tmp_path, model_found):
     _round(tmp_path / "round")
     with out_dir_lock(tmp_path / "out", "round") as lock:
         holder = json.loads(lock.read_text())
@@ -115,7 +124,7 @@ def test_a_lock_file_left_by_a_dead_run_holds_no_lock(tmp_path):
 
 
 @pytest.mark.parametrize("content", [b'{"score": "ab', b"\x00\x00\x00", b"[1, 2]"])
-def test_a_torn_fingerprints_file_is_one_error_naming_it(tmp_path, content):
+def test_a_torn_fingerprints_file_is_one_error_naming_it(tmp_path, content, model_found):
     stages = tmp_path / "out" / ".stages"
     stages.mkdir(parents=True)
     (stages / "fingerprints.json").write_bytes(content)
@@ -134,3 +143,35 @@ def test_a_torn_stage_table_is_one_error_naming_it(tmp_path):
     with pytest.raises(ResumeFileError, match=r"score.scores.parquet: resume file is damaged"):
         StageState(tmp_path / "out").load("score", "fp", ("scores",))
     assert not list((tmp_path / "out" / ".stages").glob("*.partial"))
+
+
+def test_a_failed_run_removes_only_what_it_made(tmp_path):
+    from jumpup.locks import removed_on_failure
+
+    fresh = tmp_path / "a" / "b" / "out"
+    with pytest.raises(RuntimeError), removed_on_failure(fresh):
+        (fresh / "reports").mkdir(parents=True)
+        (fresh / "reports" / "x.html").write_text("half")
+        raise RuntimeError("stopped")
+    assert not (tmp_path / "a").exists()  # the parents it made go too
+    earlier = tmp_path / "earlier"
+    (earlier / "reports").mkdir(parents=True)
+    (earlier / "reports" / "old.html").write_text("old")
+    with pytest.raises(RuntimeError), removed_on_failure(earlier):
+        (earlier / "reports" / "new.html").write_text("new")
+        (earlier / "stages" / "deep").mkdir(parents=True)
+        (earlier / "stages" / "deep" / "t.parquet").write_text("t")
+        (earlier / "reports" / "old.html").write_text("rewritten")
+        raise RuntimeError("stopped")
+    assert sorted(p.relative_to(earlier).as_posix() for p in earlier.rglob("*")) == ["reports", "reports/old.html"]
+    with pytest.raises(OutputLocked), removed_on_failure(tmp_path / "busy"):
+        (tmp_path / "busy").mkdir()
+        raise OutputLocked("another run")
+    assert (tmp_path / "busy").exists()  # a busy folder belongs to the run that holds it
+    with pytest.raises(KeyboardInterrupt), removed_on_failure(tmp_path / "stopped"):
+        (tmp_path / "stopped" / ".stages").mkdir(parents=True)
+        raise KeyboardInterrupt
+    assert (tmp_path / "stopped" / ".stages").exists()  # an interrupted round resumes from here
+    with removed_on_failure(tmp_path / "done"):
+        (tmp_path / "done").mkdir()
+    assert (tmp_path / "done").exists()
