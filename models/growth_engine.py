@@ -56,8 +56,8 @@ def shrink_quantiles(predicted: np.ndarray, reference: np.ndarray, weight: float
     forecast. Rows with a missing model quantile take the pooled forecast.
     """
     reference = np.broadcast_to(np.asarray(reference, dtype="float64"), predicted.shape)
-    mixed = np.sort(weight * predicted + (1 - weight) * reference, axis=1)
-    return np.where(np.isnan(mixed), reference, mixed)
+    model = np.where(np.isnan(predicted), reference, predicted)
+    return np.sort(weight * model + (1 - weight) * reference, axis=1)
 
 
 def fit_quantile_calibration(
