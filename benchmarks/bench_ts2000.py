@@ -69,9 +69,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         r = run_child(__file__, str(args.source), directory)
     print("ts2000: import + features of the shared TS-2000 exports")
-    print(f"{'rows read':>10} {'import s':>9} {'features s':>11} {'total s':>8} {'rows/s':>8} {'peak MB':>8}")
     print(
-        f"{r['rows_read']:>10,} {r['import']:>9} {r['features']:>11} {r['seconds']:>8} "
+        f"{'rows read':>10} {'import s':>9} {'features s':>11} {'total s':>8} {'CPU s':>7} {'rows/s':>8} {'peak MB':>8}"
+    )
+    print(
+        f"{r['rows_read']:>10,} {r['import']:>9} {r['features']:>11} {r['seconds']:>8} {r['cpu_seconds']:>7} "
         f"{r['rows_per_second']:>8,} {r['peak_mb']:>8,}"
     )
     print(f"feature rows {r['feature_rows']:,}; 한계기업 firm-years {r['marginal_firm_years']:,}")

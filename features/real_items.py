@@ -56,11 +56,14 @@ def consecutive_run(flag: pd.Series, firm: pd.Series, year: pd.Series) -> pd.Ser
     values = flag.to_numpy(dtype="float64")
     firms = firm.to_numpy()
     years = year.to_numpy(dtype=np.int64)
-    run = np.zeros(len(values))
-    for i in range(len(values)):
-        if values[i] == 1:
-            continues = i > 0 and firms[i] == firms[i - 1] and years[i] == years[i - 1] + 1 and values[i - 1] == 1
-            run[i] = run[i - 1] + 1 if continues else 1
+    on = values == 1
+    index = np.arange(len(values))
+    continues = np.zeros(len(values), dtype=bool)
+    continues[1:] = on[1:] & on[:-1] & (firms[1:] == firms[:-1]) & (years[1:] == years[:-1] + 1)
+    # A run starts where the flag is on and does not continue the row before; its length at a row is
+    # the distance from the latest start (vectorised: the panel has about 200,000 firm-years).
+    latest_start = np.maximum.accumulate(np.where(on & ~continues, index, -1))
+    run = np.where(on, index - latest_start + 1, 0).astype("float64")
     result = pd.Series(run, index=flag.index)
     return result.where(~np.isnan(values))
 

@@ -300,6 +300,8 @@ def _write_growth(writer: _Writer, model: GrowthPathModel) -> dict:
                 "widths": [[float(lo), float(hi), float(w)] for (lo, hi), w in h.widths.items()],
                 "auto_method": h.auto_method,
                 "high_growth_rate": float(h.high_growth_rate),
+                "shrinkage": float(h.shrinkage),
+                "reference": [float(v) for v in h.reference],
                 "files": {"peer_pool": f"{prefix}peer_pool.parquet", "pit": f"{prefix}pit.parquet"},
             }
         )
@@ -329,6 +331,8 @@ def _read_growth(reader: _Reader, state: dict) -> GrowthPathModel:
             widths={(float(lo), float(hi)): float(w) for lo, hi, w in h["widths"]},
             auto_method=str(h["auto_method"]),
             high_growth_rate=float(h["high_growth_rate"]),
+            shrinkage=float(h.get("shrinkage", 1.0)),
+            reference=np.asarray(h.get("reference", []), dtype="float64"),
         )
     return GrowthPathModel.from_fitted(
         GrowthPathSettings.model_validate(state["settings"]),

@@ -32,6 +32,61 @@ from jumpup.settings import GrowthPathSettings, Settings
 
 METHODS = ("peers", "pooled", "blend")
 BASELINES = ("baseline_pooled_history", "baseline_industry_median")
+# Candidate weights of the quantile model against the pooled forecast (``fit_quantile_calibration``).
+SHRINKAGE_GRID = tuple(round(w / 10, 1) for w in range(11))
+
+
+@dataclass(frozen=True)
+class QuantileCalibration:
+    """How a quantile model's forecast is corrected: shrinkage toward the pooled forecast, then CQR widths.
+
+    ``weight`` in [0, 1] is the quantile model's share (1 = the model alone, 0 = the pooled
+    forecast alone); ``widths`` maps a central band (low, high) to how far each side moves out
+    (log growth units, negative when the band was too wide).
+    """
+
+    weight: float = 1.0
+    widths: dict = field(default_factory=dict)
+
+
+def shrink_quantiles(predicted: np.ndarray, reference: np.ndarray, weight: float) -> np.ndarray:
+    """``weight`` × model + (1 − ``weight``) × pooled, quantile by quantile, kept non-crossing.
+
+    ``predicted``: (rows, quantiles); ``reference``: (quantiles,) or (rows, quantiles), the pooled
+    forecast. Rows with a missing model quantile take the pooled forecast.
+    """
+    reference = np.broadcast_to(np.asarray(reference, dtype="float64"), predicted.shape)
+    model = np.where(np.isnan(predicted), reference, predicted)
+    return np.sort(weight * model + (1 - weight) * reference, axis=1)
+
+
+def fit_quantile_calibration(
+    predicted: np.ndarray, reference: np.ndarray, actual: np.ndarray, quantiles, weights=SHRINKAGE_GRID
+) -> QuantileCalibration:
+    """Shrinkage weight and band widths from calibration rows whose outcomes are known.
+
+    The weight is the candidate with the lowest mean pinball loss of the shrunk forecast (ties go
+    to the smaller weight, i.e. toward the pooled forecast); the widths are the conformalised
+    quantile regression widths (Romano et al. 2019) of the shrunk forecast. ``predicted`` and
+    ``reference`` as in ``shrink_quantiles``; ``actual`` (rows,). Raises ValueError without rows.
+    """
+    actual = np.asarray(actual, dtype="float64")
+    known = ~np.isnan(actual)
+    if not known.any():
+        raise ValueError("quantile calibration needs at least one row with a known outcome")
+    reference = np.broadcast_to(np.asarray(reference, dtype="float64"), predicted.shape)
+    predicted, reference, actual = predicted[known], reference[known], actual[known]
+    losses = [float(np.mean(pinball(actual, shrink_quantiles(predicted, reference, w), quantiles))) for w in weights]
+    weight = float(weights[int(np.argmin(losses))])
+    widths = conformal_widths(shrink_quantiles(predicted, reference, weight), actual, quantiles)
+    return QuantileCalibration(weight, widths)
+
+
+def apply_quantile_calibration(
+    predicted: np.ndarray, reference: np.ndarray, calibration: QuantileCalibration, quantiles
+) -> np.ndarray:
+    """The calibrated forecast: ``shrink_quantiles`` with the fitted weight, then the CQR widths."""
+    return apply_widths(shrink_quantiles(predicted, reference, calibration.weight), calibration.widths, quantiles)
 
 
 def history_table(features: pd.DataFrame, financials: pd.DataFrame, horizon: int) -> pd.DataFrame:
@@ -70,15 +125,17 @@ class OriginResult:
     frame: pd.DataFrame  # one row per query firm with every method's quantiles and the outcome
     pit: np.ndarray = field(default_factory=lambda: np.empty(0))
     pooled_raw: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    reference: np.ndarray = field(default_factory=lambda: np.empty(0))  # the pool's unconditional quantiles
 
 
 @dataclass
 class HorizonModel:
     """Everything fitted for one horizon k at one origin t, from data known at t only.
 
-    The peer index over firm-years s <= t - k, the quantile recalibration and CQR widths from
-    earlier origins, the pooled quantile models and the method ``auto`` picks. Forecasting a
-    firm is then a k-d tree query and a few tree-model predictions.
+    The peer index over firm-years s <= t - k, the quantile recalibration, the pooled quantile
+    models with their shrinkage toward the pool's unconditional quantiles (``reference``) and CQR
+    widths, both fitted on earlier origins, and the method ``auto`` picks. Forecasting a firm is
+    then a k-d tree query and a few tree-model predictions.
     """
 
     horizon: int
@@ -91,6 +148,8 @@ class HorizonModel:
     widths: dict
     auto_method: str
     high_growth_rate: float
+    shrinkage: float = 1.0  # the quantile models' weight against ``reference`` (1 = no shrinkage)
+    reference: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def forecast(self, queries: pd.DataFrame) -> tuple[pd.DataFrame, PeerDraws, np.ndarray]:
         """(one row per query with every method's quantiles and the probabilities, the peer draws, raw pooled)."""
@@ -101,7 +160,10 @@ class HorizonModel:
         matrix = queries.reindex(columns=self.features).to_numpy(dtype="float64")
         threads = self.index.workers  # rows are predicted independently: the thread count does not change results
         raw_pooled = np.column_stack([self.pooled[q].predict(matrix, num_threads=threads) for q in quantiles])
-        pooled_q = apply_widths(raw_pooled, self.widths, quantiles)
+        reference = self.reference if len(self.reference) else raw_pooled
+        pooled_q = apply_quantile_calibration(
+            raw_pooled, reference, QuantileCalibration(self.shrinkage, self.widths), quantiles
+        )
         blend_q = np.sort((peers_q + pooled_q) / 2, axis=1)
         blend_q = np.where(np.isnan(blend_q), pooled_q, blend_q)
         frame = queries[["firm_id", "fiscal_year", "ksic_division", "revenue"]].copy()
@@ -138,12 +200,17 @@ def fit_horizon(
     outcome = f"log_growth_{horizon}"
     pit = np.concatenate([r.pit for r in known]) if known else np.empty(0)
     recalibration = Recalibration(pit if len(pit) >= settings.recalibration_min_rows else np.empty(0))
-    calibration_rows = [(r.pooled_raw, r.frame["actual"].to_numpy()) for r in known if len(r.pooled_raw)]
-    widths = {}
-    if calibration_rows and sum(len(a) for _, a in calibration_rows) >= settings.recalibration_min_rows:
-        widths = conformal_widths(
-            np.vstack([p for p, _ in calibration_rows]), np.concatenate([a for _, a in calibration_rows]), quantiles
+    calibration_rows = [r for r in known if len(r.pooled_raw) and len(r.reference)]
+    calibration = QuantileCalibration()
+    if calibration_rows and sum(len(r.pooled_raw) for r in calibration_rows) >= settings.recalibration_min_rows:
+        calibration = fit_quantile_calibration(
+            np.vstack([r.pooled_raw for r in calibration_rows]),
+            np.vstack([np.tile(r.reference, (len(r.pooled_raw), 1)) for r in calibration_rows]),
+            np.concatenate([r.frame["actual"].to_numpy() for r in calibration_rows]),
+            quantiles,
         )
+    known_outcomes = pool[outcome].dropna().to_numpy(dtype="float64")
+    reference = np.quantile(known_outcomes, quantiles) if len(known_outcomes) else np.empty(0)
     keep = (f"employee_log_growth_{horizon}", f"margin_{horizon}")
     return HorizonModel(
         horizon=horizon,
@@ -162,9 +229,11 @@ def fit_horizon(
             settings.workers,
         ),
         features=features,
-        widths=widths,
+        widths=calibration.widths,
         auto_method=_choose_method(known, quantiles),
         high_growth_rate=settings.high_growth_rate,
+        shrinkage=calibration.weight,
+        reference=reference,
     )
 
 
@@ -206,7 +275,7 @@ def _rolling_origins(
                 frame[quantile_columns(name, quantiles)] = values
         actual = queries[outcome].to_numpy(dtype="float64")
         frame["actual"] = actual
-        past.append(OriginResult(t, horizon, frame, position_in(draws.outcomes, actual), raw_pooled))
+        past.append(OriginResult(t, horizon, frame, position_in(draws.outcomes, actual), raw_pooled, model.reference))
     return past
 
 

@@ -30,11 +30,14 @@ def discrimination(y: np.ndarray, p: np.ndarray) -> dict:
     return {"auc": float(auc), "gini": float(2 * auc - 1), "ks": float(np.max(tpr - fpr))}
 
 
-def bootstrap_samples(y, groups=None, n_boot: int = 200, seed: int = 0) -> Iterator[np.ndarray]:
+def bootstrap_samples(
+    y, groups=None, n_boot: int = 200, seed: int = 0, require_both: bool = True
+) -> Iterator[np.ndarray]:
     """Row indices of ``n_boot`` bootstrap samples, resampling whole firms when ``groups`` is given.
 
     ``y`` (shape (n,)) is only read to skip samples that hold a single outcome class, on which no
-    AUC exists; so fewer than ``n_boot`` samples may be yielded. ``groups`` (shape (n,), e.g. the
+    AUC exists; so fewer than ``n_boot`` samples may be yielded (``require_both=False`` keeps
+    every sample, for statistics other than AUC). ``groups`` (shape (n,), e.g. the
     firm id) makes it a cluster bootstrap: every row of a drawn firm enters the sample, so firms
     seen in several years do not count as independent evidence. Same ``seed``, same samples.
     """
@@ -49,7 +52,7 @@ def bootstrap_samples(y, groups=None, n_boot: int = 200, seed: int = 0) -> Itera
             index = np.concatenate([members[g] for g in picked])
         else:
             index = rng.integers(0, len(y), len(y))
-        if len(np.unique(y[index])) < 2:
+        if require_both and len(np.unique(y[index])) < 2:
             continue
         yield index
 

@@ -7,18 +7,29 @@ fitting (a seeded split of firm ids). High growth = revenue CAGR over ``horizon`
 start revenue are not in the population, and firm-years without revenue ``horizon`` years later
 are left out (a vanished firm has no observed outcome).
 
-Models, all with fixed hyperparameters (nothing is tuned, least of all on the test firms):
+Models:
 - ``logistic``: logistic regression on the ten plain ratios (clipped at fit-sample 1st/99th
   percentiles, median-imputed, standardised);
 - ``plain_lgbm``: LightGBM on the same ten ratios;
-- ``full_lgbm``: LightGBM on the ten ratios plus growth history, industry group, industry-relative
-  growth, audit opinion and interest-coverage signals (``jumpup.features.real_items``);
+- ``full_lgbm``: LightGBM on the ten ratios plus growth history (up to five years: CAGR, the
+  worst and best year, years above 20%, acceleration, distance from the peak), industry group
+  (TS-2000 업종 group) peer statistics (the firm's rank and distance from its group's median in
+  that year, the group's past growth and share of high-growth firms), accruals, cost growth, audit
+  opinion and interest-coverage signals (``jumpup.features.real_items``);
 - ``past_growth``: the past 3-year revenue CAGR as the score.
-AUCs carry firm-bootstrap percentile intervals; differences use paired draws.
+The LightGBM hyper-parameters of each model are chosen from ``PARAM_GRID`` on an earlier
+validation origin only (``choose_params``: fit on origins up to ``validation_fit_last_origin`` of
+one part of the non-test firms, validate at ``validation_origin`` on the other part), so neither
+the test origin nor a test firm ever informs a choice. AUCs carry firm-clustered bootstrap
+intervals (``jumpup.models.metrics``); differences use paired draws.
 
-Growth quantiles: quantile LightGBM (full features) for the ``horizon``-year log revenue growth
-against the pooled forecast (the fit sample's unconditional quantiles); mean pinball loss over the
-quantiles, their ratio, and the coverage of the central 50% and 80% bands on the test firms.
+Growth quantiles come from the growth-path engine's calibrated quantile forecast (its pooled
+quantile LightGBM, ``jumpup.models.growth_peers.pooled_quantile_models``, shrunk toward the pooled
+forecast and widened by conformal widths with
+``jumpup.models.growth_engine.fit_quantile_calibration``, fitted on the validation origin) for the
+``horizon``-year log revenue growth, against the pooled forecast (the fit sample's unconditional
+quantiles); mean pinball loss over the quantiles, their ratio, and the coverage of the central 50%
+and 80% bands on the test firms.
 """
 
 from __future__ import annotations
@@ -33,6 +44,10 @@ from sklearn.metrics import roc_auc_score
 
 from jumpup.features.ratios import growth, lag, safe_ratio, sort_panel
 from jumpup.features.real_items import real_item_indicators
+from jumpup.models.growth_engine import apply_quantile_calibration, fit_quantile_calibration
+from jumpup.models.growth_peers import pinball as pinball_rows
+from jumpup.models.growth_peers import pooled_quantile_models
+from jumpup.models.metrics import bootstrap_samples
 
 PLAIN_RATIOS = (
     "revenue_growth_1y",
@@ -59,6 +74,38 @@ EXTRA = (
     "no_interest_expense",
     "year_end_not_december",
 )
+HISTORY = (
+    "revenue_cagr_5y_past",
+    "growth_min_5y",
+    "growth_max_5y",
+    "years_growth_above_20",
+    "growth_acceleration",
+    "log_revenue_to_peak",
+    "gross_profit_growth",
+    "sga_growth",
+    "pretax_margin",
+    "accruals",
+    "fiscal_months",
+    "operating_margin_change_2y",
+)
+# Ratios compared with the firm's TS-2000 industry group in the same fiscal year.
+GROUP_RELATIVE = (
+    "operating_margin",
+    "gross_margin",
+    "sga_ratio",
+    "cash_flow_margin",
+    "log_revenue",
+    "net_margin",
+    "revenue_growth_1y",
+)
+PEERS = (
+    *(f"{c}_group_rank" for c in GROUP_RELATIVE),
+    *(f"{c}_vs_group" for c in GROUP_RELATIVE),
+    "group_past_cagr_median",
+    "group_past_high_growth_share",
+    "group_growth_1y_median",
+    "group_firms",
+)
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 GBM_PARAMS = {
     "n_estimators": 400,
@@ -71,6 +118,15 @@ GBM_PARAMS = {
     "verbose": -1,
     "n_jobs": 1,
 }
+# Candidates for the validation origin (``choose_params``); each overrides GBM_PARAMS.
+PARAM_GRID = (
+    {},
+    {"num_leaves": 15, "min_child_samples": 200},
+    {"num_leaves": 7, "min_child_samples": 300, "learning_rate": 0.02, "n_estimators": 300},
+    {"num_leaves": 7, "min_child_samples": 300, "learning_rate": 0.02, "n_estimators": 600},
+    {"num_leaves": 4, "min_child_samples": 300, "learning_rate": 0.02, "n_estimators": 1000},
+    {"num_leaves": 7, "min_child_samples": 500, "learning_rate": 0.01, "n_estimators": 1200},
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +134,8 @@ class Design:
     fit_last_origin: int = 2016
     fit_first_origin: int = 2013
     test_origin: int = 2019
+    validation_fit_last_origin: int = 2013
+    validation_origin: int = 2016
     horizon: int = 3
     cagr_threshold: float = 0.20
     min_start_revenue_won: float = 1e9
@@ -148,6 +206,9 @@ def build_rows(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) ->
     for name in ("audit_opinion_not_clean", "years_interest_coverage_below_1", "marginal_firm"):
         out[name] = risk[name].to_numpy()
     out["no_interest_expense"] = num["no_interest_expense"]
+    extra = history_features(panel, out)
+    peers = group_features(out, group, design.min_start_revenue_won, design.cagr_threshold)
+    out = pd.concat([out, extra, peers], axis=1)
     # Outcome.
     later = pd.DataFrame(
         {"firm_id": out["firm_id"], "fiscal_year": out["fiscal_year"] - design.horizon, "ahead": revenue}
@@ -160,6 +221,74 @@ def build_rows(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) ->
     out["label"] = (cagr > design.cagr_threshold).astype(float).where(ratio.notna())
     out.loc[ratio.notna() & (ratio <= 0), "label"] = 0.0
     return out
+
+
+def history_features(panel: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Up to five years of a firm's own history at t: ``HISTORY`` columns, same index as ``rows``.
+
+    ``panel`` is the sorted financials (won) and ``rows`` the frame ``build_rows`` is building, on
+    the same rows in the same order. Growth rates are clipped to [-1, 5] and ratios to [-5, 5] so
+    a near-zero base cannot dominate; a year missing from the history gives NaN.
+    """
+    revenue = rows["revenue"]
+    lags = {k: lag(panel.assign(revenue=revenue), ["revenue"], k)["revenue"] for k in range(1, 6)}
+    out = pd.DataFrame(index=rows.index)
+    base = safe_ratio(revenue, lags[5])
+    out["revenue_cagr_5y_past"] = np.power(base.where(base > 0), 1 / 5) - 1
+    yearly = pd.concat(
+        [growth(revenue, lags[1])] + [growth(lags[k], lags[k + 1]) for k in range(1, 5)], axis=1, ignore_index=True
+    ).clip(-1, 5)
+    out["growth_min_5y"] = yearly.min(axis=1)
+    out["growth_max_5y"] = yearly.max(axis=1)
+    out["years_growth_above_20"] = (yearly > 0.2).sum(axis=1).where(yearly.notna().any(axis=1))
+    out["growth_acceleration"] = yearly[0] - yearly[1]
+    peak = pd.concat([revenue, lags[1], lags[2], lags[3]], axis=1).max(axis=1)
+    to_peak = safe_ratio(revenue, peak)
+    out["log_revenue_to_peak"] = np.log(to_peak.where(to_peak > 0))
+    items = ("gross_profit", "sga_expense", "operating_cash_flow", "pretax_income", "net_income")
+    num = {c: _numeric(panel, c) for c in items}
+    prior = lag(panel.assign(**num), ["gross_profit", "sga_expense"], 1)
+    out["gross_profit_growth"] = growth(num["gross_profit"], prior["gross_profit"]).clip(-5, 10)
+    out["sga_growth"] = growth(num["sga_expense"], prior["sga_expense"]).clip(-1, 10)
+    out["pretax_margin"] = safe_ratio(num["pretax_income"], revenue).clip(-5, 5)
+    out["accruals"] = safe_ratio(num["net_income"] - num["operating_cash_flow"], revenue).clip(-5, 5)
+    out["fiscal_months"] = _numeric(panel, "fiscal_months")
+    margin = rows[["firm_id", "fiscal_year"]].assign(margin=rows["operating_margin"].clip(-5, 5))
+    out["operating_margin_change_2y"] = margin["margin"] - lag(margin, ["margin"], 2)["margin"]
+    return out
+
+
+def group_features(rows: pd.DataFrame, group: pd.Series, min_start_revenue: float, threshold: float) -> pd.DataFrame:
+    """Industry-group peer statistics at t: ``PEERS`` columns, same index as ``rows``.
+
+    Peers are the firms of the same TS-2000 industry group (the export's file name) in the same
+    fiscal year, all observed at t, so nothing after t enters. For each ``GROUP_RELATIVE`` ratio:
+    the firm's percentile rank in its group-year (0–1] and its distance from the group-year median.
+    Group momentum: the median past 3-year CAGR and the share of firms whose past 3-year CAGR
+    exceeded ``threshold`` (among firms with revenue ≥ ``min_start_revenue`` three years earlier),
+    the median 1-year growth, and the number of firms filing.
+    """
+    key = [group.to_numpy(), rows["fiscal_year"].to_numpy()]
+    out = pd.DataFrame(index=rows.index)
+    for column in GROUP_RELATIVE:
+        values = rows[column] if column == "log_revenue" else rows[column].clip(-5, 10)
+        by_group = values.groupby(key)
+        out[f"{column}_group_rank"] = by_group.rank(pct=True)
+        out[f"{column}_vs_group"] = values - by_group.transform("median")
+    start = rows["revenue"] / np.power(1 + rows["revenue_cagr_3y_past"], 3)
+    past = rows["revenue_cagr_3y_past"].where(start >= min_start_revenue)
+    out["group_past_cagr_median"] = past.groupby(key).transform("median")
+    high = (past > threshold).astype("float64").where(past.notna())
+    out["group_past_high_growth_share"] = high.groupby(key).transform("mean")
+    out["group_growth_1y_median"] = rows["revenue_growth_1y"].clip(-1, 5).groupby(key).transform("median")
+    out["group_firms"] = rows["revenue"].groupby(key).transform("size").astype("float64")
+    return out[list(PEERS)]
+
+
+def _numeric(panel: pd.DataFrame, column: str) -> pd.Series:
+    if column not in panel:
+        return pd.Series(np.nan, index=panel.index, dtype="float64")
+    return pd.to_numeric(panel[column], errors="coerce").astype("float64")
 
 
 def split_firms(firm_ids: pd.Series, design: Design) -> set:
@@ -184,20 +313,51 @@ def _logistic(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str]) -> np.n
     return model.predict_proba((prepare(test) - mean) / std)[:, 1]
 
 
-def _gbm(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str], seed: int) -> np.ndarray:
-    model = lgb.LGBMClassifier(**GBM_PARAMS, random_state=seed)
+def _gbm(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str], seed: int, params: dict) -> np.ndarray:
+    model = lgb.LGBMClassifier(**{**GBM_PARAMS, **params}, random_state=seed)
     model.fit(fit[columns], fit["label"].astype(int))
     return model.predict_proba(test[columns])[:, 1]
 
 
-def paired_bootstrap(y: np.ndarray, scores: dict[str, np.ndarray], n_boot: int, seed: int) -> dict:
-    """AUC per model and AUC differences between every pair, with percentile 95% intervals."""
-    rng = np.random.default_rng(seed)
+def validation_sets(rows: pd.DataFrame, test_firms: set, design: Design) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(fit, validation) rows for choices made before the test: non-test firms, earlier origins only.
+
+    The non-test firms are split again (seed + 1, ``test_share``); fit rows are origins
+    ``fit_first_origin - 1`` … ``validation_fit_last_origin`` of one part, validation rows the
+    ``validation_origin`` of the other. Outcomes of both are known by ``validation_origin +
+    horizon`` ≤ ``test_origin``, so nothing about the test origin or the test firms is used.
+    """
+    if design.validation_origin + design.horizon > design.test_origin:
+        raise ValueError(
+            f"validation origin {design.validation_origin} + horizon {design.horizon} is after "
+            f"the test origin {design.test_origin}: its outcomes were not known then"
+        )
+    if design.validation_fit_last_origin + design.horizon > design.validation_origin:
+        raise ValueError("validation fit origins must have outcomes known at the validation origin")
+    eligible = (rows["revenue"] >= design.min_start_revenue_won) & rows["label"].notna()
+    rest = rows[eligible & ~rows["firm_id"].isin(test_firms)]
+    held = split_firms(rest["firm_id"], Design(seed=design.seed + 1, test_share=design.test_share))
+    in_held = rest["firm_id"].isin(held)
+    fit = rest[~in_held & rest["fiscal_year"].between(design.fit_first_origin - 1, design.validation_fit_last_origin)]
+    validation = rest[in_held & (rest["fiscal_year"] == design.validation_origin)]
+    return fit, validation
+
+
+def choose_params(fit: pd.DataFrame, validation: pd.DataFrame, columns: list[str], seed: int) -> tuple[dict, list]:
+    """The ``PARAM_GRID`` entry with the highest validation AUC (first one on ties), and every AUC."""
+    y = validation["label"].to_numpy(dtype=int)
+    aucs = [float(roc_auc_score(y, _gbm(fit, validation, columns, seed, params))) for params in PARAM_GRID]
+    return dict(PARAM_GRID[int(np.argmax(aucs))]), aucs
+
+
+def paired_bootstrap(y: np.ndarray, scores: dict[str, np.ndarray], groups: np.ndarray, n_boot: int, seed: int) -> dict:
+    """AUC per model and AUC differences between every pair, with percentile 95% intervals.
+
+    Samples resample whole firms (``groups``; ``jumpup.models.metrics.bootstrap_samples``) and
+    every model is scored on the same sample, so differences are paired.
+    """
     draws: dict[str, list[float]] = {name: [] for name in scores}
-    for _ in range(n_boot):
-        index = rng.integers(0, len(y), len(y))
-        if len(np.unique(y[index])) < 2:
-            continue
+    for index in bootstrap_samples(y, groups, n_boot, seed):
         for name, s in scores.items():
             draws[name].append(roc_auc_score(y[index], s[index]))
     result: dict = {}
@@ -227,43 +387,74 @@ def pinball(y: np.ndarray, q: np.ndarray, tau: float) -> float:
     return float(np.mean(np.maximum(tau * diff, (tau - 1) * diff)))
 
 
-def growth_quantiles(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str], seed: int, n_boot: int) -> dict:
-    """Quantile LightGBM against the pooled forecast on the test firms' log growth."""
-    fit = fit[fit["log_growth_ahead"].notna()]
-    test = test[test["log_growth_ahead"].notna()]
-    y_fit, y = fit["log_growth_ahead"].to_numpy(), test["log_growth_ahead"].to_numpy()
-    model_q, pooled_q = {}, {}
-    for tau in QUANTILES:
-        model = lgb.LGBMRegressor(**{**GBM_PARAMS, "objective": "quantile", "alpha": tau}, random_state=seed)
-        model.fit(fit[columns], y_fit)
-        model_q[tau] = model.predict(test[columns])
-        pooled_q[tau] = np.full(len(y), np.quantile(y_fit, tau))
-    # Quantile crossing: sort each firm's quantiles.
-    stacked = np.sort(np.column_stack([model_q[t] for t in QUANTILES]), axis=1)
-    model_q = {t: stacked[:, i] for i, t in enumerate(QUANTILES)}
+def _quantile_forecast(fit: pd.DataFrame, query: pd.DataFrame, columns: list[str], seed: int, estimators: int):
+    """(quantile LightGBM forecasts of ``query``, the pooled forecast) from ``fit``'s log growth."""
+    y_fit = fit["log_growth_ahead"]
+    models = pooled_quantile_models(fit, "log_growth_ahead", columns, QUANTILES, estimators, seed)
+    matrix = query[columns].to_numpy(dtype="float64")
+    predicted = np.column_stack([models[q].predict(matrix, num_threads=1) for q in QUANTILES])
+    return predicted, np.quantile(y_fit, QUANTILES)
 
-    def loss(qs, index):
-        return float(np.mean([pinball(y[index], qs[t][index], t) for t in QUANTILES]))
+
+def growth_quantiles(
+    fit: pd.DataFrame,
+    test: pd.DataFrame,
+    calibration_fit: pd.DataFrame,
+    calibration: pd.DataFrame,
+    columns: list[str],
+    seed: int,
+    n_boot: int,
+    estimators: int = 400,
+) -> dict:
+    """The engine's calibrated quantile forecast against the pooled forecast on the test firms' log growth.
+
+    Shrinkage weight and CQR widths (``fit_quantile_calibration``) come from models fitted on
+    ``calibration_fit`` and scored on ``calibration`` (earlier origins, non-test firms); they are
+    then applied to models fitted on ``fit`` and forecasting ``test``. Intervals resample firms.
+    """
+    fit, test = fit[fit["log_growth_ahead"].notna()], test[test["log_growth_ahead"].notna()]
+    calibration_fit = calibration_fit[calibration_fit["log_growth_ahead"].notna()]
+    calibration = calibration[calibration["log_growth_ahead"].notna()]
+    predicted, reference = _quantile_forecast(calibration_fit, calibration, columns, seed, estimators)
+    fitted = fit_quantile_calibration(predicted, reference, calibration["log_growth_ahead"].to_numpy(), QUANTILES)
+    raw, pooled = _quantile_forecast(fit, test, columns, seed, estimators)
+    y = test["log_growth_ahead"].to_numpy()
+    forecasts = {
+        "model": apply_quantile_calibration(raw, pooled, fitted, QUANTILES),
+        "uncalibrated": np.sort(raw, axis=1),
+        "pooled": np.tile(pooled, (len(y), 1)),
+    }
+    index = {q: i for i, q in enumerate(QUANTILES)}
+
+    def loss(name: str, rows) -> float:
+        return float(np.mean(pinball_rows(y[rows], forecasts[name][rows], QUANTILES)))
 
     everything = np.arange(len(y))
-    rng = np.random.default_rng(seed)
-    ratios = []
-    for _ in range(n_boot):
-        index = rng.integers(0, len(y), len(y))
-        ratios.append(loss(model_q, index) / loss(pooled_q, index))
-    coverage = {
-        "model_50": float(np.mean((y >= model_q[0.25]) & (y <= model_q[0.75]))),
-        "model_80": float(np.mean((y >= model_q[0.1]) & (y <= model_q[0.9]))),
-        "pooled_50": float(np.mean((y >= pooled_q[0.25]) & (y <= pooled_q[0.75]))),
-        "pooled_80": float(np.mean((y >= pooled_q[0.1]) & (y <= pooled_q[0.9]))),
-    }
+    ratios = {"model": [], "uncalibrated": []}
+    for rows in bootstrap_samples(np.zeros(len(y)), test["firm_id"].to_numpy(), n_boot, seed, require_both=False):
+        for name in ratios:
+            ratios[name].append(loss(name, rows) / loss("pooled", rows))
+    coverage = {}
+    for name, q in forecasts.items():
+        coverage[f"{name}_50"] = float(np.mean((y >= q[:, index[0.25]]) & (y <= q[:, index[0.75]])))
+        coverage[f"{name}_80"] = float(np.mean((y >= q[:, index[0.1]]) & (y <= q[:, index[0.9]])))
     return {
-        "n_fit": len(y_fit),
+        "n_fit": len(fit),
         "n_test": len(y),
-        "pinball_model": loss(model_q, everything),
-        "pinball_pooled": loss(pooled_q, everything),
-        "pinball_ratio": loss(model_q, everything) / loss(pooled_q, everything),
-        "pinball_ratio_ci": [float(np.quantile(ratios, 0.025)), float(np.quantile(ratios, 0.975))],
+        "n_calibration_fit": len(calibration_fit),
+        "n_calibration": len(calibration),
+        "shrinkage_weight": fitted.weight,
+        "conformal_widths": {f"{lo}-{hi}": w for (lo, hi), w in fitted.widths.items()},
+        "pinball_model": loss("model", everything),
+        "pinball_uncalibrated": loss("uncalibrated", everything),
+        "pinball_pooled": loss("pooled", everything),
+        "pinball_ratio": loss("model", everything) / loss("pooled", everything),
+        "pinball_ratio_ci": [float(np.quantile(ratios["model"], 0.025)), float(np.quantile(ratios["model"], 0.975))],
+        "pinball_ratio_uncalibrated": loss("uncalibrated", everything) / loss("pooled", everything),
+        "pinball_ratio_uncalibrated_ci": [
+            float(np.quantile(ratios["uncalibrated"], 0.025)),
+            float(np.quantile(ratios["uncalibrated"], 0.975)),
+        ],
         "coverage": coverage,
     }
 
@@ -277,10 +468,16 @@ def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) -> t
     fit = rows[eligible & ~is_test & rows["fiscal_year"].between(design.fit_first_origin, design.fit_last_origin)]
     fit = fit[fit["label"].notna()]
     test = rows[eligible & is_test & (rows["fiscal_year"] == design.test_origin) & rows["label"].notna()]
-    plain, full = list(PLAIN_RATIOS), list(PLAIN_RATIOS) + list(EXTRA)
+    validation_fit, validation = validation_sets(rows, test_firms, design)
+    plain, full = list(PLAIN_RATIOS), [*PLAIN_RATIOS, *EXTRA, *HISTORY, *PEERS]
+    chosen = {}
+    for name, columns in (("full_lgbm", full), ("plain_lgbm", plain)):
+        params, aucs = choose_params(validation_fit, validation, columns, design.seed)
+        chosen[name] = {"params": params, "validation_auc": aucs}
     scores = {
-        "full_lgbm": _gbm(fit, test, full, design.seed),
-        "plain_lgbm": _gbm(fit, test, plain, design.seed),
+        "full_lgbm": _gbm(fit, test, full, design.seed, chosen["full_lgbm"]["params"]),
+        "plain_lgbm": _gbm(fit, test, plain, design.seed, chosen["plain_lgbm"]["params"]),
+        "plain_lgbm_default": _gbm(fit, test, plain, design.seed, {}),
         "logistic": _logistic(fit, test, plain),
         "past_growth": test["revenue_cagr_3y_past"].fillna(test["revenue_cagr_3y_past"].median()).to_numpy(),
     }
@@ -292,10 +489,14 @@ def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) -> t
         "fit_base_rate": float(fit["label"].mean()),
         "test_rows": len(test),
         "test_base_rate": float(y.mean()),
+        "validation_fit_rows": len(validation_fit),
+        "validation_rows": len(validation),
         "firms_in_panel": int(rows["firm_id"].nunique()),
-        "test_firms_overlap_fit": len(set(test["firm_id"]) & set(fit["firm_id"])),
-        "auc": paired_bootstrap(y, scores, design.n_boot, design.seed),
-        "growth_quantiles": growth_quantiles(fit, test, full, design.seed, design.n_boot),
+        "test_firms_overlap_fit": len(set(test["firm_id"]) & (set(fit["firm_id"]) | set(validation_fit["firm_id"]))),
+        "chosen_params": chosen,
+        "param_grid": [dict(p) for p in PARAM_GRID],
+        "auc": paired_bootstrap(y, scores, test["firm_id"].to_numpy(), design.n_boot, design.seed),
+        "growth_quantiles": growth_quantiles(fit, test, validation_fit, validation, full, design.seed, design.n_boot),
         "features_plain": plain,
         "features_full": full,
     }

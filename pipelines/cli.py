@@ -409,7 +409,7 @@ def evaluate_ts2000(
         ("model", "AUC", "95% CI"),
         right=("AUC", "95% CI"),
     )
-    for name in ("full_lgbm", "plain_lgbm", "logistic", "past_growth"):
+    for name in ("full_lgbm", "plain_lgbm", "plain_lgbm_default", "logistic", "past_growth"):
         entry = results["auc"][name]
         table.add_row(name, f"{entry['auc']:.3f}", f"{entry['ci_low']:.3f}–{entry['ci_high']:.3f}")
     console.print(table)

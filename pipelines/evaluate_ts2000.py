@@ -38,6 +38,7 @@ def run(panel: Path, out: Path, settings: Settings, n_boot: int = 500) -> dict:
     mlflow = start_experiment(settings.tracking)
     with mlflow.start_run(run_name="evaluate_ts2000") as active:
         mlflow.log_params({f"design.{k}": v for k, v in design.__dict__.items()})
+        mlflow.log_params({f"chosen.{k}": str(v["params"]) for k, v in results["chosen_params"].items()})
         mlflow.set_tags({"data_sha256": results["data_sha256"], "code_version": results["code_version"]})
         metrics = {"test_rows": results["test_rows"], "fit_rows": results["fit_rows"]}
         for name, entry in results["auc"].items():
@@ -45,6 +46,9 @@ def run(panel: Path, out: Path, settings: Settings, n_boot: int = 500) -> dict:
                 metrics[f"auc.{name}.{key}"] = value
         quantiles = results["growth_quantiles"]
         metrics["growth.pinball_ratio"] = quantiles["pinball_ratio"]
+        metrics["growth.pinball_ratio.ci_low"], metrics["growth.pinball_ratio.ci_high"] = quantiles["pinball_ratio_ci"]
+        metrics["growth.pinball_ratio_uncalibrated"] = quantiles["pinball_ratio_uncalibrated"]
+        metrics["growth.shrinkage_weight"] = quantiles["shrinkage_weight"]
         metrics.update({f"growth.coverage.{k}": v for k, v in quantiles["coverage"].items()})
         mlflow.log_metrics(metrics)
         mlflow.log_artifact(str(out / "evaluation.json"))

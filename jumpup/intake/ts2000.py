@@ -256,11 +256,13 @@ def read_export(path: Path, root: Path, items: pd.DataFrame) -> Ts2000File:
         else pd.DataFrame(columns=list(range(width)), dtype=object)
     )
     positions = {h.strip(): i for i, h in enumerate(header)}
+    # Raw text stays in object columns: pandas' Arrow-backed strings make every later row selection
+    # and merge copy the text (the import spent most of its time in those copies).
     out = pd.DataFrame({"_row": np.asarray(rows, dtype=np.int64)})
     for name, key in KEY_HEADERS.items():
-        out[key] = frame[positions[name]].str.strip().to_numpy()
+        out[key] = pd.Series(frame[positions[name]].str.strip().to_numpy(dtype=object), dtype=object)
     for column in columns:
-        out[column.position] = frame[column.position].to_numpy()
+        out[column.position] = pd.Series(frame[column.position].to_numpy(dtype=object), dtype=object)
     return Ts2000File(path, root_relative(path, root), kind, group, out, columns, unmapped, bad, blank_lines)
 
 

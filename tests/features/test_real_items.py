@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jumpup.features.real_items import real_item_indicators
+from jumpup.features.real_items import consecutive_run, real_item_indicators
 
 
 def _panel() -> pd.DataFrame:
@@ -60,3 +60,22 @@ def test_ratios_and_flags():
 def test_absent_columns_give_missing_indicators():
     out = real_item_indicators(pd.DataFrame({"firm_id": ["A"], "fiscal_year": [2020], "revenue": [1.0]}))
     assert out.drop(columns=["firm_id", "fiscal_year"]).isna().all().all()
+
+
+def test_consecutive_run_equals_a_row_by_row_count_on_random_panels():
+    rng = np.random.default_rng(5)
+    firm = pd.Series(np.repeat([f"F{i}" for i in range(60)], 8))
+    gaps = pd.Series((rng.random(len(firm)) < 0.1).astype(int))  # a skipped fiscal year breaks a run
+    year = pd.Series(np.tile(np.arange(2012, 2020), 60)) + gaps.groupby(firm).cumsum()
+    flag = pd.Series(rng.choice([1.0, 0.0, np.nan], len(firm), p=[0.6, 0.25, 0.15]))
+    expected = []
+    for i in range(len(flag)):
+        if np.isnan(flag[i]):
+            expected.append(np.nan)
+        elif flag[i] != 1:
+            expected.append(0.0)
+        else:
+            chained = i > 0 and firm[i] == firm[i - 1] and year[i] == year[i - 1] + 1 and flag[i - 1] == 1
+            expected.append(expected[-1] + 1 if chained else 1.0)
+    got = consecutive_run(flag, firm, year)
+    np.testing.assert_array_equal(got.to_numpy(), np.array(expected))

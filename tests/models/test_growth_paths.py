@@ -172,3 +172,35 @@ def test_real_kosdaq_high_growth_probability_has_signal(kosdaq_panel):
     settings = load_settings(overrides={"ingest": {"max_fiscal_year": 2021}, "validation": {"bootstrap": 50}})
     result = growth.high_growth_auc(kosdaq_panel, 2018, settings)
     assert result["firms"] > 1000 and result["auc"]["ci_low"] > 0.5
+
+
+def test_shrinkage_mixes_model_and_pooled_quantiles_without_crossing():
+    predicted = np.array([[0.0, 0.2, 0.1], [np.nan, 0.0, 0.1]])
+    reference = np.array([-0.5, 0.0, 0.5])
+    assert np.allclose(growth_engine.shrink_quantiles(predicted[:1], reference, 1.0), [[0.0, 0.1, 0.2]])
+    assert np.allclose(growth_engine.shrink_quantiles(predicted[:1], reference, 0.0), [reference])
+    half = growth_engine.shrink_quantiles(predicted, reference, 0.5)
+    assert np.allclose(half[0], [-0.25, 0.1, 0.3])
+    assert np.all(np.diff(half, axis=1) >= 0)
+    assert half[1, 0] == -0.5  # a missing model quantile takes the pooled one
+
+
+def test_calibration_picks_the_weight_that_fits_and_widens_to_nominal_coverage():
+    rng = np.random.default_rng(2)
+    quantiles = (0.1, 0.25, 0.5, 0.75, 0.9)
+    z = np.array([-1.2816, -0.6745, 0.0, 0.6745, 1.2816])
+    centre = rng.normal(0, 1, 4000)
+    actual = centre + rng.normal(0, 0.5, 4000)
+    reference = np.quantile(actual, quantiles)
+    # An informative but overconfident model: right centres, half the true spread.
+    predicted = centre[:, None] + 0.25 * z
+    fitted = growth_engine.fit_quantile_calibration(predicted, reference, actual, quantiles)
+    assert fitted.weight >= 0.8  # the model carries the information
+    calibrated = growth_engine.apply_quantile_calibration(predicted, reference, fitted, quantiles)
+    inside = (calibrated[:, 0] <= actual) & (actual <= calibrated[:, 4])
+    assert 0.78 <= inside.mean() <= 0.82
+    # A model of pure noise gets no weight: the pooled forecast is better.
+    noise = rng.normal(0, 1, 4000)[:, None] + 0.25 * z
+    assert growth_engine.fit_quantile_calibration(noise, reference, actual, quantiles).weight == 0.0
+    with pytest.raises(ValueError, match="known outcome"):
+        growth_engine.fit_quantile_calibration(predicted, reference, np.full(4000, np.nan), quantiles)
