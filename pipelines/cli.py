@@ -440,6 +440,9 @@ def train(
     from jumpup.pipelines.train import train_panel
 
     named = {"horizon": horizon, "name": target.value if target else None}
+    if target is not None and target.value == "crisis":
+        _train_crisis(panel, out, register, _settings(params, {"crisis": {"horizon": horizon}} if horizon else None))
+        return
     overrides = {"targets": {k: v for k, v in named.items() if v is not None}}
     settings = _settings(params, overrides)
     summary = _step(
@@ -462,6 +465,27 @@ def train(
                 f"  grade inversions {m[split + '.grade_inversions']}"
             )
     console.print(f"validation report: {out / 'validation_report.html'}")
+
+
+def _train_crisis(panel: Path, out: Path, register: bool, settings) -> None:
+    """``train --target crisis``: the early-warning model (pipelines/train_crisis.py)."""
+    from jumpup.pipelines.train_crisis import run
+
+    summary = _step(
+        f"train crisis h={settings.crisis.horizon}", lambda: run(panel, out, settings, register), (ValueError,)
+    )
+    console.print(f"run id    : [bold]{summary['run_id']}[/bold]")
+    console.print(f"model URI : [bold]{summary['model_uri']}[/bold]")
+    evaluation = summary["evaluation"]
+    console.print(
+        f"held-out firms, origin {evaluation['origin']} (outcome {evaluation['outcome_years'][0]}-"
+        f"{evaluation['outcome_years'][1]}): {evaluation['rows']:,} firms, crisis rate {evaluation['base_rate']:.3f}"
+    )
+    for name, entry in evaluation["auc"].items():
+        value = entry.get("auc", entry.get("difference"))
+        console.print(f"  {name:<40} {value:+.3f} [{entry['ci_low']:.3f}, {entry['ci_high']:.3f}]")
+    console.print(f"realised rates monotone across grades: {evaluation['monotone']['monotone']}")
+    console.print(f"validation report: {out / 'validation_report.json'}")
 
 
 @app.command()
