@@ -488,6 +488,42 @@ def _train_crisis(panel: Path, out: Path, register: bool, settings) -> None:
     console.print(f"validation report: {out / 'validation_report.json'}")
 
 
+MonitorEngine = _choices("MonitorEngine", ("pandas", "spark"))
+
+
+@app.command()
+def monitor(
+    panel: Annotated[Path, typer.Option("--panel", help="Imported panel (firms.csv, financials.csv).")],
+    as_of: Annotated[int, typer.Option("--as-of", help="Fiscal year to monitor (compared with the year before).")],
+    out: Annotated[Path, typer.Option("--out", help="Where the tables, report and workbook go.")],
+    model: Annotated[
+        str | None, typer.Option("--model", help="Crisis model URI (default: newest registered version).")
+    ] = None,
+    engine: Annotated[MonitorEngine, typer.Option("--engine", help="Scoring engine.")] = MonitorEngine.pandas,
+    spark_master: Annotated[str, typer.Option("--spark-master", help="Spark master for --engine spark.")] = "local[*]",
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Crisis-sign monitoring (위기징후): per-firm early-warning grades, migration, groups, report."""
+    from jumpup.monitor.engines import EngineError
+    from jumpup.pipelines.monitor import run
+
+    settings = _settings(params)
+    manifest = _step(
+        f"monitor {as_of} ({engine.value})",
+        lambda: run(panel, as_of, out, settings, model, engine.value, spark_master),
+        (ValueError, EngineError),
+    )
+    counts = manifest["counts"]
+    console.print(f"model     : {manifest['model_version']}")
+    console.print(
+        f"firms {counts['firms_scored']:,}: flagged {counts['firms_flagged']:,}, newly flagged "
+        f"{counts['firms_newly_flagged']:,}, not scored a year before {counts['firms_without_previous']:,}"
+    )
+    for warning in manifest.get("report", {}).get("warnings", []):
+        console.print(f"[yellow]{warning}[/yellow]")
+    console.print(f"report: {out / 'monitor_report.html'}  workbook: {out / 'monitor.xlsx'}")
+
+
 @app.command()
 def score(
     panel: Annotated[Path, typer.Option("--panel", help="Panel directory to score.")],
