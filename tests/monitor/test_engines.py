@@ -104,10 +104,10 @@ def test_spark_engine_matches_pandas(trained):
 
     _, panel, uri, _ = trained
     _, _, rows = read_panel(panel)
-    rows = rows[rows["firm_id"].isin(sorted(rows["firm_id"].unique())[:150])]
+    rows = rows[rows["firm_id"].isin(sorted(rows["firm_id"].unique())[:40])]
     model = mlflow.pyfunc.load_model(uri)
     expected = score_pandas(model, rows, (2022, 2023))
-    spark = spark_session("local[2]", partitions=4)
+    spark = spark_session("local[1]", partitions=2)
     got = score_spark(spark, uri, rows, (2022, 2023), output_columns(3))
     assert list(got["firm_id"]) == list(expected["firm_id"])
     assert np.abs(got["probability"].to_numpy() - expected["probability"].to_numpy()).max() <= 1e-9
