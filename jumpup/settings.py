@@ -168,7 +168,7 @@ class ProgramSettings(_Frozen):
     size_tables: tuple[SizeTableSettings, ...] = ()
 
 
-TargetName = Literal["high_growth", "high_growth_employment", "size_upgrade", "distress"]
+TargetName = Literal["high_growth", "high_growth_employment", "size_upgrade", "distress", "crisis"]
 
 
 class TargetSettings(_Frozen):
@@ -358,6 +358,71 @@ class ReviewSettings(_Frozen):
     high_growth_rate: float = 0.20  # realised one-year revenue growth counted as high growth
 
 
+class CrisisModelSettings(_Frozen):
+    n_estimators: int = Field(400, ge=1)
+    learning_rate: float = Field(0.03, gt=0, le=1)
+    num_leaves: int = Field(15, ge=2)
+    min_child_samples: int = Field(100, ge=1)
+    subsample: float = Field(0.8, gt=0, le=1)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    reg_lambda: float = Field(1.0, ge=0)
+
+
+class CrisisScaleSettings(_Frozen):
+    """Early-warning scale (조기경보 등급): labels from the highest crisis probability to the lowest."""
+
+    labels: tuple[str, ...] = ("severe", "alert", "caution", "watch", "normal")
+    probability_cutpoints: tuple[float, ...] = (0.40, 0.20, 0.10, 0.05)
+    base_points: float = 500
+    base_odds: float = Field(0.05, gt=0)
+    pdo: float = Field(40, gt=0)
+    flag_grade: str = "alert"  # this grade or a riskier one is a flagged firm
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CrisisScaleSettings:
+        cuts = list(self.probability_cutpoints)
+        if len(cuts) != len(self.labels) - 1:
+            raise ValueError(f"probability_cutpoints needs {len(self.labels) - 1} values, got {len(cuts)}")
+        if cuts != sorted(cuts, reverse=True) or len(set(cuts)) != len(cuts) or not all(0 < c < 1 for c in cuts):
+            raise ValueError(f"probability_cutpoints must fall strictly inside (0, 1), high to low, got {cuts}")
+        if self.flag_grade not in self.labels:
+            raise ValueError(f"flag_grade {self.flag_grade!r} is not one of {list(self.labels)}")
+        return self
+
+
+class CrisisSettings(_Frozen):
+    """위기징후 (crisis sign) target, its evaluation design and the early-warning model (issue 18)."""
+
+    horizon: int = Field(3, ge=1, le=10)
+    coverage_threshold: float = 1.0
+    crisis_opinions: tuple[str, ...] = ("AG", "DS", "DU", "DI")
+    fit_first_origin: int = 2013
+    fit_last_origin: int = 2016
+    test_origin: int = 2019
+    test_share: float = Field(0.3, gt=0, lt=1)
+    calibration_share: float = Field(0.25, gt=0, lt=1)
+    calibration_folds: int = Field(4, ge=2)
+    tuning_origins: int = Field(1, ge=1)
+    bootstrap: int = Field(500, ge=10)
+    registered_model: str = "jumpup-crisis"
+    model: CrisisModelSettings = CrisisModelSettings()
+    tuning_grid: dict[str, tuple[float | int, ...]] = Field(default_factory=dict)
+    scale: CrisisScaleSettings = CrisisScaleSettings()
+    top_k: int = Field(3, ge=1)
+    min_group_size: int = Field(5, ge=2)
+
+    @model_validator(mode="after")
+    def _origins(self) -> CrisisSettings:
+        if not self.fit_first_origin <= self.fit_last_origin:
+            raise ValueError("fit_first_origin must not be after fit_last_origin")
+        if self.fit_last_origin + self.horizon > self.test_origin:
+            raise ValueError(
+                f"outcomes of the fit origins (to {self.fit_last_origin + self.horizon}) must end by the test origin "
+                f"({self.test_origin})"
+            )
+        return self
+
+
 class ReportSettings(_Frozen):
     pdf: bool = True
     pdf_tabs: int = Field(2, ge=1)
@@ -391,6 +456,7 @@ class Settings(_Frozen):
     reports: ReportSettings = ReportSettings()
     step2: Step2Settings = Step2Settings()
     review: ReviewSettings = ReviewSettings()
+    crisis: CrisisSettings = CrisisSettings()
 
 
 def _describe_errors(error: ValidationError, source: str) -> str:

@@ -26,12 +26,13 @@ TARGET_KO = {
     "high_growth_employment": "고성장 (고용 연평균 20% 초과)",
     "size_upgrade": "규모 상향 (중견후보·중견 진입)",
     "distress": "부실 (관리종목 지정)",
+    "crisis": "위기징후 (한계기업 진입 또는 부적정·의견거절)",
 }
 
 # +1 for a good outcome (growth, a size upgrade), -1 for a bad one (distress). Monotone directions
 # in params.yaml are written for good outcomes, so a distress model applies them reversed, and the
 # naive past-growth baseline turns its sign (faster growth, less distress).
-TARGET_ORIENTATION = {"high_growth": 1, "high_growth_employment": 1, "size_upgrade": 1, "distress": -1}
+TARGET_ORIENTATION = {"high_growth": 1, "high_growth_employment": 1, "size_upgrade": 1, "distress": -1, "crisis": -1}
 
 
 def _lead(panel: pd.DataFrame, column: str, years: int) -> pd.Series:
@@ -44,6 +45,10 @@ def _lead(panel: pd.DataFrame, column: str, years: int) -> pd.Series:
 
 def make_targets(financials: pd.DataFrame, size_class: pd.DataFrame | None, settings: TargetSettings) -> pd.DataFrame:
     """One row per firm and origin year t: ``target`` (0/1 or NaN), ``label_status`` and the outcome."""
+    if settings.name == "crisis":
+        raise ValueError(
+            "the crisis target is built by jumpup.models.crisis.crisis_targets (jumpup train --target crisis)"
+        )
     panel = sort_panel(financials).copy()
     h = settings.horizon
     out = panel[["firm_id", "fiscal_year"]].copy()

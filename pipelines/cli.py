@@ -475,6 +475,9 @@ def train(
     from jumpup.pipelines.train import train_panel
 
     named = {"horizon": horizon, "name": target.value if target else None}
+    if target is not None and target.value == "crisis":
+        _train_crisis(panel, out, register, _settings(params, {"crisis": {"horizon": horizon}} if horizon else None))
+        return
     overrides = {"targets": {k: v for k, v in named.items() if v is not None}}
     settings = _settings(params, overrides)
     summary = _step(
@@ -497,6 +500,63 @@ def train(
                 f"  grade inversions {m[split + '.grade_inversions']}"
             )
     console.print(f"validation report: {out / 'validation_report.html'}")
+
+
+def _train_crisis(panel: Path, out: Path, register: bool, settings) -> None:
+    """``train --target crisis``: the early-warning model (pipelines/train_crisis.py)."""
+    from jumpup.pipelines.train_crisis import run
+
+    summary = _step(
+        f"train crisis h={settings.crisis.horizon}", lambda: run(panel, out, settings, register), (ValueError,)
+    )
+    console.print(f"run id    : [bold]{summary['run_id']}[/bold]")
+    console.print(f"model URI : [bold]{summary['model_uri']}[/bold]")
+    evaluation = summary["evaluation"]
+    console.print(
+        f"held-out firms, origin {evaluation['origin']} (outcome {evaluation['outcome_years'][0]}-"
+        f"{evaluation['outcome_years'][1]}): {evaluation['rows']:,} firms, crisis rate {evaluation['base_rate']:.3f}"
+    )
+    for name, entry in evaluation["auc"].items():
+        value = entry.get("auc", entry.get("difference"))
+        console.print(f"  {name:<40} {value:+.3f} [{entry['ci_low']:.3f}, {entry['ci_high']:.3f}]")
+    console.print(f"realised rates monotone across grades: {evaluation['monotone']['monotone']}")
+    console.print(f"validation report: {out / 'validation_report.json'}")
+
+
+MonitorEngine = _choices("MonitorEngine", ("pandas", "spark"))
+
+
+@app.command()
+def monitor(
+    panel: Annotated[Path, typer.Option("--panel", help="Imported panel (firms.csv, financials.csv).")],
+    as_of: Annotated[int, typer.Option("--as-of", help="Fiscal year to monitor (compared with the year before).")],
+    out: Annotated[Path, typer.Option("--out", help="Where the tables, report and workbook go.")],
+    model: Annotated[
+        str | None, typer.Option("--model", help="Crisis model URI (default: newest registered version).")
+    ] = None,
+    engine: Annotated[MonitorEngine, typer.Option("--engine", help="Scoring engine.")] = MonitorEngine.pandas,
+    spark_master: Annotated[str, typer.Option("--spark-master", help="Spark master for --engine spark.")] = "local[*]",
+    params: ParamsOption = DEFAULT_PARAMS_PATH,
+) -> None:
+    """Crisis-sign monitoring (위기징후): per-firm early-warning grades, migration, groups, report."""
+    from jumpup.monitor.engines import EngineError
+    from jumpup.pipelines.monitor import run
+
+    settings = _settings(params)
+    manifest = _step(
+        f"monitor {as_of} ({engine.value})",
+        lambda: run(panel, as_of, out, settings, model, engine.value, spark_master),
+        (ValueError, EngineError),
+    )
+    counts = manifest["counts"]
+    console.print(f"model     : {manifest['model_version']}")
+    console.print(
+        f"firms {counts['firms_scored']:,}: flagged {counts['firms_flagged']:,}, newly flagged "
+        f"{counts['firms_newly_flagged']:,}, not scored a year before {counts['firms_without_previous']:,}"
+    )
+    for warning in manifest.get("report", {}).get("warnings", []):
+        console.print(f"[yellow]{warning}[/yellow]")
+    console.print(f"report: {out / 'monitor_report.html'}  workbook: {out / 'monitor.xlsx'}")
 
 
 @app.command()

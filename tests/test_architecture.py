@@ -18,6 +18,7 @@ FOLDERS = {
     "jumpup.step1": ROOT / "jumpup" / "step1",
     "jumpup.step2": ROOT / "jumpup" / "step2",
     "jumpup.review": ROOT / "jumpup" / "review",
+    "jumpup.monitor": ROOT / "jumpup" / "monitor",
     "jumpup.rendering": ROOT / "jumpup" / "rendering",
     "jumpup.pipelines": ROOT / "pipelines",
 }
@@ -32,6 +33,7 @@ MAY_IMPORT = {
     "jumpup.step1": {CORE, "jumpup.intake", "jumpup.features", "jumpup.models"},
     "jumpup.step2": {CORE, "jumpup.intake", "jumpup.features", "jumpup.models", "jumpup.step1"},
     "jumpup.review": {CORE, "jumpup.intake", "jumpup.features", "jumpup.models", "jumpup.step1", "jumpup.step2"},
+    "jumpup.monitor": {CORE, "jumpup.intake", "jumpup.features", "jumpup.models"},
     "jumpup.rendering": {
         CORE,
         "jumpup.intake",
@@ -40,6 +42,7 @@ MAY_IMPORT = {
         "jumpup.step1",
         "jumpup.step2",
         "jumpup.review",
+        "jumpup.monitor",
     },
     "jumpup.pipelines": set(FOLDERS),
 }

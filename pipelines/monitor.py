@@ -1,0 +1,182 @@
+"""Stage ``monitor``: crisis-sign monitoring (위기징후 모니터링) of every firm of a panel in one year.
+
+Reads an imported panel (``firms.csv``, ``financials.csv``), scores the as-of year and the year
+before through the registered crisis model (``--model``, default the newest version of
+``crisis.registered_model``) with the pandas or the Spark engine (``jumpup.monitor.engines``),
+and writes to --out only: ``monitor_firms.csv`` (per firm: probability, grade, reasons, change
+since last year, growth stage), ``migration.csv``, ``newly_flagged.csv``,
+``aggregates_industry_group.csv`` / ``aggregates_region.csv`` (groups of at least
+``crisis.min_group_size`` firms), ``monitor_report.html`` / ``.pdf``, ``monitor.xlsx`` and
+``monitor.json`` (model version, data hash, code version, counts). The run is logged to MLflow.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from jumpup.features.growth_stages import growth_stages, stage_rules
+from jumpup.models.crisis_pyfunc import output_columns
+from jumpup.monitor.engines import score_pandas, score_spark, spark_session
+from jumpup.monitor.tables import group_aggregates, migration_matrix, year_over_year
+from jumpup.pipelines.train_crisis import panel_sha256, read_panel
+from jumpup.provenance import code_version, write_json
+from jumpup.rendering.monitor_pages import write_monitor_report
+from jumpup.settings import Settings
+from jumpup.tracking import start_experiment
+
+ENGINES = ("pandas", "spark")
+
+
+class MonitorError(ValueError):
+    """Bad monitor input (unknown year, model not found); the message is one line."""
+
+
+def _model_version(mlflow, uri: str, run_id: str | None) -> str:
+    """'name vN' of the registered version the URI resolves to (else the URI and run id)."""
+    if run_id:
+        try:
+            versions = mlflow.MlflowClient().search_model_versions(f"run_id='{run_id}'")
+        except Exception:  # a store without a registry: name the URI instead
+            versions = []
+        if versions:
+            return f"{versions[0].name} v{versions[0].version}"
+    return f"{uri} (run {run_id})"
+
+
+def run(
+    panel: Path,
+    as_of: int,
+    out: Path,
+    settings: Settings,
+    model_uri: str | None = None,
+    engine: str = "pandas",
+    spark_master: str = "local[*]",
+    report: bool = True,
+) -> dict:
+    """Monitor the panel's firms in ``as_of``; returns the manifest (also written to monitor.json)."""
+    if engine not in ENGINES:
+        raise MonitorError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    started = time.perf_counter()
+    panel, out = Path(panel), Path(out)
+    firms, financials, rows = read_panel(panel)
+    years = sorted(int(y) for y in financials["fiscal_year"].dropna().unique())
+    if as_of not in years:
+        raise MonitorError(
+            f"{panel / 'financials.csv'}: no rows for --as-of {as_of} (fiscal years on file: {years[0]}-{years[-1]})"
+        )
+    mlflow = start_experiment(settings.tracking)
+    uri = model_uri or f"models:/{settings.crisis.registered_model}/latest"
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except Exception as exc:  # MLflow raises its own types for a missing model or store
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise MonitorError(
+            f"--model {uri}: cannot load ({message}); run `jumpup train --target crisis` first"
+        ) from None
+    crisis_model = model.unwrap_python_model().model
+    labels = list(crisis_model.scale.labels)
+    model_version = _model_version(mlflow, uri, model.metadata.run_id)
+    scored_years = (as_of - 1, as_of)
+    if engine == "pandas":
+        scores = score_pandas(model, rows, scored_years)
+    else:
+        spark = spark_session(spark_master)
+        scores = score_spark(spark, uri, rows, scored_years, output_columns(crisis_model.top_k))
+    current = scores[scores["as_of"] == as_of].reset_index(drop=True)
+    previous = scores[scores["as_of"] == as_of - 1].reset_index(drop=True)
+    table = year_over_year(current, previous, labels)
+    attributes = [c for c in ("name", "industry_group", "region") if c in firms]
+    table = table.merge(firms[["firm_id", *attributes]], on="firm_id", how="left")
+    rules, rules_version = stage_rules()
+    stages = growth_stages(rows[rows["fiscal_year"] <= as_of], rules)
+    stages = stages[stages["fiscal_year"] == as_of].drop(columns="fiscal_year")
+    table = table.merge(stages.rename(columns={"missing_inputs": "stage_missing_inputs"}), on="firm_id", how="left")
+    migration = migration_matrix(table, labels)
+    size = settings.crisis.min_group_size
+    aggregates: dict[str, pd.DataFrame | None] = {}
+    notes: dict[str, str] = {}
+    for key in ("industry_group", "region"):
+        if key not in table or table[key].isna().all():
+            aggregates[key] = None
+            notes[key] = f"패널에 {key} 자료가 없어 집계하지 않았습니다."
+            continue
+        aggregates[key], note = group_aggregates(table, key, size)
+        notes[key] = (
+            f"{size}개사 미만 그룹 {note['groups_pooled']}개({note['firms_pooled']}개사)를 '기타'로 통합"
+            + (
+                f", 통합 후에도 {size}개사 미만이라 {note['firms_withheld']}개사 비표시"
+                if note["firms_withheld"]
+                else ""
+            )
+            + "."
+        )
+
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "monitor_firms.csv", index=False)
+    migration.to_csv(out / "migration.csv")
+    table[table["newly_flagged"]].to_csv(out / "newly_flagged.csv", index=False)
+    for key, frame in aggregates.items():
+        if frame is not None:
+            frame.to_csv(out / f"aggregates_{key}.csv", index=False)
+    manifest = {
+        "stage": "monitor",
+        "as_of": as_of,
+        "engine": engine,
+        "spark_master": spark_master if engine == "spark" else None,
+        "model_uri": uri,
+        "model_version": model_version,
+        "model_run_id": model.metadata.run_id,
+        "data_sha256": panel_sha256(financials),
+        "code_version": code_version(),
+        "panel": str(panel),
+        "horizon": crisis_model.settings.get("horizon"),
+        "cutpoints": list(crisis_model.scale.cutpoints),
+        "min_group_size": size,
+        "growth_stage_rules": f"growth_stages {rules_version}",
+        "counts": {
+            "firms_scored": len(table),
+            "firms_flagged": int(table["flagged"].sum()),
+            "firms_newly_flagged": int(table["newly_flagged"].sum()),
+            "firms_without_previous": int((table["grade_change"] == "new").sum()),
+            "grades": {g: int((table["grade"] == g).sum()) for g in labels},
+        },
+        "aggregation_notes": notes,
+    }
+    if report:
+        record = write_monitor_report(
+            out,
+            table,
+            migration,
+            aggregates,
+            notes,
+            manifest,
+            settings.reports.pdf,
+            settings.reports.browser_timeout_seconds,
+        )
+        manifest["report"] = {k: (Path(v).name if isinstance(v, str) else v) for k, v in record.items()}
+    write_json(out / "monitor.json", manifest)
+    with mlflow.start_run(run_name=f"monitor-{as_of}-{engine}") as active:
+        mlflow.set_tags(
+            {
+                "stage": "monitor",
+                "engine": engine,
+                "model_version": model_version,
+                "data_sha256": manifest["data_sha256"],
+                "code_version": manifest["code_version"],
+            }
+        )
+        mlflow.log_params({"as_of": as_of, "model_uri": uri, "min_group_size": size})
+        mlflow.log_metrics(
+            {
+                "firms_scored": len(table),
+                "flagged_share": float(table["flagged"].mean()) if len(table) else 0.0,
+                "newly_flagged": manifest["counts"]["firms_newly_flagged"],
+                "mean_probability": float(table["probability"].mean()) if len(table) else 0.0,
+            }
+        )
+        mlflow.log_artifact(str(out / "monitor.json"))
+        run_id = active.info.run_id
+    return manifest | {"mlflow_run_id": run_id, "seconds": round(time.perf_counter() - started, 1)}

@@ -1,0 +1,142 @@
+"""Stage ``train --target crisis``: audited-firm panel -> crisis indicators -> early-warning model.
+
+Reads a panel written by ``jumpup import ts2000`` (``firms.csv``, ``financials.csv``; any panel
+with those files and columns), builds ``jumpup.features.crisis_signals`` and
+``jumpup.models.crisis.crisis_targets``, fits and evaluates the model (``train_crisis``) and
+writes to --out: ``crisis_model/`` (the model as data with a sha256 manifest),
+``validation_report.json`` (validation pack per split, tuning, the held-out evaluation with
+baselines), ``metrics.json``, ``predictions.csv`` (held-out firms at the test origin) and
+``train_run.json``. Logs the run to MLflow and registers the pyfunc under
+``crisis.registered_model`` as ``challenger`` (the growth model's registry name is untouched).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from jumpup.features.crisis_signals import crisis_signals
+from jumpup.models import crisis_pyfunc
+from jumpup.models.crisis import crisis_targets, headline_metrics, train_crisis
+from jumpup.provenance import code_version, frame_sha256, write_json
+from jumpup.settings import PROJECT_ROOT, Settings
+from jumpup.tracking import start_experiment
+
+PYFUNC_CODE = Path(crisis_pyfunc.__file__).with_name("crisis_pyfunc_model.py")
+PIP_REQUIREMENTS = [f"-r {PROJECT_ROOT / 'requirements.lock'}"]
+FIRM_ATTRIBUTES = ("industry_group", "region")
+
+
+class PanelError(ValueError):
+    """A panel directory that cannot be read for crisis work; the message names file and column."""
+
+
+def read_panel(panel: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(firms, financials, rows) of an imported panel; rows = financials with the firms' attributes.
+
+    Errors: ``PanelError`` naming the file when ``firms.csv`` or ``financials.csv`` is missing, a
+    key column is absent, or a financial row names a firm that ``firms.csv`` does not list.
+    """
+    panel = Path(panel)
+    tables = {}
+    for name in ("firms.csv", "financials.csv"):
+        path = panel / name
+        if not path.is_file():
+            raise PanelError(f"{path}: missing; run `jumpup import ts2000 DIR --out {panel}` first")
+        tables[name] = pd.read_csv(path, dtype={"firm_id": str, "audit_opinion": str}, low_memory=False)
+    firms, financials = tables["firms.csv"], tables["financials.csv"]
+    for name, frame, needed in (
+        ("firms.csv", firms, ("firm_id",)),
+        ("financials.csv", financials, ("firm_id", "fiscal_year")),
+    ):
+        missing = [c for c in needed if c not in frame]
+        if missing:
+            raise PanelError(f"{panel / name}: column {missing[0]} is missing")
+    orphan = ~financials["firm_id"].isin(firms["firm_id"])
+    if orphan.any():
+        row = int(orphan.to_numpy().nonzero()[0][0]) + 2
+        value = financials.loc[orphan].iloc[0]["firm_id"]
+        raise PanelError(f"{panel / 'financials.csv'}: row {row}, column firm_id, value {value!r} is not in firms.csv")
+    attributes = [c for c in FIRM_ATTRIBUTES if c in firms]
+    rows = financials.merge(firms[["firm_id", *attributes]], on="firm_id", how="left", validate="many_to_one")
+    return firms, financials, rows
+
+
+def panel_sha256(financials: pd.DataFrame) -> str:
+    """Hash of the panel's financial rows in firm-year order."""
+    return frame_sha256(financials.sort_values(["firm_id", "fiscal_year"]).reset_index(drop=True))
+
+
+def run(panel: Path, out: Path, settings: Settings, register: bool = True) -> dict:
+    """Train, evaluate and (optionally) register the crisis model; returns the run summary."""
+    started = time.perf_counter()
+    panel, out = Path(panel), Path(out)
+    _, financials, rows = read_panel(panel)
+    features = crisis_signals(rows, settings.features.marginal_firm_years)
+    targets = crisis_targets(financials, settings.crisis)
+    training = train_crisis(features, targets, settings.crisis, settings.seed)
+    data_hash = panel_sha256(financials)
+    training.model.metadata = {"data_sha256": data_hash, "code_version": code_version(), "panel": str(panel)}
+    training.report |= {"data_sha256": data_hash, "code_version": code_version(), "panel": str(panel)}
+    training.report["label_status"] = {
+        k: int(v) for k, v in targets["label_status"].value_counts().sort_index().items()
+    }
+
+    out.mkdir(parents=True, exist_ok=True)
+    model_dir = training.model.save(out / "crisis_model")
+    metrics = headline_metrics(training.report)
+    write_json(out / "metrics.json", metrics)
+    write_json(out / "validation_report.json", training.report)
+    training.predictions.to_csv(out / "predictions.csv", index=False)
+
+    mlflow = start_experiment(settings.tracking)
+    from mlflow.models import infer_signature
+
+    name = settings.crisis.registered_model
+    with mlflow.start_run(run_name=f"train-crisis-h{settings.crisis.horizon}-data{data_hash[:8]}") as active:
+        mlflow.set_tags(
+            {"stage": "train", "target": "crisis", "code_version": code_version(), "data_sha256": data_hash}
+        )
+        mlflow.log_params({f"crisis.{k}": str(v)[:500] for k, v in settings.crisis.model_dump().items()})
+        mlflow.log_metrics(metrics)
+        for artifact in ("validation_report.json", "metrics.json"):
+            mlflow.log_artifact(str(out / artifact), artifact_path="validation")
+        example = features[features["fiscal_year"] == features["fiscal_year"].max()].head(5).reset_index(drop=True)
+        example = example[["firm_id", "fiscal_year", *training.model.feature_names]]
+        signature = infer_signature(example, training.model.score_features(example), params={"reasons": True})
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(PYFUNC_CODE),
+            signature=signature,
+            artifacts={"crisis_model": str(model_dir)},
+            pip_requirements=PIP_REQUIREMENTS,
+            registered_model_name=name if register else None,
+        )
+        version = getattr(info, "registered_model_version", None)
+        run_id = active.info.run_id
+    if register and version is not None:
+        client = mlflow.MlflowClient()
+        client.set_registered_model_alias(name, "challenger", str(version))
+        evaluation = training.report["evaluation"]["auc"]
+        for key, value in {
+            "target": "crisis",
+            "horizon": str(settings.crisis.horizon),
+            "data_sha256": data_hash,
+            "code_version": code_version(),
+            "held_out_auc": f"{evaluation['crisis_model']['auc']:.4f}",
+        }.items():
+            client.set_model_version_tag(name, str(version), key, value)
+    summary = {
+        "run_id": run_id,
+        "model_uri": f"models:/{name}/{version}" if version is not None else f"runs:/{run_id}/model",
+        "registered_model": name if register else None,
+        "version": int(version) if version is not None else None,
+        "metrics": metrics,
+        "evaluation": training.report["evaluation"],
+        "data_sha256": data_hash,
+    }
+    write_json(out / "train_run.json", {k: v for k, v in summary.items() if k != "evaluation"})
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    return summary

@@ -1,0 +1,115 @@
+"""The monitor end to end (pandas engine) and the Spark engine against it on a small panel."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jumpup.settings import load_settings
+from jumpup.synthetic.crisis_panel import crisis_panel
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A small crisis model registered in a store of this module, and its panel."""
+    import os
+
+    from jumpup.pipelines.train_crisis import run
+
+    root = tmp_path_factory.mktemp("monitor")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    firms, financials = crisis_panel(600, 12, seed=21)
+    panel = root / "panel"
+    panel.mkdir()
+    firms.to_csv(panel / "firms.csv", index=False)
+    financials.to_csv(panel / "financials.csv", index=False)
+    settings = load_settings(
+        overrides={
+            "crisis": {"bootstrap": 20, "tuning_grid": {"num_leaves": [7]}, "registered_model": "crisis-test"},
+            "reports": {"pdf": False},
+        }
+    )
+    summary = run(panel, root / "train", settings)
+    return settings, panel, summary["model_uri"], root
+
+
+@pytest.fixture(autouse=True)
+def _module_store(trained, monkeypatch):
+    """Tests read the model from the store the fixture registered it in."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{trained[3] / 'mlflow.db'}")
+
+
+def test_monitor_writes_tables_report_and_provenance(trained):
+    from jumpup.pipelines.monitor import run
+
+    settings, panel, uri, root = trained
+    out = root / "out_pandas"
+    manifest = run(panel, 2023, out, settings, uri, "pandas")
+    firms = pd.read_csv(out / "monitor_firms.csv", dtype={"firm_id": str})
+    assert len(firms) == manifest["counts"]["firms_scored"] > 0
+    assert firms["probability"].between(0, 1).all()
+    assert set(firms["grade_change"]) <= {"worse", "better", "same", "new"}
+    assert set(firms["growth_stage"]) <= {"leading", "preliminary", "potential", "none"}
+    for key in ("industry_group", "region"):
+        groups = pd.read_csv(out / f"aggregates_{key}.csv")
+        assert (groups["firms"] >= settings.crisis.min_group_size).all()
+    # the synthetic panel holds one region of three firms: it never appears on its own
+    html = (out / "monitor_report.html").read_text(encoding="utf-8")
+    assert "전남" not in html and "위기징후 모니터링 보고서" in html
+    recorded = json.loads((out / "monitor.json").read_text(encoding="utf-8"))
+    assert recorded["model_version"] == "crisis-test v1"
+    assert len(recorded["data_sha256"]) == 64 and recorded["code_version"]
+    assert (out / "monitor.xlsx").is_file()
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix in (".csv", ".xlsx", ".html")}
+    run(panel, 2023, out, settings, uri, "pandas")
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix in (".csv", ".xlsx", ".html")}
+    assert before == after  # same inputs, byte-identical outputs
+
+
+def test_monitor_command_refuses_a_year_not_on_file(trained):
+    from typer.testing import CliRunner
+
+    from jumpup.pipelines.cli import app
+
+    _, panel, uri, root = trained
+    result = CliRunner().invoke(
+        app, ["monitor", "--panel", str(panel), "--as-of", "1999", "--out", str(root / "bad"), "--model", uri]
+    )
+    assert result.exit_code == 2
+    assert "1999" in result.output and "Traceback" not in result.output
+
+
+def _spark_ready() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install 'jumpup[spark]')"
+    if shutil.which("java") is None:
+        return "no Java runtime on this machine (Spark needs Java 17+)"
+    return None
+
+
+@pytest.mark.skipif(_spark_ready() is not None, reason=str(_spark_ready()))
+def test_spark_engine_matches_pandas(trained):
+    """Same probabilities (to 1e-9) and grades from a local Spark session as from pandas."""
+    import mlflow.pyfunc
+
+    from jumpup.models.crisis_pyfunc import output_columns
+    from jumpup.monitor.engines import score_pandas, score_spark, spark_session
+    from jumpup.pipelines.train_crisis import read_panel
+
+    _, panel, uri, _ = trained
+    _, _, rows = read_panel(panel)
+    rows = rows[rows["firm_id"].isin(sorted(rows["firm_id"].unique())[:40])]
+    model = mlflow.pyfunc.load_model(uri)
+    expected = score_pandas(model, rows, (2022, 2023))
+    spark = spark_session("local[1]", partitions=2)
+    got = score_spark(spark, uri, rows, (2022, 2023), output_columns(3))
+    assert list(got["firm_id"]) == list(expected["firm_id"])
+    assert np.abs(got["probability"].to_numpy() - expected["probability"].to_numpy()).max() <= 1e-9
+    assert (got["grade"].to_numpy() == expected["grade"].to_numpy()).all()
+    assert (got["reason_1"].fillna("").to_numpy() == expected["reason_1"].to_numpy()).all()
