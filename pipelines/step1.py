@@ -142,6 +142,7 @@ def write_step1(
         rubric,
         out_dir / "dossiers",
         growth_summary,
+        model,
     )
     applications = ingested.tables["applications"]
     record = {

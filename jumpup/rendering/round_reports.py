@@ -31,33 +31,9 @@ from jumpup.rendering import wording
 from jumpup.rendering.browser import BrowserError, HeadlessBrowser, find_browser
 from jumpup.rendering.fonts import write_report_fonts
 from jumpup.rendering.step1_pages import whatif_chart, whatif_label
+from jumpup.rendering.wording import model_label
 from jumpup.settings import Settings
 from jumpup.step1.decisions import Step1Result
-
-
-def model_label(info: dict) -> str:
-    """How reports name the model: version and alias, or the bundle file's hash.
-
-    A model that is not the promoted champion (``model_promoted`` false, set by
-    ``jumpup.pipelines.score.load_bundle``) is named so, with the promotion gates it failed.
-    """
-    alias = f" ({info['model_alias']})" if info.get("model_alias") else ""
-    version = str(info["model_version"])
-    for prefix in ("file ", "bundle "):  # a bundle read from disk, named by its hash
-        if version.startswith(prefix):
-            version = "파일 " + version.removeprefix(prefix)
-    if info.get("model_promoted", True):
-        return f"{version}{alias}"
-    failed = ", ".join(GATE_SHORT_KO.get(g["gate"], g["gate"]) for g in info.get("model_failed_gates") or [])
-    return f"{version}{alias} — 승격되지 않은 후보 모형" + (f" (불통과 승격 기준: {failed})" if failed else "")
-
-
-# Short names of the promotion gates (jumpup.pipelines.promote) for the model line of a page.
-GATE_SHORT_KO = {
-    "calibration_tests": "등급별 보정 검정",
-    "grade_concentration": "등급 집중도",
-    "discrimination_not_worse": "변별력 비교",
-}
 
 
 @dataclass
@@ -402,6 +378,7 @@ def write_round_reports(
     index = _render(
         "index.html.j2",
         round_id=", ".join(outputs.manifest["round_id"]),
+        model_label=model_label(outputs.manifest["model"]),
         reports_href="../reports",
         firms=[
             {

@@ -61,6 +61,7 @@ def write_dossiers(
     rubric: dict,
     out_dir: Path,
     growth_summary: dict[str, str] | None = None,
+    model: dict | None = None,
 ) -> list[Path]:
     template = Environment(autoescape=True).from_string(DOSSIER_TEMPLATE.read_text(encoding="utf-8"))
     names = firms.set_index("firm_id")["name"].to_dict() if "name" in firms else {}
@@ -74,6 +75,8 @@ def write_dossiers(
     item_names = {c: rubric["items"][c.removeprefix("audit_item_")]["ko"] for c in item_columns}
     focus_ko = {f["id"]: f["ko"] for f in load_focus_fields()[0]}
     out_dir.mkdir(parents=True, exist_ok=True)
+    # The model that graded the round, and whether it is the promoted champion (wording.model_label).
+    model_line = wording.model_label(model) if model and "model_version" in model else None
     written = []
     for d in passed.itertuples(index=False):
         reasons = reasons_by_firm.get(d.firm_id, {})
@@ -93,6 +96,7 @@ def write_dossiers(
             items=items,
             size_ko=SIZE_CLASS_KO.get(d.size_class, d.size_class),
             growth=(growth_summary or {}).get(d.firm_id),
+            model_line=model_line,
         )
         path = out_dir / f"{safe_slug(d.firm_id)}.html"
         path.write_text(html, encoding="utf-8")

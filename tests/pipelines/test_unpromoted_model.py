@@ -58,6 +58,9 @@ def test_a_round_with_an_unpromoted_model_says_so_in_korean_on_every_output(stor
     assert "한 등급에 몰린 기업 비율" in summary and "한도 0.010" in summary
     firm_pages = sorted((out / "reports" / "firms").glob("*.html"))
     assert firm_pages and all(said in page.read_text(encoding="utf-8") for page in firm_pages)
+    dossiers = sorted((out / "step1" / "dossiers").glob("*.html"))
+    assert dossiers and all(said in page.read_text(encoding="utf-8") for page in dossiers)
+    assert said in (out / settings.reports.operator_dir / "index.html").read_text(encoding="utf-8")
     workbook = openpyxl.load_workbook(out / "round_workbook.xlsx", read_only=True)
     first = workbook[workbook.sheetnames[0]]
     assert workbook.sheetnames[0] == "모형 안내"
