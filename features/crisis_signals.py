@@ -22,22 +22,10 @@ import numpy as np
 import pandas as pd
 
 from jumpup.features.ratios import growth, lag, safe_ratio, sort_panel
-from jumpup.features.real_items import real_item_indicators
+from jumpup.features.real_items import PLAIN_RATIOS, real_item_indicators
 from jumpup.reference import table_version
 
 KEY = ["firm_id", "fiscal_year"]
-PLAIN_RATIOS = (
-    "revenue_growth_1y",
-    "revenue_cagr_3y_past",
-    "operating_margin",
-    "net_margin",
-    "gross_margin",
-    "sga_ratio",
-    "cash_flow_margin",
-    "interest_coverage_clipped",
-    "log_revenue",
-    "operating_income_growth",
-)
 SIGNALS = (
     "coverage_log",
     "coverage_log_prev_1y",

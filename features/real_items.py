@@ -26,6 +26,22 @@ import pandas as pd
 
 from jumpup.features.ratios import growth, lag, safe_ratio, sort_panel
 
+# The ten plain ratios the out-of-time baselines use (TS-2000 growth and crisis evaluations): the
+# plain LightGBM and logistic models are fitted on these alone, next to the full models.
+PLAIN_RATIOS = (
+    "revenue_growth_1y",
+    "revenue_cagr_3y_past",
+    "operating_margin",
+    "net_margin",
+    "gross_margin",
+    "sga_ratio",
+    "cash_flow_margin",
+    "interest_coverage_clipped",
+    "log_revenue",
+    "operating_income_growth",
+)
+
+
 OUTPUTS = (
     "intangible_investment_intensity",
     "intangible_asset_share_growth",

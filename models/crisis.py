@@ -39,22 +39,13 @@ from jumpup.models.gbm import GrowthGBM
 from jumpup.models.grading import MasterScale
 from jumpup.models.metrics import evaluate_split
 from jumpup.models.training import fit_calibrator
+from jumpup.models.ts2000_evaluation import GBM_PARAMS
 from jumpup.settings import CrisisSettings
 
 KIND = "crisis_model"
 GRADE_KO = {"severe": "심각", "alert": "경계", "caution": "주의", "watch": "관심", "normal": "정상"}
 # Plain LightGBM baseline: fixed hyperparameters, the same as the TS-2000 growth evaluation's.
-PLAIN_GBM_PARAMS = {
-    "n_estimators": 400,
-    "learning_rate": 0.03,
-    "num_leaves": 31,
-    "min_child_samples": 100,
-    "subsample": 0.8,
-    "subsample_freq": 1,
-    "colsample_bytree": 0.8,
-    "verbose": -1,
-    "n_jobs": 1,
-}
+PLAIN_GBM_PARAMS = GBM_PARAMS
 
 
 def _lead(panel: pd.DataFrame, column: str, years: int) -> pd.Series:

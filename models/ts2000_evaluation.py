@@ -43,24 +43,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from jumpup.features.ratios import growth, lag, safe_ratio, sort_panel
-from jumpup.features.real_items import real_item_indicators
+from jumpup.features.real_items import PLAIN_RATIOS, real_item_indicators
 from jumpup.models.growth_engine import apply_quantile_calibration, fit_quantile_calibration
 from jumpup.models.growth_peers import pinball as pinball_rows
 from jumpup.models.growth_peers import pooled_quantile_models
 from jumpup.models.metrics import bootstrap_samples
 
-PLAIN_RATIOS = (
-    "revenue_growth_1y",
-    "revenue_cagr_3y_past",
-    "operating_margin",
-    "net_margin",
-    "gross_margin",
-    "sga_ratio",
-    "cash_flow_margin",
-    "interest_coverage_clipped",
-    "log_revenue",
-    "operating_income_growth",
-)
 EXTRA = (
     "revenue_growth_prev_1y",
     "growth_volatility_3y",
