@@ -7,6 +7,7 @@ what they wrote. Errors in the input are reported in one clear message and exit 
 from __future__ import annotations
 
 import errno
+import os
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -39,6 +40,9 @@ def _main(
     ] = False,
 ) -> None:
     """Jump-Up (도약) STEP 1 scoring pipeline."""
+    # A command's output is its own lines: no MLflow download bars or store set-up notes around them.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 
 import_app = typer.Typer(no_args_is_help=True, help="Import data from outside formats into the panel format.")

@@ -336,8 +336,8 @@ def screen(
         low, high = share["range"]
         warnings.append(
             Notice(
-                f"recommended firms are {share['share']:.0%} of those passed, outside the planned {low:.0%}-{high:.0%}",
-                f"투자사 추천 기업이 STEP 1 통과 기업의 {share['share']:.0%}로, 계획한 {low:.0%}–{high:.0%} 범위를 "
+                f"recommended firms are {share['share']:.1%} of those passed, outside the planned {low:.0%}-{high:.0%}",
+                f"투자사 추천 기업이 STEP 1 통과 기업의 {share['share']:.1%}로, 계획한 {low:.0%}–{high:.0%} 범위를 "
                 f"벗어났습니다.",
             )
         )

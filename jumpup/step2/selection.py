@@ -477,9 +477,9 @@ def _warnings(frame, share, step2_conflicts, audit_conflicts, governance, settin
         low, high = share["range"]
         warnings.append(
             Notice(
-                f"recommended firms are {share['share']:.0%} of the final selection, "
+                f"recommended firms are {share['share']:.1%} of the final selection, "
                 f"outside the planned {low:.0%}-{high:.0%}",
-                f"투자사 추천 기업이 최종 선정 기업의 {share['share']:.0%}로, "
+                f"투자사 추천 기업이 최종 선정 기업의 {share['share']:.1%}로, "
                 f"계획한 {low:.0%}–{high:.0%} 범위를 벗어났습니다.",
             )
         )

@@ -18,3 +18,34 @@ def test_a_missing_or_mistyped_model_is_one_line_with_the_store_and_a_hint(uri, 
     assert "\n" not in message and repr(uri) in message and store in message
     assert "no registered models" in message and "jumpup train" in message
     assert isinstance(caught.value, ValueError)  # the CLI turns it into one line and exit code 2
+
+
+def test_a_missing_model_in_a_new_store_is_one_line_and_nothing_else(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'new.db'}"}
+    env.pop("MLFLOW_LOGGING_LEVEL", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jumpup.pipelines.cli",
+            "score",
+            "--panel",
+            str(tmp_path),
+            "--as-of",
+            "2024",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 2
+    assert len(lines) == 1 and lines[0].startswith("error: model 'models:/jumpup_growth@champion' not found")
+    assert not (tmp_path / "out").exists()

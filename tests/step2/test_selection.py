@@ -167,7 +167,7 @@ def test_recommendation_share_is_measured_on_the_final_selection_not_on_step1_pa
     assert share["measured_on"] == "final_selection"
     assert (share["selected"], share["recommended_selected"]) == (4, 3)
     assert share["share"] == pytest.approx(0.75) and share["status"] == "above"
-    assert any("75% of the final selection" in w for w in result.warnings)
+    assert any("75.0% of the final selection" in w for w in result.warnings)
     assert recommendation_share(result.decisions.assign(final="not_selected"), Step2Settings())["status"] == (
         "none_selected"
     )
