@@ -186,4 +186,4 @@ def test_the_notice_and_the_model_line_name_the_failed_gates_with_their_figures(
     promoted = {**info, "model_promoted": True, "model_alias": "champion"}
     assert unpromoted_notice(promoted) is None and model_label(promoted) == "3 (champion)"
     bundle = {"model_version": "bundle 0123456789ab"}  # a bundle directory has no registry status
-    assert unpromoted_notice(bundle) is None and model_label(bundle) == "bundle 0123456789ab"
+    assert unpromoted_notice(bundle) is None and model_label(bundle) == "파일 0123456789ab"
