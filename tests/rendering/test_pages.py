@@ -265,3 +265,16 @@ def test_round_summary_counts_grades_breakdowns_and_the_whatif_chart():
     assert len(_svgs(html)) == 1 and ET.fromstring(_svgs(html)[0]) is not None
     assert "0.61" in html and "0.82" in html
     assert "관대/엄격 평가위원: E3 관대 (z +9.9, 평균 편차 +0.52점)</p>" in html and "E4" not in html
+
+
+def test_the_headline_score_is_written_as_the_step1_section_and_the_dossier_write_it():
+    html = firm_report(
+        _firm(score=649.94, step1_grade="A", step1_points=651.25),
+        HISTORY,
+        PATH,
+        AUDIT,
+        audit_rubric(),
+        SCALE.table(),
+        META,
+    )
+    assert "649.9점" in html and "650 점" not in html and "650점" not in html
