@@ -82,22 +82,33 @@ def family_input_notes(financials: pd.DataFrame) -> pd.DataFrame:
     panel = financials.sort_values(KEY, kind="stable").reset_index(drop=True)
     out = panel[KEY].copy()
     out["fiscal_year"] = out["fiscal_year"].astype("int64")
-    empty = np.full(len(panel), "", dtype=object)
     for family, inputs in FAMILY_INPUTS.items():
-        missing, sources = empty.copy(), empty.copy()
+        present, source = {}, {}
         for field in inputs:
-            present = panel[field].notna().to_numpy() if field in panel else np.zeros(len(panel), dtype=bool)
+            seen = panel[field].notna().to_numpy() if field in panel else np.zeros(len(panel), dtype=bool)
             if field == "interest_coverage" and "no_interest_expense" in panel:
-                present = present | (pd.to_numeric(panel["no_interest_expense"], errors="coerce") == 1).to_numpy()
+                seen = seen | (pd.to_numeric(panel["no_interest_expense"], errors="coerce") == 1).to_numpy()
+            present[field] = seen
             source_column = f"source_{field}"
-            if source_column in panel:
-                source = panel[source_column].astype("string").fillna("panel").to_numpy(dtype=object)
-            else:
-                source = np.full(len(panel), "panel", dtype=object)
-            missing = np.where(present, missing, missing + np.where(missing == "", "", ";") + field)
-            sources = np.where(present, sources + np.where(sources == "", "", ";") + field + "=" + source, sources)
-        out[f"missing_inputs_{family}"] = missing.astype(str)
-        out[f"sources_{family}"] = sources.astype(str)
+            source[field] = (
+                panel[source_column].astype("string").fillna("panel").to_numpy(dtype=object)
+                if source_column in panel
+                else np.full(len(panel), "panel", dtype=object)
+            )
+        # Worded once per distinct (present, source) pattern: a panel has few patterns, many rows.
+        keys = pd.DataFrame(
+            {f"{kind}{i}": values[f] for i, f in enumerate(inputs) for kind, values in (("p", present), ("s", source))}
+        )
+        group = (
+            keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy() if len(keys) else np.zeros(0, dtype=int)
+        )
+        _, first = np.unique(group, return_index=True)
+        missing = np.array([";".join(f for f in inputs if not present[f][r]) for r in first], dtype=object)
+        sources = np.array(
+            [";".join(f"{f}={source[f][r]}" for f in inputs if present[f][r]) for r in first], dtype=object
+        )
+        out[f"missing_inputs_{family}"] = missing[group].astype(str)
+        out[f"sources_{family}"] = sources[group].astype(str)
     return out
 
 

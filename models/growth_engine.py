@@ -411,10 +411,19 @@ def probability_above_quantiles(quantile_values: np.ndarray, levels, threshold: 
 
 
 def _row_median(values: np.ndarray) -> np.ndarray:
-    """Median of each row's peer values; missing (not a warning) when no peer has the value."""
+    """Median of each row's peer values; missing (not a warning) when no peer has the value.
+
+    ``values``: (rows, peers), NaN where a peer lacks the value. Equal to ``numpy.nanmedian`` per
+    row (the mean of the two middle values for an even count), from one sort of the whole array.
+    """
     out = np.full(values.shape[0], np.nan)
-    present = ~np.isnan(values).all(axis=1)
-    out[present] = np.nanmedian(values[present], axis=1)
+    count = (~np.isnan(values)).sum(axis=1)
+    present = np.flatnonzero(count)
+    if len(present):
+        ordered = np.sort(values[present], axis=1)  # NaN sorts last
+        c = count[present]
+        rows = np.arange(len(present))
+        out[present] = (ordered[rows, (c - 1) // 2] + ordered[rows, c // 2]) / 2
     return out
 
 

@@ -175,6 +175,7 @@ class PeerIndex:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_trees"] = {}
+        state.pop("_labels", None)
         return state
 
     def _tree(self, level: str, group: str) -> tuple[np.ndarray, NearestNeighbors]:
@@ -219,13 +220,15 @@ class PeerIndex:
         return np.where(rows >= 0, values[np.clip(rows, 0, None)], np.nan)
 
     def labels(self, rows: np.ndarray) -> np.ndarray:
+        """'firm_id:year' of each pool position in ``rows`` (any shape; '' where -1)."""
         out = np.full(rows.shape, "", dtype=object)
         used = rows >= 0
         if used.any():
-            picked = rows[used]
-            out[used] = (
-                pd.Series(self.firm_ids[picked]).str.cat(pd.Series(self.years[picked]).astype(str), sep=":").to_numpy()
-            )
+            if getattr(self, "_labels", None) is None:  # one label per pool member, made on first use
+                self._labels = (
+                    pd.Series(self.firm_ids, dtype=object).str.cat(pd.Series(self.years).astype(str), sep=":")
+                ).to_numpy(dtype=object)
+            out[used] = self._labels[rows[used]]
         return out
 
 

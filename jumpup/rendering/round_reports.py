@@ -271,10 +271,24 @@ def outcome_reason(row, reference_grade: str) -> str:
     return f"STEP 1 등급 {row.step1_grade} < 기준등급 {reference_grade}"
 
 
+REASON_INPUTS = ("decision", "step1_grade", "eligible", "ineligible_reason", "hard_flags")
+
+
 def outcome_reasons(decisions: pd.DataFrame, reference_grade: str) -> pd.Series:
-    return pd.Series(
-        [outcome_reason(r, reference_grade) for r in decisions.itertuples(index=False)], index=decisions.index
+    """``outcome_reason`` of every row of ``decisions`` (STEP 1 decisions: one row per firm).
+
+    The reason depends only on ``REASON_INPUTS``: it is worded once per distinct combination of
+    them and mapped back, so a 100,000-firm round words a few dozen reasons, not 100,000.
+    """
+    if decisions.empty:
+        return pd.Series([], index=decisions.index, dtype=object)
+    keys = decisions[list(REASON_INPUTS)]
+    group = keys.groupby(list(REASON_INPUTS), dropna=False, sort=False).ngroup().to_numpy()
+    _, first = np.unique(group, return_index=True)
+    worded = np.array(
+        [outcome_reason(r, reference_grade) for r in keys.iloc[first].itertuples(index=False)], dtype=object
     )
+    return pd.Series(worded[group], index=decisions.index)
 
 
 def group_table(table: pd.DataFrame, column: str, min_group_size: int) -> list[dict]:
