@@ -16,6 +16,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -194,41 +195,44 @@ def _run_round(
     rows = rows[rows["firm_id"].isin(applications["firm_id"]) & (rows["fiscal_year"] <= as_of)]
     score_fp = _fingerprint(inputs, model_info, settings.model_dump(mode="json"), code, language, "score")
     cached = state.load("score", score_fp, ("scores", "features"))
-    if cached:
-        scores, features = cached["scores"], cached["features"]
-    else:
-        features = bundle.builder.transform_latest(rows)
-        scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable").reset_index(drop=True)
-        scores = attach_missing_inputs(scores, rows)
-        state.save("score", score_fp, {"scores": scores, "features": features})
-    scores = with_round_eligibility(scores, eligibility)
-    FEATURES.validate(features)
-    SCORES.validate(scores)
-    scores_manifest = {
-        **model_info,
-        "as_of": as_of,
-        "code_version": code,
-        "data_sha256": frame_sha256(rows.reset_index(drop=True)),
-    }
-    timings["score"] = time.perf_counter() - started
-
-    notify("growth paths")
-    started = time.perf_counter()
+    features = cached["features"] if cached else bundle.builder.transform_latest(rows)
     growth_fp = _fingerprint(score_fp, settings.growth_paths.model_dump(mode="json"), "growth")
-    cached = state.load("growth_paths", growth_fp, ("growth_paths",))
-    if cached:
-        paths = cached["growth_paths"]
-    else:
-        paths = round_growth_paths(bundle, features, as_of, settings)
-        state.save("growth_paths", growth_fp, {"growth_paths": paths})
-    if len(paths):
-        GROWTH_PATHS.validate(paths)
-    timings["growth_paths"] = time.perf_counter() - started
+    cached_paths = state.load("growth_paths", growth_fp, ("growth_paths",))
+    # Growth paths need only the feature table: they run beside scoring and STEP 1, which never read them.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="growth-paths") as pool:
+        growth = None if cached_paths else pool.submit(_timed, round_growth_paths, bundle, features, as_of, settings)
+        if cached:
+            scores = cached["scores"]
+        else:
+            scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable")
+            scores = attach_missing_inputs(scores.reset_index(drop=True), rows)
+            state.save("score", score_fp, {"scores": scores, "features": features})
+        scores = with_round_eligibility(scores, eligibility)
+        FEATURES.validate(features)
+        SCORES.validate(scores)
+        scores_manifest = {
+            **model_info,
+            "as_of": as_of,
+            "code_version": code,
+            "data_sha256": frame_sha256(rows.reset_index(drop=True)),
+        }
+        timings["score"] = time.perf_counter() - started
 
-    notify("STEP 1")
-    started = time.perf_counter()
-    step1 = decide_round(scores, result, settings, scale, eligibility)
-    timings["step1"] = time.perf_counter() - started
+        notify("STEP 1")
+        started = time.perf_counter()
+        step1 = decide_round(scores, result, settings, scale, eligibility)
+        timings["step1"] = time.perf_counter() - started
+
+        notify("growth paths")
+        started = time.perf_counter()
+        if cached_paths:
+            paths = cached_paths["growth_paths"]
+        else:
+            paths, timings["growth_paths"] = growth.result()
+            state.save("growth_paths", growth_fp, {"growth_paths": paths})
+        if len(paths):
+            GROWTH_PATHS.validate(paths)
+        timings["growth_paths_wait"] = time.perf_counter() - started
 
     notify("write")
     started = time.perf_counter()
@@ -337,6 +341,12 @@ def _run_round(
     manifest["warnings"] = warnings
     write_json(out_dir / "manifest.json", manifest)
     return manifest
+
+
+def _timed(function: Callable, *args) -> tuple:
+    """(``function(*args)``, its seconds): a stage's own duration when it runs beside others."""
+    started = time.perf_counter()
+    return function(*args), time.perf_counter() - started
 
 
 def with_round_eligibility(scores: pd.DataFrame, eligibility: pd.DataFrame) -> pd.DataFrame:
