@@ -8,6 +8,7 @@ import pytest
 
 from jumpup.features.builder import FeatureBuilder, family_input_notes, panel_rows
 from jumpup.features.industry import industry_key
+from jumpup.features.registry import FAMILY_INPUTS
 from jumpup.intake.ingest import open_panel
 from jumpup.intake.sources import combine_panels, import_itemised
 from jumpup.settings import load_settings
@@ -190,3 +191,22 @@ def test_kosdaq_fnguide_dart_firms_get_real_technology_and_human_items(
     # DART 직원현황 starts in 2021: no 2018 row may carry its payroll.
     assert y2018["payroll_per_employee"].isna().all()
     assert y2018["family_score_human"].notna().mean() > 0.5
+
+
+def test_input_notes_equal_the_row_by_row_wording():
+    rng = np.random.default_rng(11)
+    n = 500
+    fields = sorted({f for inputs in FAMILY_INPUTS.values() for f in inputs})
+    frame = pd.DataFrame({"firm_id": [f"F{i // 5}" for i in range(n)], "fiscal_year": [2015 + i % 5 for i in range(n)]})
+    for field in fields[::2]:
+        frame[field] = np.where(rng.random(n) < 0.3, np.nan, 1.0)
+        frame[f"source_{field}"] = rng.choice(np.array(["ts2000", "dart", None], dtype=object), n)
+    notes = family_input_notes(frame)
+    for family, inputs in FAMILY_INPUTS.items():
+        for i in rng.choice(n, 40, replace=False):
+            row = frame.iloc[i]
+            present = [f for f in inputs if f in frame and pd.notna(row[f])]
+            source = {f: row[f"source_{f}"] if pd.notna(row.get(f"source_{f}")) else "panel" for f in present}
+            got = notes.set_index(["firm_id", "fiscal_year"]).loc[(row["firm_id"], row["fiscal_year"])]
+            assert got[f"missing_inputs_{family}"] == ";".join(f for f in inputs if f not in present)
+            assert got[f"sources_{family}"] == ";".join(f"{f}={source[f]}" for f in present)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from jumpup.intake.dart_bulk import import_dart_bulk
 from jumpup.models import growth_engine
 from jumpup.models.growth_engine import GrowthPathModel
 from jumpup.models.growth_peers import (
+    PeerIndex,
     Recalibration,
     find_peers,
     peer_quantiles,
@@ -204,3 +207,36 @@ def test_calibration_picks_the_weight_that_fits_and_widens_to_nominal_coverage()
     assert growth_engine.fit_quantile_calibration(noise, reference, actual, quantiles).weight == 0.0
     with pytest.raises(ValueError, match="known outcome"):
         growth_engine.fit_quantile_calibration(predicted, reference, np.full(4000, np.nan), quantiles)
+
+
+def test_row_median_equals_numpy_nanmedian_row_by_row():
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(400, 60))
+    values[rng.random(values.shape) < 0.4] = np.nan
+    values[:5] = np.nan  # rows without any peer value
+    values[5:9, :] = np.nan
+    values[5, 0], values[6, :2], values[7, :3] = 1.5, [1.0, 4.0], [7.0, -1.0, 2.0]  # one, two, three values
+    got = growth_engine._row_median(values)
+    assert np.isnan(got[:5]).all()
+    assert got[5] == 1.5 and got[6] == 2.5 and got[7] == 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        expected = np.nanmedian(values, axis=1)
+    np.testing.assert_array_equal(got, expected)  # bit for bit, NaN where no peer has the value
+
+
+def test_peer_labels_name_firm_and_year_and_leave_padding_empty():
+    settings = load_settings().growth_paths
+    pool = pd.DataFrame(
+        {
+            "firm_id": ["A", "B", "C"],
+            "fiscal_year": [2019, 2020, 2021],
+            "ksic_division": ["C26"] * 3,
+            "log_growth_1": [0.1, 0.2, 0.3],
+            **{name: [1.0, 2.0, 3.0] for name in settings.weights},
+        }
+    )
+    index = PeerIndex(pool, "log_growth_1", settings)
+    rows = np.array([[2, 0, -1], [-1, -1, -1]])
+    np.testing.assert_array_equal(index.labels(rows), np.array([["C:2021", "A:2019", ""], ["", "", ""]], dtype=object))
+    assert "_labels" not in index.__getstate__()  # made again on first use, never stored

@@ -12,6 +12,7 @@ from jumpup.rendering.round_reports import (
     leniency_note,
     model_label,
     outcome_reason,
+    outcome_reasons,
     variable_label,
     whatif_note,
 )
@@ -278,3 +279,21 @@ def test_the_leniency_rule_is_worded_with_its_settings_and_particles():
         "판정 기준: z가 ±2를 넘고 평균 편차가 0.5점 이상이면 관대(+) 또는 엄격(−)으로 표시합니다. "
         "z는 평가위원 효과(점)를 그 표준오차로 나눈 값입니다."
     )
+
+
+def test_outcome_reasons_word_each_row_as_outcome_reason_does():
+    rng = np.random.default_rng(5)
+    n = 300
+    rows = pd.DataFrame(
+        {
+            "decision": rng.choice(["pass", "fail"], n),
+            "step1_grade": rng.choice(np.array(["A", "BB", None], dtype=object), n),
+            "eligible": rng.choice([True, False], n),
+            "ineligible_reason": rng.choice(np.array(["size_class", None, "firm_age"], dtype=object), n),
+            "hard_flags": rng.choice(["", "distress", "negative_equity;distress"], n),
+        },
+        index=np.arange(n) * 3,
+    )
+    expected = pd.Series([outcome_reason(r, "BBB") for r in rows.itertuples(index=False)], index=rows.index)
+    pd.testing.assert_series_equal(outcome_reasons(rows, "BBB"), expected)
+    assert outcome_reasons(rows.iloc[:0], "BBB").empty
