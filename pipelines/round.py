@@ -195,33 +195,46 @@ def _run_round(
     rows = rows[rows["firm_id"].isin(applications["firm_id"]) & (rows["fiscal_year"] <= as_of)]
     score_fp = _fingerprint(inputs, model_info, settings.model_dump(mode="json"), code, language, "score")
     cached = state.load("score", score_fp, ("scores", "features"))
-    features = cached["features"] if cached else bundle.builder.transform_latest(rows)
+    if cached:
+        scores, features = cached["scores"], cached["features"]
+    else:
+        features = bundle.builder.transform_latest(rows)
+        scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable").reset_index(drop=True)
+        scores = attach_missing_inputs(scores, rows)
+        state.save("score", score_fp, {"scores": scores, "features": features})
+    scores = with_round_eligibility(scores, eligibility)
+    FEATURES.validate(features)
+    SCORES.validate(scores)
+    scores_manifest = {
+        **model_info,
+        "as_of": as_of,
+        "code_version": code,
+        "data_sha256": frame_sha256(rows.reset_index(drop=True)),
+    }
+    timings["score"] = time.perf_counter() - started
+
     growth_fp = _fingerprint(score_fp, settings.growth_paths.model_dump(mode="json"), "growth")
     cached_paths = state.load("growth_paths", growth_fp, ("growth_paths",))
-    # Growth paths need only the feature table: they run beside scoring and STEP 1, which never read them.
+    # Growth paths read only the feature table, and STEP 1 and the score files never read them:
+    # the two branches of the flow run side by side, and meet where the dossiers need both.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="growth-paths") as pool:
         growth = None if cached_paths else pool.submit(_timed, round_growth_paths, bundle, features, as_of, settings)
-        if cached:
-            scores = cached["scores"]
-        else:
-            scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable")
-            scores = attach_missing_inputs(scores.reset_index(drop=True), rows)
-            state.save("score", score_fp, {"scores": scores, "features": features})
-        scores = with_round_eligibility(scores, eligibility)
-        FEATURES.validate(features)
-        SCORES.validate(scores)
-        scores_manifest = {
-            **model_info,
-            "as_of": as_of,
-            "code_version": code,
-            "data_sha256": frame_sha256(rows.reset_index(drop=True)),
-        }
-        timings["score"] = time.perf_counter() - started
 
         notify("STEP 1")
         started = time.perf_counter()
         step1 = decide_round(scores, result, settings, scale, eligibility)
         timings["step1"] = time.perf_counter() - started
+
+        notify("write")
+        started = time.perf_counter()
+        write_csv(scores, out_dir / "scores.csv", encoding="utf-8")
+        write_json(out_dir / "scores_manifest.json", scores_manifest)
+        write_csv(result.quarantine, out_dir / "quarantine.csv", encoding="utf-8")
+        passed = step1.decisions.loc[step1.decisions["decision"] == "pass", "firm_id"]
+        # Reasons worded as on the reports: for the dossiers (passed firms) and the workbook (every firm).
+        worded = scores if with_workbook else scores[scores["firm_id"].isin(passed)]
+        dossier = dossier_scores(bundle, worded, features, settings.reports.min_group_size)
+        timings["write"] = time.perf_counter() - started
 
         notify("growth paths")
         started = time.perf_counter()
@@ -236,15 +249,8 @@ def _run_round(
 
     notify("write")
     started = time.perf_counter()
-    write_csv(scores, out_dir / "scores.csv", encoding="utf-8")
-    write_json(out_dir / "scores_manifest.json", scores_manifest)
     write_csv(paths, out_dir / "growth_paths.csv", encoding="utf-8")
-    write_csv(result.quarantine, out_dir / "quarantine.csv", encoding="utf-8")
     log_path = Path(log_path) if log_path else decision_log_path(settings, out_dir)
-    passed = step1.decisions.loc[step1.decisions["decision"] == "pass", "firm_id"]
-    # Reasons worded as on the reports: for the dossiers (passed firms) and the workbook (every firm).
-    worded = scores if with_workbook else scores[scores["firm_id"].isin(passed)]
-    dossier = dossier_scores(bundle, worded, features, settings.reports.min_group_size)
     summary = write_step1(
         step1,
         scores,
@@ -257,7 +263,7 @@ def _run_round(
         dossier=dossier,
     )
     shutil.copyfile(out_dir / "step1" / "step1_decisions.csv", out_dir / "step1_decisions.csv")  # the same bytes
-    timings["write"] = time.perf_counter() - started
+    timings["write"] += time.perf_counter() - started
 
     notify("reports")
     started = time.perf_counter()
