@@ -86,7 +86,7 @@ def child(directory: str, applicants: int, with_reports: bool, with_workbook: bo
     reasons_started = time.perf_counter()  # what the reasons cost on top of the prediction
     reason_codes(bundle.classifier.contributions(matrix), bundle.scale.factor, bundle.top_k, "ko")
     reasons = time.perf_counter() - reasons_started
-    stage_names = {"growth paths": "growth_paths", "STEP 1": "step1"}
+    stage_names = {"growth paths": "growth_paths", "STEP 1": "step1"}  # notify() names -> timing keys
     peaks = {stage_names.get(k, k): v for k, v in stage_peaks.items() if not k.startswith("reports")}
     peaks["reports"] = _peak_mb()
     print(

@@ -31,7 +31,7 @@ from jumpup.models.growth_engine import forecast_paths
 from jumpup.models.metrics import psi
 from jumpup.notices import Notice
 from jumpup.pipelines.score import load_bundle, unpromoted_notice
-from jumpup.pipelines.step1 import decide_round, decision_log_path, eligibility_of, write_step1
+from jumpup.pipelines.step1 import audit_round, decide_round, decision_log_path, eligibility_of, write_step1
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.reference import audit_rubric
 from jumpup.rendering.round_reports import RoundOutputs, dossier_scores, write_round_reports
@@ -220,9 +220,14 @@ def _run_round(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="growth-paths") as pool:
         growth = None if cached_paths else pool.submit(_timed, round_growth_paths, bundle, features, as_of, settings)
 
+        notify("audit")
+        started = time.perf_counter()
+        audits = audit_round(result, settings)  # the field audit scored: STEP 1 reads it, the panel's quality too
+        timings["audit"] = time.perf_counter() - started
+
         notify("STEP 1")
         started = time.perf_counter()
-        step1 = decide_round(scores, result, settings, scale, eligibility)
+        step1 = decide_round(scores, result, settings, scale, eligibility, audits)
         timings["step1"] = time.perf_counter() - started
 
         notify("write")

@@ -25,6 +25,7 @@ from jumpup.rendering.step1_pages import write_dossiers, write_whatif_chart
 from jumpup.safe_text import write_csv
 from jumpup.schemas import DECISIONS, SCORES
 from jumpup.settings import Settings
+from jumpup.step1.audit import ScoredAudits, score_audits
 from jumpup.step1.decisions import Step1Result, as_of_year, screen
 from jumpup.step1.eligibility import eligibility_record, round_eligibility
 
@@ -70,17 +71,31 @@ def eligibility_of(ingested: IngestResult, settings: Settings) -> pd.DataFrame:
     )
 
 
+def audit_round(ingested: IngestResult, settings: Settings) -> ScoredAudits:
+    """The round's field audit scored against the rubric in force (``data/reference``)."""
+    step1 = settings.step1
+    return score_audits(
+        ingested.tables.get("audits"),
+        ingested.tables["applications"]["firm_id"],
+        audit_rubric(),
+        step1.leniency_z,
+        step1.leniency_min_deviation,
+    )
+
+
 def decide_round(
     scores: pd.DataFrame,
     ingested: IngestResult,
     settings: Settings,
     scale: MasterScale,
     eligibility: pd.DataFrame | None = None,
+    scored: ScoredAudits | None = None,
 ) -> Step1Result:
     """STEP 1 on an ingested round and its scores, with the hand-over contracts checked.
 
     ``scale`` is the master scale the scores were graded on, with the round's reference grade;
-    ``eligibility`` is computed from the round with ``settings.program`` when not given.
+    ``eligibility`` is computed from the round with ``settings.program`` when not given, and
+    ``scored`` (the field audit scored by ``audit_round``) likewise.
     """
     SCORES.validate(scores)
     if eligibility is None:
@@ -93,6 +108,7 @@ def decide_round(
         settings.step1,
         scale,
         eligibility,
+        scored if scored is not None else audit_round(ingested, settings),
     )
     DECISIONS.validate(result.decisions)
     return result

@@ -11,8 +11,12 @@ single ratings and for the mean of k ratings.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+
+AUDIT_COLUMNS = ["firm_id", "evaluator_id", "evaluator_role", "item", "score"]  # an empty audits table
 
 
 def item_weights(rubric: dict) -> pd.Series:
@@ -257,3 +261,34 @@ def audit_quality(
         "icc_by_item": by_item,
         "flagged_evaluators": per.loc[per["assessment"].isin(FLAGGED), "evaluator_id"].tolist(),
     }
+
+
+@dataclass(frozen=True)
+class ScoredAudits:
+    """The field audit of one round, scored: what STEP 1's rules read, and the panel's quality.
+
+    ``summary``: one row per applicant (``firm_audit_summary``); ``quality``: ``audit_quality``'s
+    record; ``per_evaluator``: one row per firm and evaluator (None without audit rows).
+    """
+
+    summary: pd.DataFrame
+    quality: dict
+    per_evaluator: pd.DataFrame | None
+
+
+def score_audits(
+    audits: pd.DataFrame | None, applicants: pd.Series, rubric: dict, leniency_z: float, min_deviation: float
+) -> ScoredAudits:
+    """Score a round's field audit once: per evaluator, per applicant, and the panel's quality.
+
+    ``audits``: the ingested audits table (one row per firm, evaluator and item) or None;
+    ``applicants``: the round's firm ids. ``leniency_z`` and ``min_deviation`` are
+    ``params.yaml`` ``step1.leniency_z`` and ``step1.leniency_min_deviation``.
+    """
+    audits = audits if audits is not None else pd.DataFrame(columns=AUDIT_COLUMNS)
+    per_evaluator = evaluator_scores(audits, rubric) if len(audits) else None
+    return ScoredAudits(
+        firm_audit_summary(audits, applicants, rubric, per_evaluator),
+        audit_quality(audits, rubric, leniency_z, min_deviation, per_evaluator),
+        per_evaluator,
+    )

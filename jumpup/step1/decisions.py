@@ -11,7 +11,6 @@ run appends to the decision log, and the same inputs give byte-identical decisio
 
 from __future__ import annotations
 
-from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,9 +21,8 @@ from jumpup.intake.contracts import INVESTMENT_STAGE_KO, INVESTMENT_STAGES
 from jumpup.models.grading import MasterScale
 from jumpup.notices import Notice
 from jumpup.settings import Step1Settings
-from jumpup.step1.audit import audit_quality, evaluator_scores, firm_audit_summary
+from jumpup.step1.audit import ScoredAudits, score_audits
 
-AUDIT_COLUMNS = ["firm_id", "evaluator_id", "evaluator_role", "item", "score"]
 FLAG_KO = {
     "distress": "관리종목 지정 (부실 징후)",
     "negative_equity": "자본잠식",
@@ -153,8 +151,7 @@ def decide(
     )
     frame["decision"] = np.where(frame["passed"], "pass", "fail")
     frame["meets_reference"] = at_or_above
-    columns = [frame[c].to_numpy(dtype=object) for c in REASON_INPUTS]
-    frame["reasons"] = [_reasons(ReasonInputs(*values), scale, settings) for values in zip(*columns, strict=True)]
+    frame["reasons"] = reason_texts(frame, scale, settings)
     frame = frame.sort_values("firm_id", kind="stable").reset_index(drop=True)
     ordered = [
         "firm_id",
@@ -208,37 +205,78 @@ REASON_INPUTS = [
     "hard_flags",
 ]
 
-ReasonInputs = namedtuple("ReasonInputs", REASON_INPUTS)
 
+def reason_texts(frame: pd.DataFrame, scale: MasterScale, settings: Step1Settings) -> np.ndarray:
+    """``_reasons`` of every row of ``frame`` (one row per firm with the ``REASON_INPUTS`` columns).
 
-def _reasons(row, scale: MasterScale, settings: Step1Settings) -> str:
-    reasons = []
+    The same words, built a clause at a time over whole columns: each clause is worded only for
+    the rows it applies to, and the clauses are joined with " | ". Returns an object array of str.
+    """
+    n = len(frame)
+    column = {c: frame[c].to_numpy(dtype=object) for c in REASON_INPUTS}
+    text = np.full(n, "", dtype=object)
+
+    def add(mask: np.ndarray, clauses: list[str]) -> None:
+        where = np.flatnonzero(mask)
+        text[where] = [t + " | " + c if t else c for t, c in zip(text[where], clauses, strict=True)]
+
+    def is_text(name: str) -> np.ndarray:
+        return np.fromiter((isinstance(v, str) for v in column[name]), dtype=bool, count=n)
+
     reference = scale.reference_grade
-    if isinstance(row.step1_grade, str):
-        relation = "≥" if row.meets_reference else "<"
-        reasons.append(f"STEP 1 등급 {row.step1_grade} ({row.step1_points:.1f}점) {relation} 기준등급 {reference}")
-    if isinstance(row.ai_grade, str):
-        reasons.append(f"AI 등급 {row.ai_grade} ({row.ai_points:.1f}점)")
-    if pd.notna(row.audit_score):
-        reasons.append(f"현장실사 {row.audit_score:.1f}/100 → {row.audit_points:.1f}점")
-    if row.recommended:
-        if settings.recommendation_mode == "bonus":
-            reasons.append(
-                f"투자사 추천 가점 +{settings.recommendation_bonus_points:.0f}점 ({row.recommending_investor}, "
-                f"{row.investor_type}, {INVESTMENT_STAGE_KO.get(row.investment_stage, row.investment_stage)})"
+    graded = is_text("step1_grade")
+    add(
+        graded,
+        [
+            f"STEP 1 등급 {g} ({p:.1f}점) {'≥' if m else '<'} 기준등급 {reference}"
+            for g, p, m in zip(
+                column["step1_grade"][graded],
+                column["step1_points"][graded],
+                column["meets_reference"][graded],
+                strict=True,
             )
-        elif settings.recommendation_mode == "direct_pass":
-            reasons.append(f"투자사 추천으로 STEP 1 직행 ({row.recommending_investor}, {row.investor_type})")
-    if row.eligible is not True and row.eligible is not np.True_:
-        size = SIZE_CLASS_KO.get(row.size_class, row.size_class) if isinstance(row.size_class, str) else "미상"
-        reason = row.ineligible_reason if isinstance(row.ineligible_reason, str) else ""
-        why = INELIGIBLE_KO.get(reason, reason) or "판정 불가"
-        age = getattr(row, "firm_age", None)
-        age_text = f", 업력 {int(age)}년" if isinstance(age, int | float) and pd.notna(age) else ""
-        reasons.append(f"지원 자격 미충족: {why} (규모: {size}{age_text})")
-    for flag in filter(None, str(row.hard_flags).split(";")):
-        reasons.append(f"결격 사유: {FLAG_KO.get(flag, flag)}")
-    return " | ".join(reasons)
+        ],
+    )
+    ai = is_text("ai_grade")
+    add(
+        ai,
+        [f"AI 등급 {g} ({p:.1f}점)" for g, p in zip(column["ai_grade"][ai], column["ai_points"][ai], strict=True)],
+    )
+    audited = pd.notna(column["audit_score"])
+    add(
+        audited,
+        [
+            f"현장실사 {a:.1f}/100 → {p:.1f}점"
+            for a, p in zip(column["audit_score"][audited], column["audit_points"][audited], strict=True)
+        ],
+    )
+    recommended = np.fromiter((bool(v) for v in column["recommended"]), dtype=bool, count=n)
+    investors = zip(
+        column["recommending_investor"][recommended],
+        column["investor_type"][recommended],
+        column["investment_stage"][recommended],
+        strict=True,
+    )
+    if settings.recommendation_mode == "bonus":
+        bonus = f"투자사 추천 가점 +{settings.recommendation_bonus_points:.0f}점"
+        add(recommended, [f"{bonus} ({i}, {t}, {INVESTMENT_STAGE_KO.get(st, st)})" for i, t, st in investors])
+    elif settings.recommendation_mode == "direct_pass":
+        add(recommended, [f"투자사 추천으로 STEP 1 직행 ({i}, {t})" for i, t, _ in investors])
+    ineligible = np.fromiter((v is not True and v is not np.True_ for v in column["eligible"]), dtype=bool, count=n)
+    sizes = [SIZE_CLASS_KO.get(v, v) if isinstance(v, str) else "미상" for v in column["size_class"][ineligible]]
+    whys = [
+        INELIGIBLE_KO.get(v, v) or "판정 불가" if isinstance(v, str) else "판정 불가"
+        for v in column["ineligible_reason"][ineligible]
+    ]
+    add(ineligible, [f"지원 자격 미충족: {why} (규모: {size})" for why, size in zip(whys, sizes, strict=True)])
+    flags = [str(v) for v in column["hard_flags"]]
+    worded = {
+        value: " | ".join(f"결격 사유: {FLAG_KO.get(f, f)}" for f in filter(None, value.split(";")))
+        for value in set(flags)
+    }
+    flag_text = np.array([worded[v] for v in flags], dtype=object)
+    add(flag_text != "", list(flag_text[flag_text != ""]))
+    return text
 
 
 def recommendation_share_check(decisions: pd.DataFrame, settings: Step1Settings) -> dict:
@@ -311,12 +349,14 @@ def screen(
     settings: Step1Settings,
     scale: MasterScale,
     eligibility: pd.DataFrame | None = None,
+    scored: ScoredAudits | None = None,
 ) -> Step1Result:
     """STEP 1 for one round as a pure function of its tables.
 
     ``scores``: one row per scored firm (the ``scores`` contract); ``applications`` and ``audits``:
     the ingested round tables (``audits`` may be None); ``eligibility``: round-time eligibility
-    per firm (``jumpup.step1.eligibility.round_eligibility``), else the scores' own. Raises
+    per firm (``jumpup.step1.eligibility.round_eligibility``), else the scores' own; ``scored``:
+    the audit already scored by ``score_audits`` (``audits`` is then not read again). Raises
     ``ValueError`` when the scores' grades do not match ``scale`` (they were graded on another master scale).
     """
     regraded = scale.grades(scores["probability"].to_numpy())
@@ -325,11 +365,12 @@ def screen(
             "grades in the scores do not match the master scale in params.yaml (grade_scale); "
             "score with a model that uses the same scale"
         )
-    audits = audits if audits is not None else pd.DataFrame(columns=AUDIT_COLUMNS)
-    per_evaluator = evaluator_scores(audits, rubric) if len(audits) else None
-    summary = firm_audit_summary(audits, applications["firm_id"], rubric, per_evaluator)
+    if scored is None:
+        scored = score_audits(
+            audits, applications["firm_id"], rubric, settings.leniency_z, settings.leniency_min_deviation
+        )
+    summary, quality = scored.summary, scored.quality
     decisions = decide(scores, applications, summary, as_of_year(applications), settings, scale, eligibility)
-    quality = audit_quality(audits, rubric, settings.leniency_z, settings.leniency_min_deviation, per_evaluator)
     share = recommendation_share_check(decisions, settings)
     warnings = []
     if share["status"] in ("below", "above"):

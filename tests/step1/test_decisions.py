@@ -255,3 +255,66 @@ def test_scores_from_another_master_scale_are_refused(tiny_round):
             settings,
             log_path=tiny_round / "log.jsonl",
         )
+
+
+def _row_reasons(row, scale: MasterScale, settings) -> str:
+    """The row-by-row wording the column-wise ``reason_texts`` must reproduce."""
+    from jumpup.features.size_class import INELIGIBLE_KO, SIZE_CLASS_KO
+    from jumpup.intake.contracts import INVESTMENT_STAGE_KO
+
+    reasons = []
+    if isinstance(row.step1_grade, str):
+        relation = "≥" if row.meets_reference else "<"
+        reasons.append(
+            f"STEP 1 등급 {row.step1_grade} ({row.step1_points:.1f}점) {relation} 기준등급 {scale.reference_grade}"
+        )
+    if isinstance(row.ai_grade, str):
+        reasons.append(f"AI 등급 {row.ai_grade} ({row.ai_points:.1f}점)")
+    if pd.notna(row.audit_score):
+        reasons.append(f"현장실사 {row.audit_score:.1f}/100 → {row.audit_points:.1f}점")
+    if row.recommended:
+        if settings.recommendation_mode == "bonus":
+            reasons.append(
+                f"투자사 추천 가점 +{settings.recommendation_bonus_points:.0f}점 ({row.recommending_investor}, "
+                f"{row.investor_type}, {INVESTMENT_STAGE_KO.get(row.investment_stage, row.investment_stage)})"
+            )
+        elif settings.recommendation_mode == "direct_pass":
+            reasons.append(f"투자사 추천으로 STEP 1 직행 ({row.recommending_investor}, {row.investor_type})")
+    if row.eligible is not True and row.eligible is not np.True_:
+        size = SIZE_CLASS_KO.get(row.size_class, row.size_class) if isinstance(row.size_class, str) else "미상"
+        reason = row.ineligible_reason if isinstance(row.ineligible_reason, str) else ""
+        reasons.append(f"지원 자격 미충족: {INELIGIBLE_KO.get(reason, reason) or '판정 불가'} (규모: {size})")
+    for flag in filter(None, str(row.hard_flags).split(";")):
+        reasons.append(f"결격 사유: {step1.FLAG_KO.get(flag, flag)}")
+    return " | ".join(reasons)
+
+
+@pytest.mark.parametrize("mode", ["bonus", "direct_pass", "none"])
+def test_reason_texts_word_every_row_as_the_row_by_row_rule(mode):
+    settings = load_settings().step1.model_copy(update={"recommendation_mode": mode})
+    scale = MasterScale.from_settings(GradeScaleSettings())
+    rng = np.random.default_rng(7)
+    n = 400
+    nan_or = lambda values: rng.choice(np.array([*values, None], dtype=object), n)  # noqa: E731
+    frame = pd.DataFrame(
+        {
+            "step1_grade": nan_or(["A", "BBB", "B"]),
+            "step1_points": rng.uniform(300, 900, n).round(3),
+            "meets_reference": rng.random(n) < 0.5,
+            "ai_grade": nan_or(["AA", "BB"]),
+            "ai_points": rng.uniform(300, 900, n),
+            "audit_score": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0, 100, n)),
+            "audit_points": rng.uniform(0, 300, n),
+            "recommended": rng.random(n) < 0.3,
+            "recommending_investor": nan_or(["KB인베스트먼트", "LB"]),
+            "investor_type": rng.choice(["VC", "PE"], n),
+            "investment_stage": nan_or(["series_a", "series_b", "pre_ipo"]),
+            "eligible": rng.choice(np.array([True, False, None], dtype=object), n),
+            "size_class": nan_or(["small", "medium", "large"]),
+            "ineligible_reason": nan_or(["size_class", "firm_age", "unknown_rule"]),
+            "hard_flags": rng.choice(np.array(["", "distress", "distress;negative_equity", None], dtype=object), n),
+        }
+    )
+    expected = [_row_reasons(r, scale, settings) for r in frame.itertuples(index=False)]
+    assert list(step1.reason_texts(frame, scale, settings)) == expected
+    assert len(step1.reason_texts(frame.iloc[:0], scale, settings)) == 0
