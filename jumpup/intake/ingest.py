@@ -51,8 +51,10 @@ class FileReport:
     accepted: int
     quarantined: int
     blank_rows_skipped: int
-    units: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)  # units written in the headers
     renamed_columns: dict[str, str] = field(default_factory=dict)
+    title_row_unit: str | None = None  # a unit from a title row above the header ('(단위: 천원)')
+    amount_units: dict[str, str] = field(default_factory=dict)  # the unit each amount column was read in
 
     @property
     def balanced(self) -> bool:
@@ -72,8 +74,13 @@ class IngestResult:
 def _unit_multipliers(raw: RawTable, contract: FileContract, declared: str) -> dict[str, float]:
     """Header annotation wins ('매출액(천원)'), then a title row ('(단위: 천원)'), then the declared unit;
     'auto' means won."""
+    return {c: UNIT_MULTIPLIERS[unit] for c, unit in _amount_units(raw, contract, declared).items()}
+
+
+def _amount_units(raw: RawTable, contract: FileContract, declared: str) -> dict[str, str]:
+    """The unit each of the contract's amount columns is read in, by the precedence of ``_unit_multipliers``."""
     default = raw.table_unit or ("won" if declared == "auto" else declared)
-    return {c: UNIT_MULTIPLIERS[raw.column_units.get(c, default)] for c in contract.amounts}
+    return {c: raw.column_units.get(c, default) for c in contract.amounts}
 
 
 def _require_columns(raw: RawTable, contract: FileContract) -> None:
@@ -337,7 +344,12 @@ def _application_issues(frame: pd.DataFrame, file: str, raw: pd.DataFrame) -> pd
 
 
 def _finish(
-    raw: RawTable, contract: FileContract, parsed_frame: pd.DataFrame, issues: pd.DataFrame, file: str
+    raw: RawTable,
+    contract: FileContract,
+    parsed_frame: pd.DataFrame,
+    issues: pd.DataFrame,
+    file: str,
+    amount_units: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
     issues = pd.concat([_bad_line_issues(raw, file), issues], ignore_index=True)
     accepted, quarantined = split_rows(parsed_frame, issues)
@@ -355,6 +367,8 @@ def _finish(
         blank_rows_skipped=raw.blank_rows,
         units={k: v for k, v in raw.column_units.items()},
         renamed_columns=raw.renamed,
+        title_row_unit=raw.table_unit,
+        amount_units={c: u for c, u in (amount_units or {}).items() if c in raw.frame.columns},
     )
     if not report.balanced:  # an internal error, never a user error
         raise AssertionError(f"{raw.path}: {report.rows_read} read != {report.accepted} + {report.quarantined}")
@@ -423,7 +437,8 @@ def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool
         ignore_index=True,
     )
     frame, issues, dropped = demote_optional_issues(parsed.frame, issues, FINANCIALS.required, OPTIONAL_VALUE_RULES)
-    financials, quarantined, report = _finish(raw_financials, FINANCIALS, frame, issues, file)
+    amount_units = _amount_units(raw_financials, FINANCIALS, settings.amount_unit)
+    financials, quarantined, report = _finish(raw_financials, FINANCIALS, frame, issues, file, amount_units)
     flags.append(dropped)
     tables["financials"] = financials.sort_values(["firm_id", "fiscal_year"], kind="stable").reset_index(drop=True)
     quarantines.append(quarantined)

@@ -213,6 +213,9 @@ def test_unit_in_a_title_row_applies_to_every_amount(tmp_path, ingest_settings):
     q = result.quarantine.set_index("row")
     assert q.loc[4, "column"] == "fiscal_year"  # rows still count from the top of the file
     assert balanced(result)
+    report = {r.table: r for r in result.reports}["financials"]  # the units applied are on record
+    assert report.title_row_unit == "thousand_won"
+    assert report.amount_units == {"revenue": "thousand_won", "total_assets": "won"}
 
 
 def test_unit_in_an_xlsx_title_row(tmp_path, ingest_settings):
