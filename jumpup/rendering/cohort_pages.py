@@ -18,6 +18,7 @@ from jumpup.intake.contracts import EVALUATOR_ROLE_KO
 from jumpup.paths import safe_slug
 from jumpup.rendering.charts import ACTUAL_COLOUR, BAND_COLOUR, MEDIAN_COLOUR, _num, _open_with_y_grid, nice_ticks
 from jumpup.rendering.firm_report import TEMPLATES
+from jumpup.rendering.wording import model_label
 from jumpup.review.progress import BAND_KO, INDICATORS, STATUS_KO, UNKNOWN_KO, ReviewResult
 from jumpup.step2.selection import CONSENSUS_KO, DECISION_KO, FINAL_KO, TRACK_KO, Step2Result
 
@@ -71,6 +72,7 @@ def write_selection_page(result: Step2Result, selection: pd.DataFrame, manifest:
     ]
     html = _render(
         "cohort_selection.html.j2",
+        model_line=model_label(manifest["model"]),
         manifest=manifest,
         committees=committees,
         rows=rows,
@@ -239,6 +241,7 @@ def write_review_pages(
         ]
         page = _render(
             "progress_page.html.j2",
+            model_line=model_label(manifest["model"]),
             card=card,
             row=row,
             decision=decision,
@@ -259,6 +262,7 @@ def write_review_pages(
     ]
     html = _render(
         "cohort_dashboard.html.j2",
+        model_line=model_label(manifest["model"]),
         manifest=manifest,
         counts={STATUS_KO[k]: int(counts.get(k, 0)) for k in STATUS_KO},
         dropped=dropped,

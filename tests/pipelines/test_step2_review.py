@@ -14,6 +14,7 @@ from jumpup.pipelines.cli import app
 from jumpup.pipelines.review import run_review
 from jumpup.pipelines.round import run_round
 from jumpup.pipelines.step2 import run_step2
+from jumpup.rendering.wording import model_label
 from jumpup.review.progress import BANDS
 from tests.conftest import quick_settings, synth_and_train
 
@@ -133,6 +134,12 @@ def test_step2_selects_within_the_cap_quarantines_failed_firms_and_logs_every_de
     assert (tmp_path / "review" / "reports" / "dashboard.html").read_text(encoding="utf-8").count("<svg") == len(
         selection
     )
+    line = f"모형 {model_label(review['model'])}"  # every review page names the model as the round's pages do
+    assert line.startswith("모형 파일 ")  # a bundle directory is named by its hash
+    reports = tmp_path / "review" / "reports"
+    pages = [reports / "dashboard.html", *(reports / "firms").glob("*.html")]
+    assert len(pages) == len(selection) + 1
+    assert all(line in page.read_text(encoding="utf-8") for page in pages)
     run = mlflow.get_run(review["mlflow_run_id"])
     assert run.data.metrics["band.firms"] == review["monitoring"]["band_coverage"]["firms"]
     assert run.data.tags["stage"] == "review"
