@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, get_args
 
 import typer
+from rich.markup import escape
 
 from jumpup.locks import OutputLocked
 from jumpup.pipelines.console import console, print_ingest_summary, progress_bar
@@ -70,12 +71,11 @@ def _settings(params: Path, overrides: dict | None = None):
     try:
         return load_settings(params, overrides)
     except SettingsError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        _fail(str(exc))
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}", soft_wrap=True, markup=True, highlight=False)
+    console.print(f"[red]error:[/red] {escape(message)}")  # the message quotes input as written: never markup
     raise typer.Exit(2)
 
 
@@ -116,7 +116,7 @@ def _print_skipped(read: int, done: int, skipped: int, where: Path, done_as: str
     """read / done / skipped, and where the reason for each skipped firm is."""
     line = f"firms read {read:,} = {done_as} {done:,} + skipped {skipped:,}"
     if skipped:
-        console.print(f"[yellow]{line}[/yellow] (reason per firm: {where})")
+        console.print(f"[yellow]{escape(str(line))}[/yellow] (reason per firm: {escape(str(where))})")
     else:
         console.print(line)
 
@@ -216,7 +216,7 @@ def import_dart_bulk(
             "quarantined lines: " + ", ".join(f"{k} {v}" for k, v in report["quarantined_lines_by_rule"].items())
         )
     if report["firms_not_krw"]:
-        console.print(f"[yellow]left out (amounts not in KRW):[/yellow] {', '.join(report['firms_not_krw'])}")
+        console.print(f"[yellow]left out (amounts not in KRW):[/yellow] {escape(', '.join(report['firms_not_krw']))}")
     if report["firm_years_without_revenue"]:
         console.print(
             f"[yellow]{len(report['firm_years_without_revenue'])} firm-years have no line that maps to "
@@ -235,7 +235,7 @@ def import_dart_bulk(
     if report.get("lines_superseded_by_rule"):
         console.print("set aside: " + ", ".join(f"{k} {v}" for k, v in report["lines_superseded_by_rule"].items()))
     for item in report["unreadable_files"]:
-        console.print(f"[red]unreadable file:[/red] {item['file']}: {item['reason']}")
+        console.print("[red]unreadable file:[/red] " + escape(f"{item['file']}: {item['reason']}"))
     console.print(
         f"report: {out / 'import_report.json'}; quarantine: {out / 'quarantine.csv'}; "
         f"set aside: {out / 'superseded.csv'}"
@@ -279,7 +279,7 @@ def import_ts2000(
     if manifest["quarantined_by_rule"]:
         console.print("quarantined rows: " + ", ".join(f"{k} {v}" for k, v in manifest["quarantined_by_rule"].items()))
     for warning in manifest["warnings"]:
-        console.print(f"[yellow]{warning}[/yellow]")
+        console.print(f"[yellow]{escape(str(warning))}[/yellow]")
     console.print(f"manifest: {out / 'manifest.json'}; quarantine: {out / 'quarantine.csv'}")
 
 
@@ -559,7 +559,7 @@ def monitor(
         f"{counts['firms_newly_flagged']:,}, not scored a year before {counts['firms_without_previous']:,}"
     )
     for warning in manifest.get("report", {}).get("warnings", []):
-        console.print(f"[yellow]{warning}[/yellow]")
+        console.print(f"[yellow]{escape(str(warning))}[/yellow]")
     console.print(f"report: {out / 'monitor_report.html'}  workbook: {out / 'monitor.xlsx'}")
 
 
@@ -592,7 +592,7 @@ def score(
     _print_skipped(manifest["firms_read"], manifest["firms_scored"], manifest["firms_skipped"], out / "skipped.csv")
     console.print("grades: " + ", ".join(f"{k} {v}" for k, v in manifest["grades"].items()))
     for warning in manifest.get("warnings", []):
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
 
 
 @app.command()
@@ -746,7 +746,7 @@ def step1(
         f"inter-rater agreement ICC(1) {icc['icc1']:.2f}, ICC(1,k) {icc['icc1k']:.2f} over {icc['firms']} firms"
     )
     for warning in report["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
     console.print(f"what-if: {out / 'whatif.csv'} and whatif.svg; dossiers: {out / 'dossiers'} ({report['dossiers']})")
 
 
@@ -857,7 +857,7 @@ def score_round(
     for stage, seconds in manifest["timings_seconds"].items():
         console.print(f"  {stage:<13} {seconds:7.1f} s")
     for warning in manifest["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
     if reports_on:
         console.print(
             f"reports: {out / 'reports' / 'round_summary.html'} (operator index: {out / 'operator' / 'index.html'})"
@@ -917,7 +917,7 @@ def step2_selection(
         f"{share['range'][0]:.0%}-{share['range'][1]:.0%}: {share['status']})"
     )
     for warning in manifest["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
     console.print(
         f"cohort: {out / 'selection.csv'}; record: {out / 'step2_decisions.csv'}; "
         f"page: {manifest['reports']['selection']}; "
@@ -967,7 +967,7 @@ def progress_review(
             f"firms (nominal 80%); bands: " + ", ".join(f"{k} {v}" for k, v in coverage["bands"].items())
         )
     for warning in manifest["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
     console.print(
         f"decisions: {out / 'continuation.csv'}; dropped: {out / 'dropped.csv'}; dashboard: "
         f"{manifest['reports']['dashboard']}; MLflow run {manifest.get('mlflow_run_id')}"

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console()
+# Lines are never wrapped (a log or a pipe would get an 80-column console), and nothing is
+# highlighted: a message quotes file names and values as written.
+console = Console(soft_wrap=True, highlight=False)
 
 
 def progress_bar() -> Progress:
@@ -53,4 +56,4 @@ def print_ingest_summary(report: dict, out_dir: Path) -> None:
     if report["quarantine_by_rule"]:
         console.print("quarantined by rule: " + ", ".join(f"{k} {v}" for k, v in report["quarantine_by_rule"].items()))
     for warning in report["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")

@@ -30,6 +30,20 @@ def test_ingest_fatal_error_exits_2_with_message(tmp_path):
     assert "financials" in result.output
 
 
+@pytest.mark.parametrize("column", ["[/red]", "[bold]매출액[U01210000](천원)"])
+def test_an_error_quotes_the_input_as_written_on_one_line(tmp_path, column):
+    """Text from a file is never read as console markup: no lost brackets, no crash, no wrapping."""
+    panel = tmp_path / ("p" * 60)  # a long path: the line is longer than any console
+    panel.mkdir()
+    (panel / "firms.csv").write_text(f"firm_id,{column},{column}\n1,a,b\n", encoding="utf-8")
+    (panel / "financials.csv").write_text("firm_id,fiscal_year,revenue\n1,2023,1\n", encoding="utf-8")
+    result = runner.invoke(app, ["ingest", str(panel), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and f"'{column}' appears twice" in lines[0]
+
+
 def test_bad_params_file_exits_2_naming_the_key(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("seed: 1\nsynth:\n  firmz: 3\n")
