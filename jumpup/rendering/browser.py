@@ -83,12 +83,24 @@ class HeadlessBrowser:
             "about:blank",
         ]
         self._log = open(Path(self._profile.name) / "browser.log", "w+b")  # never a pipe: it could fill and block
+        # Chromium keeps more than the profile under the home directory (crash reports in
+        # ~/.config, a disk cache in ~/.cache, a certificate store in ~/.pki): all of it goes to the
+        # temporary profile, so printing writes nothing outside --out.
+        home = Path(self._profile.name)
+        environment = {
+            **os.environ,
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "XDG_CACHE_HOME": str(home / "cache"),
+            "XDG_DATA_HOME": str(home / "data"),
+        }
         self._process = subprocess.Popen(
             command,
             pass_fds=(to_browser_read, from_browser_write),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=self._log,
+            env=environment,
         )
         os.close(to_browser_read)
         os.close(from_browser_write)

@@ -175,3 +175,18 @@ def test_a_report_that_runs_over_a4_repeats_firm_name_id_and_grade_on_every_page
     for text in long:
         assert head in " ".join(text.split()), text[:200]
     assert "판정 근거 59" in long[-1] and "판정 근거 59" not in long[0]
+
+
+@needs_browser
+def test_printing_writes_nothing_under_the_home_directory(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    page = tmp_path / "page.html"
+    page.write_text("<!doctype html><html><body><p>jumpup</p></body></html>", encoding="utf-8")
+    with HeadlessBrowser() as browser:
+        browser.print_pdfs([(page, tmp_path / "page.pdf")])
+    assert (tmp_path / "page.pdf").read_bytes().startswith(b"%PDF")
+    assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*")) == []  # no ~/.config, ~/.cache, ~/.pki
