@@ -49,3 +49,34 @@ def test_a_missing_model_in_a_new_store_is_one_line_and_nothing_else(tmp_path):
     assert done.returncode == 2
     assert len(lines) == 1 and lines[0].startswith("error: model 'models:/jumpup_growth@champion' not found")
     assert not (tmp_path / "out").exists()
+
+
+def test_commands_send_no_mlflow_telemetry_and_write_nothing_under_home(tmp_path):
+    """MLflow's usage telemetry (a remote endpoint, an id under ~/.config/mlflow) stays off."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    ci_markers = (
+        "PYTEST_CURRENT_TEST",
+        "CI",
+        "GITHUB_ACTIONS",
+        "GITLAB_CI",
+        "MLFLOW_DISABLE_TELEMETRY",
+        "DO_NOT_TRACK",
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ci_markers and not k.startswith("XDG_")}
+    env.update(HOME=str(home), MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'store.db'}")
+    script = (
+        "import jumpup, mlflow, mlflow.telemetry as t; "
+        "mlflow.set_experiment('x'); "
+        "print(t.get_telemetry_client() is None, os.environ.get('MLFLOW_DISABLE_TELEMETRY'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; " + script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "true"]
+    assert not (home / ".config" / "mlflow").exists()
