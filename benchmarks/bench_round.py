@@ -7,6 +7,9 @@ paths, STEP 1 decisions and the round summary. Per-firm reports are off unless `
 is given (then HTML and PDF for every firm), and the Excel workbook unless ``--workbook`` is.
 For each stage it prints seconds and the process's peak memory at the end of the stage, and the
 ratio of the end-to-end time to a bare LightGBM ``predict`` on the same feature matrix.
+Growth paths run in a second thread beside the field audit, STEP 1 and the score files, so the
+stage times add up to more than the end-to-end time: ``growth_paths`` is the branch's own
+duration and ``growth_paths_wait`` how long the round then waited for it.
 """
 
 from __future__ import annotations
