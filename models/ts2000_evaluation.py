@@ -16,6 +16,12 @@ Models:
   (TS-2000 업종 group) peer statistics (the firm's rank and distance from its group's median in
   that year, the group's past growth and share of high-growth firms), accruals, cost growth, audit
   opinion and interest-coverage signals (``jumpup.features.real_items``);
+- ``scorecard_full``: logistic regression (L2 strength from ``SCORECARD_C_GRID``) on the same
+  columns as ``full_lgbm``, prepared like ``logistic``;
+- ``graded``: the graded model, a calibrated blend ``w · scorecard_full + (1 − w) · full_lgbm`` of
+  the two probabilities (``blend_probabilities``); the scorecard's strength and ``w`` (from
+  ``BLEND_WEIGHTS``; ``w = 0`` is the LightGBM alone) are chosen on the validation origin
+  (``choose_blend``), after the LightGBM hyper-parameters;
 - ``past_growth``: the past 3-year revenue CAGR as the score.
 The LightGBM hyper-parameters of each model are chosen from ``PARAM_GRID`` on an earlier
 validation origin only (``choose_params``: fit on origins up to ``validation_fit_last_origin`` of
@@ -115,6 +121,11 @@ PARAM_GRID = (
     {"num_leaves": 4, "min_child_samples": 300, "learning_rate": 0.02, "n_estimators": 1000},
     {"num_leaves": 7, "min_child_samples": 500, "learning_rate": 0.01, "n_estimators": 1200},
 )
+
+# Candidates for the graded model's blend (``choose_blend``): the scorecard's inverse L2 strength
+# and its weight in the blended probability.
+SCORECARD_C_GRID = (0.01, 0.1, 1.0)
+BLEND_WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
 @dataclass(frozen=True)
@@ -301,6 +312,67 @@ def _logistic(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str]) -> np.n
     return model.predict_proba((prepare(test) - mean) / std)[:, 1]
 
 
+def scorecard_probabilities(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str], c: float) -> np.ndarray:
+    """Logistic-regression probabilities of ``label`` for ``test``, shape (len(test),).
+
+    Each column is clipped at the fit sample's 1st/99th percentiles, missing values take the fit
+    median (0 for a column with no value in the fit sample) and columns are standardised with the
+    fit mean and standard deviation (1 where it is 0 or undefined); ``c`` is scikit-learn's inverse
+    L2 strength. Raises ``ValueError`` when ``fit`` holds a single class.
+    """
+    if fit["label"].nunique() < 2:
+        raise ValueError("the scorecard needs both classes in its fit rows")
+    low, high = fit[columns].quantile(0.01), fit[columns].quantile(0.99)
+    med = fit[columns].clip(low, high, axis=1).median().fillna(0.0)
+
+    def prepare(frame):
+        return frame[columns].clip(low, high, axis=1).fillna(med)
+
+    x_fit = prepare(fit)
+    mean, std = x_fit.mean(), x_fit.std().replace(0, 1).fillna(1.0)
+    model = LogisticRegression(C=c, max_iter=3000)
+    model.fit((x_fit - mean) / std, fit["label"].astype(int))
+    return model.predict_proba((prepare(test) - mean) / std)[:, 1]
+
+
+def blend_probabilities(gbm: np.ndarray, scorecard: np.ndarray, weight: float) -> np.ndarray:
+    """The graded model's probability: ``weight · scorecard + (1 − weight) · gbm``, elementwise.
+
+    Both inputs are probabilities of the same rows (shape (n,)); ``weight`` lies in [0, 1], else
+    ``ValueError``. A weighted mean of two calibrated probabilities scores each firm on its own,
+    so a round can compute it without the rest of the population.
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"blend weight must lie in [0, 1], got {weight}")
+    gbm, scorecard = np.asarray(gbm, dtype="float64"), np.asarray(scorecard, dtype="float64")
+    if gbm.shape != scorecard.shape:
+        raise ValueError(f"blend needs equal shapes, got {gbm.shape} and {scorecard.shape}")
+    return weight * scorecard + (1.0 - weight) * gbm
+
+
+def choose_blend(
+    fit: pd.DataFrame, validation: pd.DataFrame, columns: list[str], seed: int, params: dict
+) -> tuple[dict, dict]:
+    """The (scorecard C, blend weight) with the highest validation AUC, and every AUC.
+
+    The LightGBM (``params``) and one scorecard per ``SCORECARD_C_GRID`` entry are fitted on
+    ``fit`` and scored on ``validation``; candidates are tried in grid order and the first best
+    wins. Returns ({"c": ..., "weight": ...}, {"C=<c> w=<w>": auc}).
+    """
+    y = validation["label"].to_numpy(dtype=int)
+    gbm = _gbm(fit, validation, columns, seed, params)
+    aucs: dict[str, float] = {}
+    best, best_auc = {"c": SCORECARD_C_GRID[0], "weight": 0.0}, -np.inf
+    for c in SCORECARD_C_GRID:
+        scorecard = scorecard_probabilities(fit, validation, columns, c)
+        for weight in BLEND_WEIGHTS:
+            auc = float(roc_auc_score(y, blend_probabilities(gbm, scorecard, weight)))
+            aucs[f"C={c} w={weight}"] = auc
+            if auc > best_auc:
+                best, best_auc = {"c": c, "weight": weight}, auc
+    return best, aucs
+
+
 def _gbm(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str], seed: int, params: dict) -> np.ndarray:
     model = lgb.LGBMClassifier(**{**GBM_PARAMS, **params}, random_state=seed)
     model.fit(fit[columns], fit["label"].astype(int))
@@ -462,8 +534,14 @@ def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) -> t
     for name, columns in (("full_lgbm", full), ("plain_lgbm", plain)):
         params, aucs = choose_params(validation_fit, validation, columns, design.seed)
         chosen[name] = {"params": params, "validation_auc": aucs}
+    blend, blend_aucs = choose_blend(validation_fit, validation, full, design.seed, chosen["full_lgbm"]["params"])
+    chosen["graded"] = {"params": blend, "validation_auc": blend_aucs}
+    full_gbm = _gbm(fit, test, full, design.seed, chosen["full_lgbm"]["params"])
+    scorecard = scorecard_probabilities(fit, test, full, blend["c"])
     scores = {
-        "full_lgbm": _gbm(fit, test, full, design.seed, chosen["full_lgbm"]["params"]),
+        "graded": blend_probabilities(full_gbm, scorecard, blend["weight"]),
+        "full_lgbm": full_gbm,
+        "scorecard_full": scorecard,
         "plain_lgbm": _gbm(fit, test, plain, design.seed, chosen["plain_lgbm"]["params"]),
         "plain_lgbm_default": _gbm(fit, test, plain, design.seed, {}),
         "logistic": _logistic(fit, test, plain),
@@ -483,6 +561,7 @@ def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) -> t
         "test_firms_overlap_fit": len(set(test["firm_id"]) & (set(fit["firm_id"]) | set(validation_fit["firm_id"]))),
         "chosen_params": chosen,
         "param_grid": [dict(p) for p in PARAM_GRID],
+        "blend_grid": {"scorecard_c": list(SCORECARD_C_GRID), "weight": list(BLEND_WEIGHTS)},
         "auc": paired_bootstrap(y, scores, test["firm_id"].to_numpy(), design.n_boot, design.seed),
         "growth_quantiles": growth_quantiles(fit, test, validation_fit, validation, full, design.seed, design.n_boot),
         "features_plain": plain,

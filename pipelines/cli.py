@@ -413,12 +413,23 @@ def evaluate_ts2000(
         ("model", "AUC", "95% CI"),
         right=("AUC", "95% CI"),
     )
-    for name in ("full_lgbm", "plain_lgbm", "plain_lgbm_default", "logistic", "past_growth"):
+    for name in (
+        "graded",
+        "full_lgbm",
+        "scorecard_full",
+        "plain_lgbm",
+        "plain_lgbm_default",
+        "logistic",
+        "past_growth",
+    ):
         entry = results["auc"][name]
         table.add_row(name, f"{entry['auc']:.3f}", f"{entry['ci_low']:.3f}–{entry['ci_high']:.3f}")
     console.print(table)
-    diff = results["auc"]["full_lgbm_minus_plain_lgbm"]
-    console.print(f"full − plain LightGBM: {diff['difference']:+.3f} ({diff['ci_low']:+.3f} to {diff['ci_high']:+.3f})")
+    for key, label in (("graded_minus_plain_lgbm", "graded"), ("full_lgbm_minus_plain_lgbm", "full LightGBM")):
+        diff = results["auc"][key]
+        console.print(
+            f"{label} − plain LightGBM: {diff['difference']:+.3f} ({diff['ci_low']:+.3f} to {diff['ci_high']:+.3f})"
+        )
     q = results["growth_quantiles"]
     console.print(
         f"growth quantiles: pinball ratio vs pooled {q['pinball_ratio']:.3f} "
