@@ -48,11 +48,18 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.ratios import growth, lag, safe_ratio, sort_panel
 from jumpup.features.real_items import PLAIN_RATIOS, real_item_indicators
-from jumpup.models.growth_engine import apply_quantile_calibration, fit_quantile_calibration
+from jumpup.models.growth_engine import (
+    GrowthPathModel,
+    apply_quantile_calibration,
+    fit_quantile_calibration,
+    history_table,
+    method_quantiles,
+)
+from jumpup.models.growth_peers import outcome_table, pooled_quantile_models
 from jumpup.models.growth_peers import pinball as pinball_rows
-from jumpup.models.growth_peers import pooled_quantile_models
 from jumpup.models.metrics import bootstrap_samples
 
 EXTRA = (
@@ -516,6 +523,98 @@ def growth_quantiles(
             float(np.quantile(ratios["uncalibrated"], 0.975)),
         ],
         "coverage": coverage,
+    }
+
+
+def quantile_scores(
+    y: np.ndarray, forecast: np.ndarray, pooled: np.ndarray, groups: np.ndarray, quantiles, n_boot: int, seed: int
+) -> dict:
+    """Pinball loss of ``forecast`` against the ``pooled`` forecast, with a firm-bootstrap interval, and coverage.
+
+    ``y`` is the realised log growth (n,), ``forecast`` the (n, len(quantiles)) quantiles, ``pooled``
+    one row of unconditional quantiles (len(quantiles),); ``quantiles`` must hold 0.1, 0.25, 0.75
+    and 0.9 for the 80% and 50% central bands. Bootstrap samples resample whole firms (``groups``).
+    """
+    quantiles = tuple(quantiles)
+    index = {q: i for i, q in enumerate(quantiles)}
+    pooled_rows = np.tile(np.asarray(pooled, dtype="float64"), (len(y), 1))
+
+    def loss(values, rows) -> float:
+        return float(np.mean(pinball_rows(y[rows], values[rows], quantiles)))
+
+    everything = np.arange(len(y))
+    ratios = [
+        loss(forecast, rows) / loss(pooled_rows, rows)
+        for rows in bootstrap_samples(np.zeros(len(y)), groups, n_boot, seed, require_both=False)
+    ]
+    return {
+        "n": len(y),
+        "pinball_model": loss(forecast, everything),
+        "pinball_pooled": loss(pooled_rows, everything),
+        "pinball_ratio": loss(forecast, everything) / loss(pooled_rows, everything),
+        "pinball_ratio_ci": [float(np.quantile(ratios, 0.025)), float(np.quantile(ratios, 0.975))],
+        "coverage_50": float(np.mean((y >= forecast[:, index[0.25]]) & (y <= forecast[:, index[0.75]]))),
+        "coverage_80": float(np.mean((y >= forecast[:, index[0.1]]) & (y <= forecast[:, index[0.9]]))),
+    }
+
+
+def engine_growth(
+    firms: pd.DataFrame,
+    financials: pd.DataFrame,
+    query_keys: pd.DataFrame,
+    held_out: set,
+    origin: int,
+    settings,
+    n_boot: int,
+) -> dict:
+    """The growth-path engine end to end, as a round runs it, scored out of time on held-out firms.
+
+    Features come from ``FeatureBuilder`` (the round's indicators) on statements up to ``origin``
+    only, so no outcome after ``origin`` exists while fitting; ``GrowthPathModel`` (settings
+    ``settings.growth_paths``, seed ``settings.seed``) is fitted on the firms not in ``held_out``
+    at as-of ``origin`` and forecasts the ``query_keys`` firms (``firm_id``; held-out firms filing
+    in ``origin``) for horizon ``growth_paths.horizon`` with the configured method. The truth is
+    the realised log revenue growth from the full ``financials``. The pooled forecast is the
+    engine's own reference: the fit pool's unconditional quantiles of the same outcome.
+    Returns ``quantile_scores`` figures plus the method used and the row counts.
+    """
+    g = settings.growth_paths
+    k = g.horizon
+    known = financials[financials["fiscal_year"] <= origin]
+    rows = panel_rows(firms, known)
+    features = FeatureBuilder(settings.features, settings.size_class, settings.program).fit(rows).transform(rows)
+    history = history_table(features, known, k)
+    pool = history[~history["firm_id"].isin(held_out)]
+    model = GrowthPathModel(g, settings.seed).fit(pool, as_of=origin)
+    if k not in model.horizons_:
+        raise ValueError(f"the growth-path engine has no horizon {k} at origin {origin}: too few peers")
+    wanted = set(query_keys["firm_id"]) & held_out
+    queries = history[(history["fiscal_year"] == origin) & history["firm_id"].isin(wanted)]
+    frame = model.predict(queries)[k]["frame"]
+    truth = outcome_table(financials, k)
+    actual = frame[["firm_id", "fiscal_year"]].merge(truth, on=["firm_id", "fiscal_year"], how="left")[
+        f"log_growth_{k}"
+    ]
+    keep = actual.notna().to_numpy()
+    quantiles = tuple(g.quantiles)
+    forecast = method_quantiles(frame, g.method, quantiles)[keep]
+    scores = quantile_scores(
+        actual.to_numpy(dtype="float64")[keep],
+        forecast,
+        model.horizons_[k].reference,
+        frame["firm_id"].to_numpy()[keep],
+        quantiles,
+        n_boot,
+        settings.seed,
+    )
+    method = str(frame["auto_method"].iloc[0]) if g.method == "auto" and len(frame) else g.method
+    return {
+        **scores,
+        "method": method,
+        "horizon": k,
+        "origin": origin,
+        "pool_rows": int(pool[f"log_growth_{k}"].notna().sum()),
+        "shrinkage_weight": float(model.horizons_[k].shrinkage),
     }
 
 
