@@ -618,8 +618,12 @@ def engine_growth(
     }
 
 
-def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) -> tuple[dict, pd.DataFrame]:
-    """Run the whole evaluation; returns (results, test-firm predictions)."""
+def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design, settings=None) -> tuple[dict, pd.DataFrame]:
+    """Run the whole evaluation; returns (results, test-firm predictions).
+
+    With ``settings`` (``jumpup.settings.Settings``) the growth-path engine is also run end to end
+    on the test firms at the test origin (``engine_growth``; results under ``growth_engine``).
+    """
     rows = build_rows(firms, financials, design)
     test_firms = split_firms(rows["firm_id"], design)
     eligible = rows["revenue"] >= design.min_start_revenue_won
@@ -666,5 +670,9 @@ def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) -> t
         "features_plain": plain,
         "features_full": full,
     }
+    if settings is not None:
+        results["growth_engine"] = engine_growth(
+            firms, financials, test[["firm_id"]], test_firms, design.test_origin, settings, design.n_boot
+        )
     predictions = test[["firm_id", "fiscal_year", "label"]].assign(**{k: v for k, v in scores.items()})
     return results, predictions.reset_index(drop=True)

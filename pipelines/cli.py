@@ -436,6 +436,12 @@ def evaluate_ts2000(
         f"({q['pinball_ratio_ci'][0]:.3f}–{q['pinball_ratio_ci'][1]:.3f}); coverage 50% "
         f"{q['coverage']['model_50']:.3f}, 80% {q['coverage']['model_80']:.3f}"
     )
+    e = results["growth_engine"]
+    console.print(
+        f"growth-path engine ({e['method']}, horizon {e['horizon']}): pinball ratio vs pooled "
+        f"{e['pinball_ratio']:.3f} ({e['pinball_ratio_ci'][0]:.3f}–{e['pinball_ratio_ci'][1]:.3f}); "
+        f"coverage 50% {e['coverage_50']:.3f}, 80% {e['coverage_80']:.3f} ({e['n']:,} firms)"
+    )
     console.print(f"wrote {out / 'evaluation.json'}; MLflow run {results['mlflow_run_id']}")
 
 
