@@ -821,7 +821,8 @@ def backtest_growth(
             f"{row['coverage_80']:.3f} [{row['coverage_80_ci_low']:.3f}, {row['coverage_80_ci_high']:.3f}]",
             f"{row['coverage_50']:.3f}",
             f"{row['pinball']:.4f} [{row['pinball_ci_low']:.4f}, {row['pinball_ci_high']:.4f}]",
-            f"{row['pinball_vs_pooled_history']:+.1%}",
+            f"{row['pinball_vs_pooled_history']:+.1%} "
+            f"[{row['pinball_ratio_ci_low'] - 1:+.1%}, {row['pinball_ratio_ci_high'] - 1:+.1%}]",
         )
     console.print(table)
     console.print(f"MLflow run {summary.get('run_id')}; metrics {out}")
