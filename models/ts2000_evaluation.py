@@ -16,6 +16,12 @@ Models:
   (TS-2000 업종 group) peer statistics (the firm's rank and distance from its group's median in
   that year, the group's past growth and share of high-growth firms), accruals, cost growth, audit
   opinion and interest-coverage signals (``jumpup.features.real_items``);
+- ``scorecard_full``: logistic regression (L2 strength from ``SCORECARD_C_GRID``) on the same
+  columns as ``full_lgbm``, prepared like ``logistic``;
+- ``graded``: the graded model, a calibrated blend ``w · scorecard_full + (1 − w) · full_lgbm`` of
+  the two probabilities (``blend_probabilities``); the scorecard's strength and ``w`` (from
+  ``BLEND_WEIGHTS``; ``w = 0`` is the LightGBM alone) are chosen on the validation origin
+  (``choose_blend``), after the LightGBM hyper-parameters;
 - ``past_growth``: the past 3-year revenue CAGR as the score.
 The LightGBM hyper-parameters of each model are chosen from ``PARAM_GRID`` on an earlier
 validation origin only (``choose_params``: fit on origins up to ``validation_fit_last_origin`` of
@@ -42,11 +48,18 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.ratios import growth, lag, safe_ratio, sort_panel
 from jumpup.features.real_items import PLAIN_RATIOS, real_item_indicators
-from jumpup.models.growth_engine import apply_quantile_calibration, fit_quantile_calibration
+from jumpup.models.growth_engine import (
+    GrowthPathModel,
+    apply_quantile_calibration,
+    fit_quantile_calibration,
+    history_table,
+    method_quantiles,
+)
+from jumpup.models.growth_peers import outcome_table, pooled_quantile_models
 from jumpup.models.growth_peers import pinball as pinball_rows
-from jumpup.models.growth_peers import pooled_quantile_models
 from jumpup.models.metrics import bootstrap_samples
 
 EXTRA = (
@@ -115,6 +128,11 @@ PARAM_GRID = (
     {"num_leaves": 4, "min_child_samples": 300, "learning_rate": 0.02, "n_estimators": 1000},
     {"num_leaves": 7, "min_child_samples": 500, "learning_rate": 0.01, "n_estimators": 1200},
 )
+
+# Candidates for the graded model's blend (``choose_blend``): the scorecard's inverse L2 strength
+# and its weight in the blended probability.
+SCORECARD_C_GRID = (0.01, 0.1, 1.0)
+BLEND_WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
 @dataclass(frozen=True)
@@ -301,6 +319,67 @@ def _logistic(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str]) -> np.n
     return model.predict_proba((prepare(test) - mean) / std)[:, 1]
 
 
+def scorecard_probabilities(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str], c: float) -> np.ndarray:
+    """Logistic-regression probabilities of ``label`` for ``test``, shape (len(test),).
+
+    Each column is clipped at the fit sample's 1st/99th percentiles, missing values take the fit
+    median (0 for a column with no value in the fit sample) and columns are standardised with the
+    fit mean and standard deviation (1 where it is 0 or undefined); ``c`` is scikit-learn's inverse
+    L2 strength. Raises ``ValueError`` when ``fit`` holds a single class.
+    """
+    if fit["label"].nunique() < 2:
+        raise ValueError("the scorecard needs both classes in its fit rows")
+    low, high = fit[columns].quantile(0.01), fit[columns].quantile(0.99)
+    med = fit[columns].clip(low, high, axis=1).median().fillna(0.0)
+
+    def prepare(frame):
+        return frame[columns].clip(low, high, axis=1).fillna(med)
+
+    x_fit = prepare(fit)
+    mean, std = x_fit.mean(), x_fit.std().replace(0, 1).fillna(1.0)
+    model = LogisticRegression(C=c, max_iter=3000)
+    model.fit((x_fit - mean) / std, fit["label"].astype(int))
+    return model.predict_proba((prepare(test) - mean) / std)[:, 1]
+
+
+def blend_probabilities(gbm: np.ndarray, scorecard: np.ndarray, weight: float) -> np.ndarray:
+    """The graded model's probability: ``weight · scorecard + (1 − weight) · gbm``, elementwise.
+
+    Both inputs are probabilities of the same rows (shape (n,)); ``weight`` lies in [0, 1], else
+    ``ValueError``. A weighted mean of two calibrated probabilities scores each firm on its own,
+    so a round can compute it without the rest of the population.
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"blend weight must lie in [0, 1], got {weight}")
+    gbm, scorecard = np.asarray(gbm, dtype="float64"), np.asarray(scorecard, dtype="float64")
+    if gbm.shape != scorecard.shape:
+        raise ValueError(f"blend needs equal shapes, got {gbm.shape} and {scorecard.shape}")
+    return weight * scorecard + (1.0 - weight) * gbm
+
+
+def choose_blend(
+    fit: pd.DataFrame, validation: pd.DataFrame, columns: list[str], seed: int, params: dict
+) -> tuple[dict, dict]:
+    """The (scorecard C, blend weight) with the highest validation AUC, and every AUC.
+
+    The LightGBM (``params``) and one scorecard per ``SCORECARD_C_GRID`` entry are fitted on
+    ``fit`` and scored on ``validation``; candidates are tried in grid order and the first best
+    wins. Returns ({"c": ..., "weight": ...}, {"C=<c> w=<w>": auc}).
+    """
+    y = validation["label"].to_numpy(dtype=int)
+    gbm = _gbm(fit, validation, columns, seed, params)
+    aucs: dict[str, float] = {}
+    best, best_auc = {"c": SCORECARD_C_GRID[0], "weight": 0.0}, -np.inf
+    for c in SCORECARD_C_GRID:
+        scorecard = scorecard_probabilities(fit, validation, columns, c)
+        for weight in BLEND_WEIGHTS:
+            auc = float(roc_auc_score(y, blend_probabilities(gbm, scorecard, weight)))
+            aucs[f"C={c} w={weight}"] = auc
+            if auc > best_auc:
+                best, best_auc = {"c": c, "weight": weight}, auc
+    return best, aucs
+
+
 def _gbm(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str], seed: int, params: dict) -> np.ndarray:
     model = lgb.LGBMClassifier(**{**GBM_PARAMS, **params}, random_state=seed)
     model.fit(fit[columns], fit["label"].astype(int))
@@ -447,8 +526,104 @@ def growth_quantiles(
     }
 
 
-def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) -> tuple[dict, pd.DataFrame]:
-    """Run the whole evaluation; returns (results, test-firm predictions)."""
+def quantile_scores(
+    y: np.ndarray, forecast: np.ndarray, pooled: np.ndarray, groups: np.ndarray, quantiles, n_boot: int, seed: int
+) -> dict:
+    """Pinball loss of ``forecast`` against the ``pooled`` forecast, with a firm-bootstrap interval, and coverage.
+
+    ``y`` is the realised log growth (n,), ``forecast`` the (n, len(quantiles)) quantiles, ``pooled``
+    one row of unconditional quantiles (len(quantiles),); ``quantiles`` must hold 0.1, 0.25, 0.75
+    and 0.9 for the 80% and 50% central bands. Bootstrap samples resample whole firms (``groups``).
+    """
+    quantiles = tuple(quantiles)
+    index = {q: i for i, q in enumerate(quantiles)}
+    pooled_rows = np.tile(np.asarray(pooled, dtype="float64"), (len(y), 1))
+
+    def loss(values, rows) -> float:
+        return float(np.mean(pinball_rows(y[rows], values[rows], quantiles)))
+
+    everything = np.arange(len(y))
+    ratios = [
+        loss(forecast, rows) / loss(pooled_rows, rows)
+        for rows in bootstrap_samples(np.zeros(len(y)), groups, n_boot, seed, require_both=False)
+    ]
+    return {
+        "n": len(y),
+        "pinball_model": loss(forecast, everything),
+        "pinball_pooled": loss(pooled_rows, everything),
+        "pinball_ratio": loss(forecast, everything) / loss(pooled_rows, everything),
+        "pinball_ratio_ci": [float(np.quantile(ratios, 0.025)), float(np.quantile(ratios, 0.975))],
+        "coverage_50": float(np.mean((y >= forecast[:, index[0.25]]) & (y <= forecast[:, index[0.75]]))),
+        "coverage_80": float(np.mean((y >= forecast[:, index[0.1]]) & (y <= forecast[:, index[0.9]]))),
+    }
+
+
+def engine_growth(
+    firms: pd.DataFrame,
+    financials: pd.DataFrame,
+    query_keys: pd.DataFrame,
+    held_out: set,
+    origin: int,
+    settings,
+    n_boot: int,
+) -> dict:
+    """The growth-path engine end to end, as a round runs it, scored out of time on held-out firms.
+
+    Features come from ``FeatureBuilder`` (the round's indicators) on statements up to ``origin``
+    only, so no outcome after ``origin`` exists while fitting; ``GrowthPathModel`` (settings
+    ``settings.growth_paths``, seed ``settings.seed``) is fitted on the firms not in ``held_out``
+    at as-of ``origin`` and forecasts the ``query_keys`` firms (``firm_id``; held-out firms filing
+    in ``origin``) for horizon ``growth_paths.horizon`` with the configured method. The truth is
+    the realised log revenue growth from the full ``financials``. The pooled forecast is the
+    engine's own reference: the fit pool's unconditional quantiles of the same outcome.
+    Returns ``quantile_scores`` figures plus the method used and the row counts.
+    """
+    g = settings.growth_paths
+    k = g.horizon
+    known = financials[financials["fiscal_year"] <= origin]
+    rows = panel_rows(firms, known)
+    features = FeatureBuilder(settings.features, settings.size_class, settings.program).fit(rows).transform(rows)
+    history = history_table(features, known, k)
+    pool = history[~history["firm_id"].isin(held_out)]
+    model = GrowthPathModel(g, settings.seed).fit(pool, as_of=origin)
+    if k not in model.horizons_:
+        raise ValueError(f"the growth-path engine has no horizon {k} at origin {origin}: too few peers")
+    wanted = set(query_keys["firm_id"]) & held_out
+    queries = history[(history["fiscal_year"] == origin) & history["firm_id"].isin(wanted)]
+    frame = model.predict(queries)[k]["frame"]
+    truth = outcome_table(financials, k)
+    actual = frame[["firm_id", "fiscal_year"]].merge(truth, on=["firm_id", "fiscal_year"], how="left")[
+        f"log_growth_{k}"
+    ]
+    keep = actual.notna().to_numpy()
+    quantiles = tuple(g.quantiles)
+    forecast = method_quantiles(frame, g.method, quantiles)[keep]
+    scores = quantile_scores(
+        actual.to_numpy(dtype="float64")[keep],
+        forecast,
+        model.horizons_[k].reference,
+        frame["firm_id"].to_numpy()[keep],
+        quantiles,
+        n_boot,
+        settings.seed,
+    )
+    method = str(frame["auto_method"].iloc[0]) if g.method == "auto" and len(frame) else g.method
+    return {
+        **scores,
+        "method": method,
+        "horizon": k,
+        "origin": origin,
+        "pool_rows": int(pool[f"log_growth_{k}"].notna().sum()),
+        "shrinkage_weight": float(model.horizons_[k].shrinkage),
+    }
+
+
+def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design, settings=None) -> tuple[dict, pd.DataFrame]:
+    """Run the whole evaluation; returns (results, test-firm predictions).
+
+    With ``settings`` (``jumpup.settings.Settings``) the growth-path engine is also run end to end
+    on the test firms at the test origin (``engine_growth``; results under ``growth_engine``).
+    """
     rows = build_rows(firms, financials, design)
     test_firms = split_firms(rows["firm_id"], design)
     eligible = rows["revenue"] >= design.min_start_revenue_won
@@ -462,8 +637,14 @@ def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) -> t
     for name, columns in (("full_lgbm", full), ("plain_lgbm", plain)):
         params, aucs = choose_params(validation_fit, validation, columns, design.seed)
         chosen[name] = {"params": params, "validation_auc": aucs}
+    blend, blend_aucs = choose_blend(validation_fit, validation, full, design.seed, chosen["full_lgbm"]["params"])
+    chosen["graded"] = {"params": blend, "validation_auc": blend_aucs}
+    full_gbm = _gbm(fit, test, full, design.seed, chosen["full_lgbm"]["params"])
+    scorecard = scorecard_probabilities(fit, test, full, blend["c"])
     scores = {
-        "full_lgbm": _gbm(fit, test, full, design.seed, chosen["full_lgbm"]["params"]),
+        "graded": blend_probabilities(full_gbm, scorecard, blend["weight"]),
+        "full_lgbm": full_gbm,
+        "scorecard_full": scorecard,
         "plain_lgbm": _gbm(fit, test, plain, design.seed, chosen["plain_lgbm"]["params"]),
         "plain_lgbm_default": _gbm(fit, test, plain, design.seed, {}),
         "logistic": _logistic(fit, test, plain),
@@ -483,10 +664,15 @@ def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) -> t
         "test_firms_overlap_fit": len(set(test["firm_id"]) & (set(fit["firm_id"]) | set(validation_fit["firm_id"]))),
         "chosen_params": chosen,
         "param_grid": [dict(p) for p in PARAM_GRID],
+        "blend_grid": {"scorecard_c": list(SCORECARD_C_GRID), "weight": list(BLEND_WEIGHTS)},
         "auc": paired_bootstrap(y, scores, test["firm_id"].to_numpy(), design.n_boot, design.seed),
         "growth_quantiles": growth_quantiles(fit, test, validation_fit, validation, full, design.seed, design.n_boot),
         "features_plain": plain,
         "features_full": full,
     }
+    if settings is not None:
+        results["growth_engine"] = engine_growth(
+            firms, financials, test[["firm_id"]], test_firms, design.test_origin, settings, design.n_boot
+        )
     predictions = test[["firm_id", "fiscal_year", "label"]].assign(**{k: v for k, v in scores.items()})
     return results, predictions.reset_index(drop=True)

@@ -413,17 +413,34 @@ def evaluate_ts2000(
         ("model", "AUC", "95% CI"),
         right=("AUC", "95% CI"),
     )
-    for name in ("full_lgbm", "plain_lgbm", "plain_lgbm_default", "logistic", "past_growth"):
+    for name in (
+        "graded",
+        "full_lgbm",
+        "scorecard_full",
+        "plain_lgbm",
+        "plain_lgbm_default",
+        "logistic",
+        "past_growth",
+    ):
         entry = results["auc"][name]
         table.add_row(name, f"{entry['auc']:.3f}", f"{entry['ci_low']:.3f}–{entry['ci_high']:.3f}")
     console.print(table)
-    diff = results["auc"]["full_lgbm_minus_plain_lgbm"]
-    console.print(f"full − plain LightGBM: {diff['difference']:+.3f} ({diff['ci_low']:+.3f} to {diff['ci_high']:+.3f})")
+    for key, label in (("graded_minus_plain_lgbm", "graded"), ("full_lgbm_minus_plain_lgbm", "full LightGBM")):
+        diff = results["auc"][key]
+        console.print(
+            f"{label} − plain LightGBM: {diff['difference']:+.3f} ({diff['ci_low']:+.3f} to {diff['ci_high']:+.3f})"
+        )
     q = results["growth_quantiles"]
     console.print(
         f"growth quantiles: pinball ratio vs pooled {q['pinball_ratio']:.3f} "
         f"({q['pinball_ratio_ci'][0]:.3f}–{q['pinball_ratio_ci'][1]:.3f}); coverage 50% "
         f"{q['coverage']['model_50']:.3f}, 80% {q['coverage']['model_80']:.3f}"
+    )
+    e = results["growth_engine"]
+    console.print(
+        f"growth-path engine ({e['method']}, horizon {e['horizon']}): pinball ratio vs pooled "
+        f"{e['pinball_ratio']:.3f} ({e['pinball_ratio_ci'][0]:.3f}–{e['pinball_ratio_ci'][1]:.3f}); "
+        f"coverage 50% {e['coverage_50']:.3f}, 80% {e['coverage_80']:.3f} ({e['n']:,} firms)"
     )
     console.print(f"wrote {out / 'evaluation.json'}; MLflow run {results['mlflow_run_id']}")
 
@@ -804,7 +821,8 @@ def backtest_growth(
             f"{row['coverage_80']:.3f} [{row['coverage_80_ci_low']:.3f}, {row['coverage_80_ci_high']:.3f}]",
             f"{row['coverage_50']:.3f}",
             f"{row['pinball']:.4f} [{row['pinball_ci_low']:.4f}, {row['pinball_ci_high']:.4f}]",
-            f"{row['pinball_vs_pooled_history']:+.1%}",
+            f"{row['pinball_vs_pooled_history']:+.1%} "
+            f"[{row['pinball_ratio_ci_low'] - 1:+.1%}, {row['pinball_ratio_ci_high'] - 1:+.1%}]",
         )
     console.print(table)
     console.print(f"MLflow run {summary.get('run_id')}; metrics {out}")

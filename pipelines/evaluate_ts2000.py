@@ -29,7 +29,7 @@ def run(panel: Path, out: Path, settings: Settings, n_boot: int = 500) -> dict:
     if "industry_group" not in firms:
         raise ValueError(f"{panel}/firms.csv has no industry_group column; is this a TS-2000 import?")
     design = Design(seed=settings.seed, n_boot=n_boot, marginal_years=settings.features.marginal_firm_years)
-    results, predictions = evaluate(firms, financials, design)
+    results, predictions = evaluate(firms, financials, design, settings)
     results["data_sha256"] = frame_sha256(financials)
     results["code_version"] = code_version()
     out.mkdir(parents=True, exist_ok=True)
@@ -50,6 +50,13 @@ def run(panel: Path, out: Path, settings: Settings, n_boot: int = 500) -> dict:
         metrics["growth.pinball_ratio_uncalibrated"] = quantiles["pinball_ratio_uncalibrated"]
         metrics["growth.shrinkage_weight"] = quantiles["shrinkage_weight"]
         metrics.update({f"growth.coverage.{k}": v for k, v in quantiles["coverage"].items()})
+        engine = results["growth_engine"]
+        metrics["growth_engine.pinball_ratio"] = engine["pinball_ratio"]
+        metrics["growth_engine.pinball_ratio.ci_low"], metrics["growth_engine.pinball_ratio.ci_high"] = engine[
+            "pinball_ratio_ci"
+        ]
+        metrics["growth_engine.coverage_50"] = engine["coverage_50"]
+        metrics["growth_engine.coverage_80"] = engine["coverage_80"]
         mlflow.log_metrics(metrics)
         mlflow.log_artifact(str(out / "evaluation.json"))
         results["mlflow_run_id"] = active.info.run_id

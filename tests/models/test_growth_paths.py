@@ -240,3 +240,25 @@ def test_peer_labels_name_firm_and_year_and_leave_padding_empty():
     rows = np.array([[2, 0, -1], [-1, -1, -1]])
     np.testing.assert_array_equal(index.labels(rows), np.array([["C:2021", "A:2019", ""], ["", "", ""]], dtype=object))
     assert "_labels" not in index.__getstate__()  # made again on first use, never stored
+
+
+def test_backtest_table_gives_a_paired_interval_for_the_ratio_to_the_pooled_history():
+    rng = np.random.default_rng(11)
+    quantiles = (0.1, 0.25, 0.5, 0.75, 0.9)
+    z = np.array([-1.2816, -0.6745, 0.0, 0.6745, 1.2816])
+    n = 800
+    centre = rng.normal(0, 1, n)
+    actual = centre + rng.normal(0, 0.2, n)
+    frame = pd.DataFrame({"firm_id": [f"f{i // 2}" for i in range(n)], "actual": actual, "auto_method": "peers"})
+    sharp = centre[:, None] + 0.2 * z[None, :]
+    pooled = np.tile(np.quantile(actual, quantiles), (n, 1))
+    for name in (*growth_engine.METHODS, "baseline_industry_median"):
+        frame[growth_engine.quantile_columns(name, quantiles)] = sharp
+    frame[growth_engine.quantile_columns("baseline_pooled_history", quantiles)] = pooled
+    result = growth_engine.OriginResult(2020, 1, frame)
+    table = growth_engine.evaluate([result], quantiles, n_boot=40, seed=0).set_index("method")
+    base = table.loc["baseline_pooled_history"]
+    assert base["pinball_ratio_ci_low"] == base["pinball_ratio_ci_high"] == 1.0
+    peers = table.loc["peers"]
+    ratio = peers["pinball_vs_pooled_history"] + 1
+    assert peers["pinball_ratio_ci_low"] <= ratio <= peers["pinball_ratio_ci_high"] < 0.5

@@ -5,20 +5,30 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from jumpup.intake.ts2000 import import_ts2000
 from jumpup.models.ts2000_evaluation import (
+    BLEND_WEIGHTS,
     PARAM_GRID,
     PEERS,
     PLAIN_RATIOS,
+    SCORECARD_C_GRID,
     Design,
+    blend_probabilities,
     build_rows,
+    choose_blend,
     choose_params,
+    engine_growth,
     evaluate,
     group_features,
+    quantile_scores,
+    scorecard_probabilities,
     split_firms,
     validation_sets,
 )
+from jumpup.pipelines import synth
+from jumpup.settings import load_settings
 
 
 def _panel(firms: int = 300, seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -183,8 +193,111 @@ def test_real_ts2000_sample_runs_out_of_time_on_held_out_firms(ts2000_audited, t
     import_ts2000(source, tmp_path / "panel", ("kgaap", "ifrs", "ifrs_consolidated"))
     firms = pd.read_csv(tmp_path / "panel" / "firms.csv", dtype={"firm_id": str})
     financials = pd.read_csv(tmp_path / "panel" / "financials.csv", dtype={"firm_id": str}, low_memory=False)
-    results, predictions = evaluate(firms, financials, Design(n_boot=20))
+    results, predictions = evaluate(firms, financials, Design(n_boot=20), load_settings())
     assert results["test_firms_overlap_fit"] == 0 and set(predictions["fiscal_year"]) == {2019}
     assert results["test_rows"] > 300
     assert results["auc"]["full_lgbm"]["auc"] > 0.6 and results["auc"]["plain_lgbm"]["auc"] > 0.6
+    assert results["auc"]["graded"]["auc"] > 0.6 and results["chosen_params"]["graded"]["params"]["c"] > 0
     assert results["growth_quantiles"]["pinball_ratio"] < 1.0
+    # The growth-path engine, fitted as a round fits it, on the same held-out firms.
+    engine = results["growth_engine"]
+    assert engine["n"] > 300 and engine["origin"] == 2019
+    assert engine["pinball_ratio"] < 1.0 and 0.6 < engine["coverage_80"] < 0.95
+
+
+def _two_class_rows(n: int = 600, seed: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(0, 1, n)
+    return pd.DataFrame(
+        {
+            "signal": signal,
+            "noise": rng.normal(0, 1, n),
+            "empty": np.nan,
+            "label": (signal + rng.normal(0, 0.5, n) > 0.8).astype(float),
+        }
+    )
+
+
+def test_scorecard_ranks_by_its_signal_and_survives_an_empty_column():
+    rows = _two_class_rows()
+    fit, test = rows.iloc[:400], rows.iloc[400:]
+    p = scorecard_probabilities(fit, test, ["signal", "noise", "empty"], 0.1)
+    assert p.shape == (200,) and ((p > 0) & (p < 1)).all()
+    assert roc_auc_score(test["label"], p) > 0.85
+    # Missing values take the fit median, so a missing signal scores like a middling firm.
+    gap = test.assign(signal=np.nan)
+    middle = scorecard_probabilities(fit, gap, ["signal", "noise"], 0.1)
+    assert middle.std() < p.std()
+    with pytest.raises(ValueError, match="both classes"):
+        scorecard_probabilities(fit.assign(label=0.0), test, ["signal"], 0.1)
+
+
+def test_blend_is_the_weighted_mean_of_the_two_probabilities():
+    gbm, scorecard = np.array([0.1, 0.5, 0.9]), np.array([0.3, 0.3, 0.3])
+    assert np.allclose(blend_probabilities(gbm, scorecard, 0.0), gbm)
+    assert np.allclose(blend_probabilities(gbm, scorecard, 1.0), scorecard)
+    assert np.allclose(blend_probabilities(gbm, scorecard, 0.25), [0.15, 0.45, 0.75])
+    with pytest.raises(ValueError, match="weight"):
+        blend_probabilities(gbm, scorecard, 1.5)
+    with pytest.raises(ValueError, match="shapes"):
+        blend_probabilities(gbm, scorecard[:2], 0.5)
+
+
+def test_blend_is_chosen_as_the_best_validation_candidate():
+    rows = _two_class_rows(n=1500)
+    fit, validation = rows.iloc[:1000], rows.iloc[1000:]
+    best, aucs = choose_blend(fit, validation, ["signal", "noise"], 0, {"n_estimators": 50})
+    assert len(aucs) == len(SCORECARD_C_GRID) * len(BLEND_WEIGHTS)
+    assert aucs[f"C={best['c']} w={best['weight']}"] == max(aucs.values())
+    # A linear signal is what the scorecard models exactly: it must take some weight.
+    assert best["weight"] > 0
+
+
+def test_quantile_scores_reward_a_sharp_forecast_and_count_band_coverage():
+    rng = np.random.default_rng(7)
+    quantiles = (0.1, 0.25, 0.5, 0.75, 0.9)
+    centre = rng.normal(0, 1, 4000)
+    y = centre + rng.normal(0, 0.3, 4000)
+    z = np.array([-1.2816, -0.6745, 0.0, 0.6745, 1.2816])
+    sharp = centre[:, None] + 0.3 * z[None, :]
+    pooled = np.quantile(y, quantiles)
+    groups = np.arange(4000) // 2
+    scores = quantile_scores(y, sharp, pooled, groups, quantiles, 50, 0)
+    assert scores["pinball_ratio"] < 0.5
+    assert scores["pinball_ratio_ci"][0] <= scores["pinball_ratio"] <= scores["pinball_ratio_ci"][1]
+    assert abs(scores["coverage_80"] - 0.8) < 0.03 and abs(scores["coverage_50"] - 0.5) < 0.03
+    same = quantile_scores(y, np.tile(pooled, (4000, 1)), pooled, groups, quantiles, 20, 0)
+    assert same["pinball_ratio"] == 1.0 and same["pinball_ratio_ci"] == [1.0, 1.0]
+
+
+@pytest.fixture(scope="module")
+def synthetic_history(tmp_path_factory):
+    root = tmp_path_factory.mktemp("engine")
+    settings = load_settings(overrides={"synth": {"firms": 500, "applicants": 10}})
+    synth.run(settings, root, seed=4)
+    firms = pd.read_csv(root / "history" / "firms.csv", dtype={"firm_id": str})
+    financials = pd.read_csv(root / "history" / "financials.csv", dtype={"firm_id": str})
+    return firms, financials
+
+
+def test_engine_growth_forecasts_held_out_firms_from_data_up_to_the_origin(synthetic_history):
+    firms, financials = synthetic_history
+    settings = load_settings(overrides={"growth_paths": {"neighbours": 25, "min_peers": 10, "pooled_estimators": 40}})
+    origin = int(financials["fiscal_year"].max()) - settings.growth_paths.horizon
+    ids = sorted(firms["firm_id"])
+    held_out = set(ids[::4])
+    keys = pd.DataFrame({"firm_id": sorted(held_out)})
+    result = engine_growth(firms, financials, keys, held_out, origin, settings, 30)
+    assert result["origin"] == origin and result["horizon"] == settings.growth_paths.horizon
+    assert 0 < result["n"] <= len(held_out) and result["pool_rows"] > 0
+    assert result["pinball_ratio_ci"][0] <= result["pinball_ratio"] <= result["pinball_ratio_ci"][1]
+    assert 0 <= result["coverage_50"] <= result["coverage_80"] <= 1
+    # Statements after the origin reach only the truth of the held-out firms, never the fit.
+    later = financials["fiscal_year"] > origin
+    shifted = financials.copy()
+    shifted.loc[later & ~shifted["firm_id"].isin(held_out), "revenue"] *= 7
+    again = engine_growth(firms, shifted, keys, held_out, origin, settings, 30)
+    assert again == result
+    moved = financials.copy()
+    moved.loc[later & moved["firm_id"].isin(held_out), "revenue"] *= 7
+    assert engine_growth(firms, moved, keys, held_out, origin, settings, 30)["pinball_model"] > result["pinball_model"]
