@@ -15,7 +15,10 @@ outcomes end by ``test_origin``), with ``calibration_share`` of those firms kept
 calibration; hyperparameters are chosen on the fit firms only (fitted on origins before the last
 ``tuning_origins`` fit origins, judged on the calibration firms at those origins). Tested on the
 held-out firms at ``test_origin``. Baselines fitted on the same rows in the same run: plain
-LightGBM and logistic regression on the ten plain ratios, and interest coverage alone.
+LightGBM and logistic regression on the ten plain ratios, and interest coverage alone. AUC
+intervals and differences come from the project's one bootstrap: whole firms resampled
+(``jumpup.models.metrics.bootstrap_samples``), every model judged on the same draws
+(``jumpup.models.ts2000_evaluation.paired_bootstrap``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from jumpup.models.gbm import GrowthGBM
 from jumpup.models.grading import MasterScale
 from jumpup.models.metrics import evaluate_split
 from jumpup.models.training import fit_calibrator
-from jumpup.models.ts2000_evaluation import GBM_PARAMS
+from jumpup.models.ts2000_evaluation import GBM_PARAMS, paired_bootstrap
 from jumpup.settings import CrisisSettings
 
 KIND = "crisis_model"
@@ -251,39 +254,6 @@ def _plain_gbm(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str], seed: 
     return model.predict_proba(test[columns])[:, 1]
 
 
-def paired_bootstrap(y: np.ndarray, scores: dict[str, np.ndarray], n_boot: int, seed: int) -> dict:
-    """AUC per model and the difference of every model to each other, with percentile 95% intervals.
-
-    Rows are firms (one origin), so resampling rows resamples firms; all models share each draw.
-    """
-    rng = np.random.default_rng(seed)
-    draws: dict[str, list[float]] = {name: [] for name in scores}
-    for _ in range(n_boot):
-        index = rng.integers(0, len(y), len(y))
-        if len(np.unique(y[index])) < 2:
-            continue
-        for name, s in scores.items():
-            draws[name].append(roc_auc_score(y[index], s[index]))
-    result: dict = {}
-    for name, s in scores.items():
-        d = np.array(draws[name])
-        result[name] = {
-            "auc": float(roc_auc_score(y, s)),
-            "ci_low": float(np.quantile(d, 0.025)),
-            "ci_high": float(np.quantile(d, 0.975)),
-        }
-    for a, b in itertools.permutations(scores, 2):
-        if a != "crisis_model":
-            continue
-        diff = np.array(draws[a]) - np.array(draws[b])
-        result[f"{a}_minus_{b}"] = {
-            "difference": result[a]["auc"] - result[b]["auc"],
-            "ci_low": float(np.quantile(diff, 0.025)),
-            "ci_high": float(np.quantile(diff, 0.975)),
-        }
-    return result
-
-
 def _params(settings: CrisisSettings) -> dict:
     return settings.model.model_dump()
 
@@ -401,7 +371,9 @@ def train_crisis(features: pd.DataFrame, targets: pd.DataFrame, settings: Crisis
         "base_rate": float(y.mean()),
         "fit_rows": len(fit),
         "fit_base_rate": float(fit["target"].mean()),
-        "auc": paired_bootstrap(y, scores, settings.bootstrap, seed),
+        # Firm-clustered, paired draws (every model judged on the same resampled firms): the
+        # project's one bootstrap, ``jumpup.models.metrics.bootstrap_samples``.
+        "auc": paired_bootstrap(y, scores, test["firm_id"].to_numpy(), settings.bootstrap, seed),
         "grades": report["splits"]["out_of_time"]["grades"],
         "monotone": report["splits"]["out_of_time"]["monotonicity"],
     }

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from jumpup.features.crisis_signals import FEATURES, crisis_signals
 from jumpup.models.crisis import CrisisModel, crisis_targets, train_crisis
@@ -104,6 +105,26 @@ def test_training_gives_the_validation_pack_and_baselines(trained):
     assert auc["crisis_model"]["auc"] > 0.6  # the synthetic crisis follows the observed health
     assert report["test_firms_overlap_fit"] == 0
     assert [g["grade"] for g in report["evaluation"]["grades"]] == ["severe", "alert", "caution", "watch", "normal"]
+
+
+def test_evaluation_intervals_are_the_shared_firm_clustered_paired_bootstrap(trained):
+    from jumpup.models.metrics import bootstrap_samples
+
+    training, _, _ = trained
+    predictions, auc = training.predictions, training.report["evaluation"]["auc"]
+    y, firms = predictions["target"].to_numpy(dtype=int), predictions["firm_id"].to_numpy()
+    samples = list(bootstrap_samples(y, firms, 50, 5))
+    draws = {
+        name: np.array([roc_auc_score(y[i], predictions[name].to_numpy()[i]) for i in samples])
+        for name in ("crisis_model", "plain_lgbm")
+    }
+    assert auc["crisis_model"]["ci_low"] == pytest.approx(np.quantile(draws["crisis_model"], 0.025))
+    assert auc["crisis_model"]["ci_high"] == pytest.approx(np.quantile(draws["crisis_model"], 0.975))
+    paired = draws["crisis_model"] - draws["plain_lgbm"]  # the same draws for both: a paired interval
+    difference = auc["crisis_model_minus_plain_lgbm"]
+    assert (difference["ci_low"], difference["ci_high"]) == pytest.approx(
+        (np.quantile(paired, 0.025), np.quantile(paired, 0.975))
+    )
 
 
 def test_saved_model_scores_the_same_and_refuses_tampering(trained):
