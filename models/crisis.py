@@ -58,6 +58,60 @@ def _lead(panel: pd.DataFrame, column: str, years: int) -> pd.Series:
     return pd.Series(merged[column].to_numpy(), index=panel.index)
 
 
+def _coverage_below(panel: pd.DataFrame, settings: CrisisSettings) -> pd.Series:
+    """1.0 where interest coverage is below the threshold, 0.0 where not (or no interest expense), NaN if unknown."""
+    coverage = pd.to_numeric(panel.get("interest_coverage", pd.Series(np.nan, index=panel.index)), errors="coerce")
+    none = pd.to_numeric(panel.get("no_interest_expense", pd.Series(np.nan, index=panel.index)), errors="coerce") == 1
+    below = pd.Series(np.nan, index=panel.index)
+    below[coverage.notna()] = (coverage[coverage.notna()] < settings.coverage_threshold).astype(float)
+    below[none] = 0.0
+    return below
+
+
+def _crisis_opinion(panel: pd.DataFrame, settings: CrisisSettings) -> pd.Series:
+    """1.0 where the year's audit opinion is one of ``crisis_opinions`` (a missing opinion is not)."""
+    opinion = panel.get("audit_opinion", pd.Series(None, index=panel.index, dtype=object)).astype(object)
+    return opinion.isin(settings.crisis_opinions).astype(float)
+
+
+def in_crisis(financials: pd.DataFrame, settings: CrisisSettings) -> pd.DataFrame:
+    """Firm-years already in crisis in that year: the state the crisis target starts from outside.
+
+    A firm-year is in crisis when its interest coverage is below ``coverage_threshold`` (with
+    interest expense) or its audit opinion is one of ``crisis_opinions`` (부적정, 의견거절): the
+    same two signs as ``crisis_targets``, observed now rather than within the horizon. Such a firm
+    is not a candidate for "may enter crisis" and is listed apart by the monitor.
+
+    Shapes: in, panel financials (firm_id, fiscal_year, interest_coverage, no_interest_expense,
+    audit_opinion; missing columns count as unknown); out, one row per firm-year with
+    ``coverage_below`` and ``crisis_opinion`` (bool), ``in_crisis`` (either) and
+    ``crisis_reason`` (Korean text naming the sign(s), empty when not in crisis).
+    """
+    panel = sort_panel(financials.assign(fiscal_year=financials["fiscal_year"].astype("int64")))
+    below = (_coverage_below(panel, settings) == 1).to_numpy()
+    opinion = (_crisis_opinion(panel, settings) == 1).to_numpy()
+    text = panel.get("audit_opinion", pd.Series(None, index=panel.index, dtype=object)).astype(object).to_numpy()
+    coverage = pd.to_numeric(panel.get("interest_coverage", pd.Series(np.nan, index=panel.index)), errors="coerce")
+    reasons = []
+    for b, o, c, t in zip(below, opinion, coverage.to_numpy(), text, strict=True):
+        parts = []
+        if b:
+            parts.append(f"이자보상배율 {c:.2f} (< {settings.coverage_threshold:g})")
+        if o:
+            parts.append(f"감사의견 {t} (부적정·의견거절)")
+        reasons.append("; ".join(parts))
+    return pd.DataFrame(
+        {
+            "firm_id": panel["firm_id"].astype(str).to_numpy(),
+            "fiscal_year": panel["fiscal_year"].to_numpy(),
+            "coverage_below": below,
+            "crisis_opinion": opinion,
+            "in_crisis": below | opinion,
+            "crisis_reason": reasons,
+        }
+    )
+
+
 def crisis_targets(financials: pd.DataFrame, settings: CrisisSettings) -> pd.DataFrame:
     """One row per firm-year t: ``target`` (1, 0 or NaN), ``label_status`` and ``start_ok``.
 
@@ -68,13 +122,7 @@ def crisis_targets(financials: pd.DataFrame, settings: CrisisSettings) -> pd.Dat
     """
     panel = sort_panel(financials.assign(fiscal_year=financials["fiscal_year"].astype("int64")))
     n = len(panel)
-    coverage = pd.to_numeric(panel.get("interest_coverage", pd.Series(np.nan, index=panel.index)), errors="coerce")
-    none = pd.to_numeric(panel.get("no_interest_expense", pd.Series(np.nan, index=panel.index)), errors="coerce") == 1
-    below = pd.Series(np.nan, index=panel.index)
-    below[coverage.notna()] = (coverage[coverage.notna()] < settings.coverage_threshold).astype(float)
-    below[none] = 0.0
-    opinion = panel.get("audit_opinion", pd.Series(None, index=panel.index, dtype=object)).astype(object)
-    bad = opinion.isin(settings.crisis_opinions).astype(float)
+    below, bad = _coverage_below(panel, settings), _crisis_opinion(panel, settings)
     work = panel[["firm_id", "fiscal_year"]].assign(_below=below.to_numpy(), _bad=bad.to_numpy(), _on=1.0)
     h = settings.horizon
     future_below = pd.concat([_lead(work, "_below", k) for k in range(1, h + 1)], axis=1).astype("float64")

@@ -190,3 +190,38 @@ def test_crisis_on_ts2000_held_out_firms(ts2000_audited, tmp_path):
     auc = summary["evaluation"]["auc"]
     assert auc["crisis_model"]["auc"] > auc["plain_lgbm"]["auc"]
     assert summary["evaluation"]["monotone"]["monotone"]
+
+
+def test_firms_already_in_crisis_follow_the_two_signs_of_the_target():
+    from jumpup.models.crisis import in_crisis
+
+    settings = load_settings().crisis
+    panel = pd.concat(
+        [
+            _firm("low", [0.4]),  # coverage below 1 with interest expense
+            _firm("disclaimer", [3.0], ["DS"]),  # 의견거절
+            _firm("both", [0.2], ["AG"]),
+            _firm("qualified", [3.0], ["QS"]),  # 한정 is not a crisis opinion
+            _firm("no_interest", [None]),  # no interest expense: not below
+            _firm("at_threshold", [1.0]),
+        ],
+        ignore_index=True,
+    )
+    panel.loc[len(panel)] = {"firm_id": "unknown", "fiscal_year": 2015, "audit_opinion": None}
+    state = in_crisis(panel, settings).set_index("firm_id")
+    assert state["in_crisis"].to_dict() == {
+        "at_threshold": False,
+        "both": True,
+        "disclaimer": True,
+        "low": True,
+        "no_interest": False,
+        "qualified": False,
+        "unknown": False,
+    }
+    assert state.loc["both", ["coverage_below", "crisis_opinion"]].tolist() == [True, True]
+    assert "이자보상배율 0.40" in state.loc["low", "crisis_reason"]
+    assert "DS" in state.loc["disclaimer", "crisis_reason"]
+    assert state.loc["qualified", "crisis_reason"] == ""
+    # the same two signs open the target: a firm-year in crisis never starts a labelled outcome
+    targets = crisis_targets(panel, settings).set_index("firm_id")
+    assert not targets.loc[state.index[state["coverage_below"]], "start_ok"].any()
