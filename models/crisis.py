@@ -430,7 +430,9 @@ def train_crisis(features: pd.DataFrame, targets: pd.DataFrame, settings: Crisis
 
 
 def headline_metrics(report: dict) -> dict[str, float]:
-    """Flat metrics for MLflow: per split AUC (with interval), Brier, inversions; the evaluation's AUCs."""
+    """Flat metrics for MLflow: per split AUC (with interval), Brier, inversions, the share of grades
+    failing the Jeffreys test, the largest grade share; the evaluation's AUCs and the paired AUC gain
+    over the plain LightGBM (the promotion gates read these, ``jumpup.pipelines.promote``)."""
     metrics: dict[str, float] = {}
     for name, split in report["splits"].items():
         if "discrimination" not in split:
@@ -444,9 +446,17 @@ def headline_metrics(report: dict) -> dict[str, float]:
         metrics[f"{name}.brier"] = split["calibration"]["brier"]
         metrics[f"{name}.grade_inversions"] = split["monotonicity"]["inversions"]
         metrics[f"{name}.max_grade_share"] = split["concentration"]["max_share"]
+        metrics[f"{name}.failed_grade_tests_share"] = split["failed_grade_tests"] / max(
+            split["monotonicity"]["grades_populated"], 1
+        )
     for name, entry in report["evaluation"]["auc"].items():
         for key, value in entry.items():
             metrics[f"evaluation.{name}.{key}"] = value
+    # the held-out evaluation is the out-of-time split: its paired gain over the plain baseline
+    gain = report["evaluation"]["auc"].get("crisis_model_minus_plain_lgbm")
+    if gain is not None:
+        metrics["out_of_time.auc_gain_over_baseline"] = gain["difference"]
+        metrics["out_of_time.auc_gain_over_baseline_ci_low"] = gain["ci_low"]
     return {k: round(float(v), 6) for k, v in metrics.items()}
 
 

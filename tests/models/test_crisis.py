@@ -145,6 +145,13 @@ def test_saved_model_scores_the_same_and_refuses_tampering(trained):
         CrisisModel.load(directory)
 
 
+def promotion_log(params):
+    from jumpup.settings import load_settings as load
+    from jumpup.tracking import promotion_log_path
+
+    return promotion_log_path(load(params).tracking)
+
+
 def test_train_command_registers_the_crisis_model(tmp_path):
     from typer.testing import CliRunner
 
@@ -172,6 +179,24 @@ def test_train_command_registers_the_crisis_model(tmp_path):
     summary = json.loads((out / "train_run.json").read_text(encoding="utf-8"))
     assert summary["registered_model"] == "jumpup-crisis"
     assert (out / "crisis_model" / "manifest.json").is_file()
+    page = (out / "validation_report.html").read_text(encoding="utf-8")
+    report = json.loads((out / "validation_report.json").read_text(encoding="utf-8"))
+    assert "위기징후 조기경보 모형 검증 보고서" in page and "<script" not in page
+    auc = report["evaluation"]["auc"]
+    gain = auc["crisis_model_minus_plain_lgbm"]
+    assert f"{auc['crisis_model']['auc']:.3f}" in page and f"{gain['difference']:+.3f}" in page
+    assert page.count("<svg") == 2 * sum(1 for s in report["splits"].values() if s.get("grades"))
+    # promotion through the crisis gates: the candidate is the challenger just registered
+    promoted = CliRunner().invoke(app, ["promote", "--target", "crisis", "--params", str(params)])
+    assert promoted.exit_code == 0, promoted.output
+    log = [json.loads(line) for line in promotion_log(params).read_text(encoding="utf-8").splitlines()]
+    record = log[-1]
+    assert record["model"] == "jumpup-crisis" and record["candidate_version"] == "1"
+    gates = {g["gate"]: g for g in record["gates"]}
+    assert set(gates) == {"calibration_tests", "grade_concentration", "monotone_grades", "discrimination_over_baseline"}
+    assert gates["monotone_grades"]["candidate"] == report["splits"]["out_of_time"]["monotonicity"]["inversions"]
+    assert gates["discrimination_over_baseline"]["candidate"] == pytest.approx(gain["ci_low"], abs=1e-6)
+    assert record["decision"] == ("promoted" if all(g["passed"] for g in gates.values()) else "refused")
     missing = CliRunner().invoke(app, ["train", "--target", "crisis", "--panel", str(tmp_path), "--out", str(out)])
     assert missing.exit_code == 2
     assert "firms.csv" in missing.output and "Traceback" not in missing.output
