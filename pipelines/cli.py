@@ -611,7 +611,11 @@ def promote(
     from jumpup.pipelines import promote as promotion
 
     settings = _settings(params)
-    record = promotion.promote(version, settings, force=force, target=target.value)
+    record = _step(
+        f"promote {target.value}",
+        lambda: promotion.promote(version, settings, force=force, target=target.value),
+        (promotion.PromotionError,),
+    )
     for gate in record["gates"]:
         mark = "[green]pass[/green]" if gate["passed"] else "[red]fail[/red]"
         console.print(

@@ -23,6 +23,10 @@ from jumpup.settings import PromotionSettings, Settings
 from jumpup.tracking import REGISTERED_MODEL, promotion_log_path, start_experiment
 
 
+class PromotionError(ValueError):
+    """No candidate to judge (unknown model, version or alias); the message is one line."""
+
+
 def _limit_gate(name: str, value: float | None, limit: float) -> dict:
     """A gate that passes when the candidate's figure is present and at most ``limit``."""
     return {"gate": name, "candidate": value, "limit": limit, "passed": value is not None and value <= limit}
@@ -89,11 +93,18 @@ def promote(
     registered_model, gate_settings = registry_and_gates(target, settings)
     mlflow = start_experiment(settings.tracking)
     client = mlflow.MlflowClient()
-    candidate = (
-        client.get_model_version_by_alias(registered_model, "challenger")
-        if version is None
-        else client.get_model_version(registered_model, str(version))
-    )
+    try:
+        candidate = (
+            client.get_model_version_by_alias(registered_model, "challenger")
+            if version is None
+            else client.get_model_version(registered_model, str(version))
+        )
+    except Exception:  # MLflow raises its own types for a missing model, version or alias
+        wanted = f"version {version}" if version is not None else "a challenger"
+        raise PromotionError(
+            f"{registered_model}: no {wanted} in the registry; train one first"
+            + (" (`jumpup train --target crisis`)" if target == "crisis" else " (`jumpup train`)")
+        ) from None
     try:
         champion = client.get_model_version_by_alias(registered_model, "champion")
     except Exception:  # no champion yet

@@ -134,3 +134,14 @@ def test_the_crisis_model_has_its_own_registry_and_gates_monotone_grades_and_a_g
     assert applied == {"calibration_tests", "grade_concentration"}
     with pytest.raises(ValueError, match="--target"):
         promotion.registry_and_gates("other", settings)
+
+
+def test_promoting_a_model_without_a_candidate_is_one_clear_line(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from jumpup.pipelines.cli import app
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    result = CliRunner().invoke(app, ["promote", "--target", "crisis"])
+    assert result.exit_code == 2
+    assert "jumpup-crisis" in result.output and "Traceback" not in result.output
