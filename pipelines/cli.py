@@ -558,6 +558,11 @@ def monitor(
         f"firms {counts['firms_scored']:,}: flagged {counts['firms_flagged']:,}, newly flagged "
         f"{counts['firms_newly_flagged']:,}, not scored a year before {counts['firms_without_previous']:,}"
     )
+    console.print(
+        f"already in crisis {counts['firms_in_crisis']:,} (coverage below threshold "
+        f"{counts['firms_in_crisis_coverage']:,}, opinion {counts['firms_in_crisis_opinion']:,}): "
+        f"not scored, listed in {out / 'in_crisis.csv'}"
+    )
     for warning in manifest.get("report", {}).get("warnings", []):
         console.print(f"[yellow]{warning}[/yellow]")
     console.print(f"report: {out / 'monitor_report.html'}  workbook: {out / 'monitor.xlsx'}")
