@@ -254,6 +254,10 @@ class PromotionSettings(_Frozen):
     max_auc_drop: float = Field(0.0, ge=0)
     max_failed_grade_tests_share: float = Field(0.3, ge=0, le=1)
     max_grade_share: float = Field(0.35, gt=0, le=1)
+    # Optional gates (None: not applied): realised rates monotone across grades (at most this many
+    # inversions) and the lower bound of the paired 95% interval of AUC(model) - AUC(plain baseline).
+    max_grade_inversions: int | None = Field(None, ge=0)
+    min_baseline_gain_ci_low: float | None = None
 
 
 class Step1Settings(_Frozen):
@@ -410,6 +414,7 @@ class CrisisSettings(_Frozen):
     scale: CrisisScaleSettings = CrisisScaleSettings()
     top_k: int = Field(3, ge=1)
     min_group_size: int = Field(5, ge=2)
+    promotion: PromotionSettings = PromotionSettings(max_grade_inversions=0, min_baseline_gain_ci_low=0.0)
 
     @model_validator(mode="after")
     def _origins(self) -> CrisisSettings:

@@ -15,7 +15,10 @@ outcomes end by ``test_origin``), with ``calibration_share`` of those firms kept
 calibration; hyperparameters are chosen on the fit firms only (fitted on origins before the last
 ``tuning_origins`` fit origins, judged on the calibration firms at those origins). Tested on the
 held-out firms at ``test_origin``. Baselines fitted on the same rows in the same run: plain
-LightGBM and logistic regression on the ten plain ratios, and interest coverage alone.
+LightGBM and logistic regression on the ten plain ratios, and interest coverage alone. AUC
+intervals and differences come from the project's one bootstrap: whole firms resampled
+(``jumpup.models.metrics.bootstrap_samples``), every model judged on the same draws
+(``jumpup.models.ts2000_evaluation.paired_bootstrap``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from jumpup.models.gbm import GrowthGBM
 from jumpup.models.grading import MasterScale
 from jumpup.models.metrics import evaluate_split
 from jumpup.models.training import fit_calibrator
-from jumpup.models.ts2000_evaluation import GBM_PARAMS
+from jumpup.models.ts2000_evaluation import GBM_PARAMS, paired_bootstrap
 from jumpup.settings import CrisisSettings
 
 KIND = "crisis_model"
@@ -55,6 +58,60 @@ def _lead(panel: pd.DataFrame, column: str, years: int) -> pd.Series:
     return pd.Series(merged[column].to_numpy(), index=panel.index)
 
 
+def _coverage_below(panel: pd.DataFrame, settings: CrisisSettings) -> pd.Series:
+    """1.0 where interest coverage is below the threshold, 0.0 where not (or no interest expense), NaN if unknown."""
+    coverage = pd.to_numeric(panel.get("interest_coverage", pd.Series(np.nan, index=panel.index)), errors="coerce")
+    none = pd.to_numeric(panel.get("no_interest_expense", pd.Series(np.nan, index=panel.index)), errors="coerce") == 1
+    below = pd.Series(np.nan, index=panel.index)
+    below[coverage.notna()] = (coverage[coverage.notna()] < settings.coverage_threshold).astype(float)
+    below[none] = 0.0
+    return below
+
+
+def _crisis_opinion(panel: pd.DataFrame, settings: CrisisSettings) -> pd.Series:
+    """1.0 where the year's audit opinion is one of ``crisis_opinions`` (a missing opinion is not)."""
+    opinion = panel.get("audit_opinion", pd.Series(None, index=panel.index, dtype=object)).astype(object)
+    return opinion.isin(settings.crisis_opinions).astype(float)
+
+
+def in_crisis(financials: pd.DataFrame, settings: CrisisSettings) -> pd.DataFrame:
+    """Firm-years already in crisis in that year: the state the crisis target starts from outside.
+
+    A firm-year is in crisis when its interest coverage is below ``coverage_threshold`` (with
+    interest expense) or its audit opinion is one of ``crisis_opinions`` (부적정, 의견거절): the
+    same two signs as ``crisis_targets``, observed now rather than within the horizon. Such a firm
+    is not a candidate for "may enter crisis" and is listed apart by the monitor.
+
+    Shapes: in, panel financials (firm_id, fiscal_year, interest_coverage, no_interest_expense,
+    audit_opinion; missing columns count as unknown); out, one row per firm-year with
+    ``coverage_below`` and ``crisis_opinion`` (bool), ``in_crisis`` (either) and
+    ``crisis_reason`` (Korean text naming the sign(s), empty when not in crisis).
+    """
+    panel = sort_panel(financials.assign(fiscal_year=financials["fiscal_year"].astype("int64")))
+    below = (_coverage_below(panel, settings) == 1).to_numpy()
+    opinion = (_crisis_opinion(panel, settings) == 1).to_numpy()
+    text = panel.get("audit_opinion", pd.Series(None, index=panel.index, dtype=object)).astype(object).to_numpy()
+    coverage = pd.to_numeric(panel.get("interest_coverage", pd.Series(np.nan, index=panel.index)), errors="coerce")
+    reasons = []
+    for b, o, c, t in zip(below, opinion, coverage.to_numpy(), text, strict=True):
+        parts = []
+        if b:
+            parts.append(f"이자보상배율 {c:.2f} (< {settings.coverage_threshold:g})")
+        if o:
+            parts.append(f"감사의견 {t} (부적정·의견거절)")
+        reasons.append("; ".join(parts))
+    return pd.DataFrame(
+        {
+            "firm_id": panel["firm_id"].astype(str).to_numpy(),
+            "fiscal_year": panel["fiscal_year"].to_numpy(),
+            "coverage_below": below,
+            "crisis_opinion": opinion,
+            "in_crisis": below | opinion,
+            "crisis_reason": reasons,
+        }
+    )
+
+
 def crisis_targets(financials: pd.DataFrame, settings: CrisisSettings) -> pd.DataFrame:
     """One row per firm-year t: ``target`` (1, 0 or NaN), ``label_status`` and ``start_ok``.
 
@@ -65,13 +122,7 @@ def crisis_targets(financials: pd.DataFrame, settings: CrisisSettings) -> pd.Dat
     """
     panel = sort_panel(financials.assign(fiscal_year=financials["fiscal_year"].astype("int64")))
     n = len(panel)
-    coverage = pd.to_numeric(panel.get("interest_coverage", pd.Series(np.nan, index=panel.index)), errors="coerce")
-    none = pd.to_numeric(panel.get("no_interest_expense", pd.Series(np.nan, index=panel.index)), errors="coerce") == 1
-    below = pd.Series(np.nan, index=panel.index)
-    below[coverage.notna()] = (coverage[coverage.notna()] < settings.coverage_threshold).astype(float)
-    below[none] = 0.0
-    opinion = panel.get("audit_opinion", pd.Series(None, index=panel.index, dtype=object)).astype(object)
-    bad = opinion.isin(settings.crisis_opinions).astype(float)
+    below, bad = _coverage_below(panel, settings), _crisis_opinion(panel, settings)
     work = panel[["firm_id", "fiscal_year"]].assign(_below=below.to_numpy(), _bad=bad.to_numpy(), _on=1.0)
     h = settings.horizon
     future_below = pd.concat([_lead(work, "_below", k) for k in range(1, h + 1)], axis=1).astype("float64")
@@ -251,39 +302,6 @@ def _plain_gbm(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str], seed: 
     return model.predict_proba(test[columns])[:, 1]
 
 
-def paired_bootstrap(y: np.ndarray, scores: dict[str, np.ndarray], n_boot: int, seed: int) -> dict:
-    """AUC per model and the difference of every model to each other, with percentile 95% intervals.
-
-    Rows are firms (one origin), so resampling rows resamples firms; all models share each draw.
-    """
-    rng = np.random.default_rng(seed)
-    draws: dict[str, list[float]] = {name: [] for name in scores}
-    for _ in range(n_boot):
-        index = rng.integers(0, len(y), len(y))
-        if len(np.unique(y[index])) < 2:
-            continue
-        for name, s in scores.items():
-            draws[name].append(roc_auc_score(y[index], s[index]))
-    result: dict = {}
-    for name, s in scores.items():
-        d = np.array(draws[name])
-        result[name] = {
-            "auc": float(roc_auc_score(y, s)),
-            "ci_low": float(np.quantile(d, 0.025)),
-            "ci_high": float(np.quantile(d, 0.975)),
-        }
-    for a, b in itertools.permutations(scores, 2):
-        if a != "crisis_model":
-            continue
-        diff = np.array(draws[a]) - np.array(draws[b])
-        result[f"{a}_minus_{b}"] = {
-            "difference": result[a]["auc"] - result[b]["auc"],
-            "ci_low": float(np.quantile(diff, 0.025)),
-            "ci_high": float(np.quantile(diff, 0.975)),
-        }
-    return result
-
-
 def _params(settings: CrisisSettings) -> dict:
     return settings.model.model_dump()
 
@@ -401,7 +419,9 @@ def train_crisis(features: pd.DataFrame, targets: pd.DataFrame, settings: Crisis
         "base_rate": float(y.mean()),
         "fit_rows": len(fit),
         "fit_base_rate": float(fit["target"].mean()),
-        "auc": paired_bootstrap(y, scores, settings.bootstrap, seed),
+        # Firm-clustered, paired draws (every model judged on the same resampled firms): the
+        # project's one bootstrap, ``jumpup.models.metrics.bootstrap_samples``.
+        "auc": paired_bootstrap(y, scores, test["firm_id"].to_numpy(), settings.bootstrap, seed),
         "grades": report["splits"]["out_of_time"]["grades"],
         "monotone": report["splits"]["out_of_time"]["monotonicity"],
     }
@@ -410,7 +430,9 @@ def train_crisis(features: pd.DataFrame, targets: pd.DataFrame, settings: Crisis
 
 
 def headline_metrics(report: dict) -> dict[str, float]:
-    """Flat metrics for MLflow: per split AUC (with interval), Brier, inversions; the evaluation's AUCs."""
+    """Flat metrics for MLflow: per split AUC (with interval), Brier, inversions, the share of grades
+    failing the Jeffreys test, the largest grade share; the evaluation's AUCs and the paired AUC gain
+    over the plain LightGBM (the promotion gates read these, ``jumpup.pipelines.promote``)."""
     metrics: dict[str, float] = {}
     for name, split in report["splits"].items():
         if "discrimination" not in split:
@@ -424,9 +446,17 @@ def headline_metrics(report: dict) -> dict[str, float]:
         metrics[f"{name}.brier"] = split["calibration"]["brier"]
         metrics[f"{name}.grade_inversions"] = split["monotonicity"]["inversions"]
         metrics[f"{name}.max_grade_share"] = split["concentration"]["max_share"]
+        metrics[f"{name}.failed_grade_tests_share"] = split["failed_grade_tests"] / max(
+            split["monotonicity"]["grades_populated"], 1
+        )
     for name, entry in report["evaluation"]["auc"].items():
         for key, value in entry.items():
             metrics[f"evaluation.{name}.{key}"] = value
+    # the held-out evaluation is the out-of-time split: its paired gain over the plain baseline
+    gain = report["evaluation"]["auc"].get("crisis_model_minus_plain_lgbm")
+    if gain is not None:
+        metrics["out_of_time.auc_gain_over_baseline"] = gain["difference"]
+        metrics["out_of_time.auc_gain_over_baseline_ci_low"] = gain["ci_low"]
     return {k: round(float(v), 6) for k, v in metrics.items()}
 
 

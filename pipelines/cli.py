@@ -541,7 +541,7 @@ def _train_crisis(panel: Path, out: Path, register: bool, settings) -> None:
         value = entry.get("auc", entry.get("difference"))
         console.print(f"  {name:<40} {value:+.3f} [{entry['ci_low']:.3f}, {entry['ci_high']:.3f}]")
     console.print(f"realised rates monotone across grades: {evaluation['monotone']['monotone']}")
-    console.print(f"validation report: {out / 'validation_report.json'}")
+    console.print(f"validation report: {out / 'validation_report.html'} (figures: validation_report.json)")
 
 
 MonitorEngine = _choices("MonitorEngine", ("pandas", "spark"))
@@ -574,6 +574,11 @@ def monitor(
     console.print(
         f"firms {counts['firms_scored']:,}: flagged {counts['firms_flagged']:,}, newly flagged "
         f"{counts['firms_newly_flagged']:,}, not scored a year before {counts['firms_without_previous']:,}"
+    )
+    console.print(
+        f"already in crisis {counts['firms_in_crisis']:,} (coverage below threshold "
+        f"{counts['firms_in_crisis_coverage']:,}, opinion {counts['firms_in_crisis_opinion']:,}): "
+        f"not scored, listed in {out / 'in_crisis.csv'}"
     )
     for warning in manifest.get("report", {}).get("warnings", []):
         console.print(f"[yellow]{escape(str(warning))}[/yellow]")
@@ -612,17 +617,27 @@ def score(
         console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
 
 
+PromoteTarget = _choices("PromoteTarget", ("growth", "crisis"))
+
+
 @app.command()
 def promote(
     version: Annotated[str | None, typer.Option("--version", help="Model version (default: the challenger).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Promote even when a gate fails (logged as forced).")] = False,
+    target: Annotated[
+        PromoteTarget, typer.Option("--target", help="growth: the graded model; crisis: the early-warning model.")
+    ] = PromoteTarget.growth,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Move the champion alias to a candidate that passes the promotion gates; log the decision."""
     from jumpup.pipelines import promote as promotion
 
     settings = _settings(params)
-    record = promotion.promote(version, settings, force=force)
+    record = _step(
+        f"promote {target.value}",
+        lambda: promotion.promote(version, settings, force=force, target=target.value),
+        (promotion.PromotionError,),
+    )
     for gate in record["gates"]:
         mark = "[green]pass[/green]" if gate["passed"] else "[red]fail[/red]"
         console.print(

@@ -6,7 +6,9 @@ before through the registered crisis model (``--model``, default the newest vers
 and writes to --out only: ``monitor_firms.csv`` (per firm: probability, grade, reasons, change
 since last year, growth stage), ``migration.csv``, ``newly_flagged.csv``,
 ``aggregates_industry_group.csv`` / ``aggregates_region.csv`` (groups of at least
-``crisis.min_group_size`` firms), ``monitor_report.html`` / ``.pdf``, ``monitor.xlsx`` and
+``crisis.min_group_size`` firms), ``in_crisis.csv`` (firms already in crisis in the as-of year:
+interest coverage below the threshold or a 부적정 / 의견거절 opinion; set apart, not scored as
+"may enter crisis", with the sign that puts them there), ``monitor_report.html`` / ``.pdf``, ``monitor.xlsx`` and
 ``monitor.json`` (model version, data hash, code version, counts). The run is logged to MLflow.
 """
 
@@ -18,13 +20,14 @@ from pathlib import Path
 import pandas as pd
 
 from jumpup.features.growth_stages import growth_stages, stage_rules
+from jumpup.models.crisis import in_crisis
 from jumpup.models.crisis_pyfunc import output_columns
 from jumpup.monitor.engines import score_pandas, score_spark, spark_session
-from jumpup.monitor.tables import group_aggregates, migration_matrix, year_over_year
+from jumpup.monitor.tables import group_aggregates, migration_matrix, set_apart_in_crisis, year_over_year
 from jumpup.pipelines.train_crisis import panel_sha256, read_panel
 from jumpup.provenance import code_version, write_json
 from jumpup.rendering.monitor_pages import write_monitor_report
-from jumpup.settings import Settings
+from jumpup.settings import CrisisSettings, Settings
 from jumpup.tracking import start_experiment
 
 ENGINES = ("pandas", "spark")
@@ -44,6 +47,58 @@ def _model_version(mlflow, uri: str, run_id: str | None) -> str:
         if versions:
             return f"{versions[0].name} v{versions[0].version}"
     return f"{uri} (run {run_id})"
+
+
+def crisis_definition(model_settings: dict, settings: Settings) -> CrisisSettings:
+    """The crisis definition the model was trained with (threshold, opinions), else the run's."""
+    try:
+        return CrisisSettings.model_validate(model_settings)
+    except ValueError:
+        return settings.crisis
+
+
+IN_CRISIS_COLUMNS = (
+    "firm_id",
+    "name",
+    "industry_group",
+    "region",
+    "interest_coverage",
+    "audit_opinion",
+    "coverage_below",
+    "crisis_opinion",
+    "crisis_reason",
+    "previous_in_crisis",
+    "previous_grade",
+    "previous_flagged",
+)
+
+
+def in_crisis_table(
+    now: pd.DataFrame,
+    state: pd.DataFrame,
+    previous: pd.DataFrame,
+    firms: pd.DataFrame,
+    financials: pd.DataFrame,
+    as_of: int,
+) -> pd.DataFrame:
+    """One row per firm in crisis in ``as_of`` (``now``): its attributes, the year's coverage and
+    opinion, the sign(s) that put it there, whether it was in crisis a year before and, if it was
+    scored then, its early-warning grade a year before (did the warning come first?)."""
+    year = financials[financials["fiscal_year"] == as_of]
+    items = [c for c in ("interest_coverage", "audit_opinion") if c in year]
+    out = now[["firm_id", "coverage_below", "crisis_opinion", "crisis_reason"]].merge(
+        year[["firm_id", *items]].astype({"firm_id": str}), on="firm_id", how="left", validate="one_to_one"
+    )
+    attributes = [c for c in ("name", "industry_group", "region") if c in firms]
+    out = out.merge(firms[["firm_id", *attributes]], on="firm_id", how="left", validate="one_to_one")
+    before = state[(state["fiscal_year"] == as_of - 1) & state["in_crisis"]]
+    out["previous_in_crisis"] = out["firm_id"].isin(set(before["firm_id"]))
+    grades = previous[["firm_id", "grade", "flagged"]].rename(
+        columns={"grade": "previous_grade", "flagged": "previous_flagged"}
+    )
+    out = out.merge(grades, on="firm_id", how="left", validate="one_to_one")
+    out["previous_flagged"] = out["previous_flagged"].astype(object)
+    return out[[c for c in IN_CRISIS_COLUMNS if c in out]].sort_values("firm_id").reset_index(drop=True)
 
 
 def run(
@@ -85,9 +140,14 @@ def run(
     else:
         spark = spark_session(spark_master)
         scores = score_spark(spark, uri, rows, scored_years, output_columns(crisis_model.top_k))
-    current = scores[scores["as_of"] == as_of].reset_index(drop=True)
-    previous = scores[scores["as_of"] == as_of - 1].reset_index(drop=True)
-    table = year_over_year(current, previous, labels)
+    # Firms already in crisis are past the event the model predicts: set apart in both years.
+    state = in_crisis(
+        financials[financials["fiscal_year"].isin(scored_years)], crisis_definition(crisis_model.settings, settings)
+    )
+    current, crisis_now = set_apart_in_crisis(scores[scores["as_of"] == as_of], state, as_of)
+    previous, crisis_before = set_apart_in_crisis(scores[scores["as_of"] == as_of - 1], state, as_of - 1)
+    in_crisis_firms = in_crisis_table(crisis_now, state, previous, firms, financials, as_of)
+    table = year_over_year(current, previous, labels, crisis_before["firm_id"])
     attributes = [c for c in ("name", "industry_group", "region") if c in firms]
     table = table.merge(firms[["firm_id", *attributes]], on="firm_id", how="left")
     rules, rules_version = stage_rules()
@@ -118,6 +178,7 @@ def run(
     table.to_csv(out / "monitor_firms.csv", index=False)
     migration.to_csv(out / "migration.csv")
     table[table["newly_flagged"]].to_csv(out / "newly_flagged.csv", index=False)
+    in_crisis_firms.to_csv(out / "in_crisis.csv", index=False)
     for key, frame in aggregates.items():
         if frame is not None:
             frame.to_csv(out / f"aggregates_{key}.csv", index=False)
@@ -141,6 +202,11 @@ def run(
             "firms_flagged": int(table["flagged"].sum()),
             "firms_newly_flagged": int(table["newly_flagged"].sum()),
             "firms_without_previous": int((table["grade_change"] == "new").sum()),
+            "firms_from_crisis": int((table["grade_change"] == "from_crisis").sum()),
+            "firms_in_crisis": len(in_crisis_firms),
+            "firms_in_crisis_coverage": int(in_crisis_firms["coverage_below"].sum()),
+            "firms_in_crisis_opinion": int(in_crisis_firms["crisis_opinion"].sum()),
+            "firms_in_crisis_new": int((~in_crisis_firms["previous_in_crisis"]).sum()),
             "grades": {g: int((table["grade"] == g).sum()) for g in labels},
         },
         "aggregation_notes": notes,
@@ -155,6 +221,7 @@ def run(
             manifest,
             settings.reports.pdf,
             settings.reports.browser_timeout_seconds,
+            in_crisis=in_crisis_firms,
         )
         manifest["report"] = {k: (Path(v).name if isinstance(v, str) else v) for k, v in record.items()}
     write_json(out / "monitor.json", manifest)
@@ -174,6 +241,7 @@ def run(
                 "firms_scored": len(table),
                 "flagged_share": float(table["flagged"].mean()) if len(table) else 0.0,
                 "newly_flagged": manifest["counts"]["firms_newly_flagged"],
+                "firms_in_crisis": manifest["counts"]["firms_in_crisis"],
                 "mean_probability": float(table["probability"].mean()) if len(table) else 0.0,
             }
         )

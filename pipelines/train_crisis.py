@@ -5,8 +5,8 @@ with those files and columns), builds ``jumpup.features.crisis_signals`` and
 ``jumpup.models.crisis.crisis_targets``, fits and evaluates the model (``train_crisis``) and
 writes to --out: ``crisis_model/`` (the model as data with a sha256 manifest),
 ``validation_report.json`` (validation pack per split, tuning, the held-out evaluation with
-baselines), ``metrics.json``, ``predictions.csv`` (held-out firms at the test origin) and
-``train_run.json``. Logs the run to MLflow and registers the pyfunc under
+baselines) and its Korean page ``validation_report.html``, ``metrics.json``, ``predictions.csv``
+(held-out firms at the test origin) and ``train_run.json``. Logs the run to MLflow and registers the pyfunc under
 ``crisis.registered_model`` as ``challenger`` (the growth model's registry name is untouched).
 """
 
@@ -19,8 +19,10 @@ import pandas as pd
 
 from jumpup.features.crisis_signals import crisis_signals
 from jumpup.models import crisis_pyfunc
+from jumpup.models.bundle_store import bundle_sha256
 from jumpup.models.crisis import crisis_targets, headline_metrics, train_crisis
 from jumpup.provenance import code_version, frame_sha256, write_json
+from jumpup.rendering.crisis_validation import render_crisis_validation_html
 from jumpup.settings import PROJECT_ROOT, Settings
 from jumpup.tracking import start_experiment
 
@@ -90,18 +92,27 @@ def run(panel: Path, out: Path, settings: Settings, register: bool = True) -> di
     write_json(out / "metrics.json", metrics)
     write_json(out / "validation_report.json", training.report)
     training.predictions.to_csv(out / "predictions.csv", index=False)
+    run_name = f"train-crisis-h{settings.crisis.horizon}-data{data_hash[:8]}"
+    # the page depends on the inputs, params, seed and code only: the model is named by its manifest hash
+    page_meta = {
+        "run_name": run_name,
+        "model_version": f"crisis_model {bundle_sha256(model_dir)[:12]}",
+        "code_version": code_version(),
+        "data_sha256": data_hash,
+    }
+    (out / "validation_report.html").write_text(render_crisis_validation_html(training.report, page_meta), "utf-8")
 
     mlflow = start_experiment(settings.tracking)
     from mlflow.models import infer_signature
 
     name = settings.crisis.registered_model
-    with mlflow.start_run(run_name=f"train-crisis-h{settings.crisis.horizon}-data{data_hash[:8]}") as active:
+    with mlflow.start_run(run_name=run_name) as active:
         mlflow.set_tags(
             {"stage": "train", "target": "crisis", "code_version": code_version(), "data_sha256": data_hash}
         )
         mlflow.log_params({f"crisis.{k}": str(v)[:500] for k, v in settings.crisis.model_dump().items()})
         mlflow.log_metrics(metrics)
-        for artifact in ("validation_report.json", "metrics.json"):
+        for artifact in ("validation_report.json", "validation_report.html", "metrics.json"):
             mlflow.log_artifact(str(out / artifact), artifact_path="validation")
         example = features[features["fiscal_year"] == features["fiscal_year"].max()].head(5).reset_index(drop=True)
         example = example[["firm_id", "fiscal_year", *training.model.feature_names]]

@@ -1,5 +1,6 @@
-"""Monitoring tables as pure functions: change since the previous year, grade migration, newly
-flagged firms, and aggregates by group that never show a group of fewer than ``min_size`` firms.
+"""Monitoring tables as pure functions: firms already in crisis set apart, change since the previous
+year, grade migration, newly flagged firms, and aggregates by group that never show a group of
+fewer than ``min_size`` firms.
 
 Inputs are score tables (one row per firm and year: firm_id, as_of, probability, grade, flagged)
 as the crisis pyfunc returns them.
@@ -7,17 +8,37 @@ as the crisis pyfunc returns them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
 POOLED = "기타 (소규모 그룹 통합)"
 
 
-def year_over_year(current: pd.DataFrame, previous: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+def set_apart_in_crisis(scores: pd.DataFrame, state: pd.DataFrame, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scores of firms not in crisis in ``year``, state rows of the firms that are).
+
+    ``scores``: score rows of one year (firm_id, ...); ``state``: ``jumpup.models.crisis.in_crisis``
+    output (firm_id, fiscal_year, in_crisis, crisis_reason, ...). A firm already in crisis (interest
+    coverage below the threshold, or a 부적정 / 의견거절 opinion, in ``year``) is past the event the
+    model predicts, so its "may enter crisis" score is dropped; it is returned in the second table
+    instead, one row per firm, sorted by firm_id.
+    """
+    now = state[(state["fiscal_year"] == year) & state["in_crisis"]]
+    firms = set(now["firm_id"].astype(str))
+    kept = scores[~scores["firm_id"].astype(str).isin(firms)].reset_index(drop=True)
+    return kept, now.sort_values("firm_id").reset_index(drop=True)
+
+
+def year_over_year(
+    current: pd.DataFrame, previous: pd.DataFrame, labels: list[str], previous_in_crisis: Iterable[str] = ()
+) -> pd.DataFrame:
     """``current`` with previous_probability, previous_grade, previous_flagged, grade_change and
     newly_flagged. ``grade_change``: ``worse`` / ``better`` / ``same`` along ``labels`` (first =
-    highest risk), ``new`` when the firm was not scored a year before. ``newly_flagged``: flagged
-    now, scored and not flagged a year before.
+    highest risk), ``from_crisis`` when the firm was in crisis a year before (``previous_in_crisis``,
+    so not scored then), ``new`` when it was not scored a year before for another reason.
+    ``newly_flagged``: flagged now, scored and not flagged a year before.
     """
     before = previous[["firm_id", "probability", "grade", "flagged"]].rename(
         columns={"probability": "previous_probability", "grade": "previous_grade", "flagged": "previous_flagged"}
@@ -26,8 +47,11 @@ def year_over_year(current: pd.DataFrame, previous: pd.DataFrame, labels: list[s
     rank = {label: i for i, label in enumerate(labels)}
     now = out["grade"].map(rank)
     then = out["previous_grade"].map(rank)
+    was_in_crisis = out["firm_id"].astype(str).isin({str(f) for f in previous_in_crisis})
     out["grade_change"] = np.select(
-        [then.isna(), now < then, now > then], ["new", "worse", "better"], default="same"
+        [then.isna() & was_in_crisis, then.isna(), now < then, now > then],
+        ["from_crisis", "new", "worse", "better"],
+        default="same",
     ).astype(object)
     out["newly_flagged"] = out["flagged"].astype(bool) & out["previous_flagged"].eq(False)
     out["previous_flagged"] = out["previous_flagged"].astype(object)
@@ -36,9 +60,13 @@ def year_over_year(current: pd.DataFrame, previous: pd.DataFrame, labels: list[s
 
 def migration_matrix(table: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     """Firms by previous grade (rows) and current grade (columns), every label in ``labels`` order;
-    a row ``new`` counts firms not scored a year before."""
-    rows = table["previous_grade"].fillna("new")
-    matrix = pd.crosstab(rows, table["grade"]).reindex(index=[*labels, "new"], columns=labels, fill_value=0)
+    a row ``from_crisis`` counts firms in crisis a year before, ``new`` other firms not scored then."""
+    rows = table["previous_grade"].astype(object)
+    if "grade_change" in table:
+        rows = rows.where(table["grade_change"] != "from_crisis", "from_crisis")
+    rows = rows.fillna("new")
+    index = [*labels, "from_crisis", "new"]
+    matrix = pd.crosstab(rows, table["grade"]).reindex(index=index, columns=labels, fill_value=0)
     matrix.index.name, matrix.columns.name = "previous_grade", "grade"
     return matrix.astype("int64")
 

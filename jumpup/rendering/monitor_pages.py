@@ -18,8 +18,16 @@ from jumpup.rendering.browser import BrowserError, HeadlessBrowser, find_browser
 from jumpup.rendering.firm_report import TEMPLATES
 from jumpup.rendering.workbook import write_workbook
 
-GRADE_KO = {"severe": "심각", "alert": "경계", "caution": "주의", "watch": "관심", "normal": "정상", "new": "신규"}
-CHANGE_KO = {"worse": "악화", "better": "개선", "same": "유지", "new": "신규"}
+GRADE_KO = {
+    "severe": "심각",
+    "alert": "경계",
+    "caution": "주의",
+    "watch": "관심",
+    "normal": "정상",
+    "new": "신규",
+    "from_crisis": "전년 위기 상태",
+}
+CHANGE_KO = {"worse": "악화", "better": "개선", "same": "유지", "new": "신규", "from_crisis": "위기 상태에서 벗어남"}
 STAGE_KO = {"leading": "선도", "preliminary": "예비", "potential": "잠재", "none": "해당없음"}
 FIRM_COLUMNS = {
     "firm_id": "기업 ID",
@@ -39,6 +47,30 @@ FIRM_COLUMNS = {
     "growth_stage": "성장단계",
     "stage_missing_inputs": "성장단계 판정에 없는 자료",
 }
+
+
+IN_CRISIS_COLUMNS = {
+    "firm_id": "기업 ID",
+    "name": "기업명",
+    "industry_group": "업종군",
+    "region": "지역",
+    "interest_coverage": "이자보상배율",
+    "audit_opinion": "감사의견",
+    "crisis_reason": "위기 상태 사유",
+    "previous_in_crisis": "전년에도 위기 상태",
+    "previous_grade": "전년 조기경보 등급",
+    "previous_flagged": "전년 경보 대상",
+}
+
+
+def _ko_in_crisis(table: pd.DataFrame) -> pd.DataFrame:
+    out = table[[c for c in IN_CRISIS_COLUMNS if c in table]].copy()
+    if "previous_grade" in out:
+        out["previous_grade"] = out["previous_grade"].map(lambda v: GRADE_KO.get(v, v) if isinstance(v, str) else "")
+    for column in ("previous_in_crisis", "previous_flagged"):
+        if column in out:
+            out[column] = out[column].map({True: "예", False: "아니오"})
+    return out.rename(columns=IN_CRISIS_COLUMNS)
 
 
 def _ko_firms(table: pd.DataFrame) -> pd.DataFrame:
@@ -79,9 +111,12 @@ def render_monitor_html(
     notes: dict[str, dict | str],
     manifest: dict,
     max_listed: int = 200,
+    in_crisis: pd.DataFrame | None = None,
 ) -> str:
     """The report page as HTML text. ``aggregates`` maps ``industry_group`` / ``region`` to a pooled
-    table (or None when the panel lacks the column); ``notes`` says what was pooled or withheld."""
+    table (or None when the panel lacks the column); ``notes`` says what was pooled or withheld;
+    ``in_crisis`` lists the firms already in crisis, set apart from the scored firms."""
+    in_crisis = in_crisis if in_crisis is not None else pd.DataFrame(columns=list(IN_CRISIS_COLUMNS))
     labels = list(migration.columns)
     flagged = firms[firms["flagged"]].sort_values("probability", ascending=False)
     newly = firms[firms["newly_flagged"]].sort_values("probability", ascending=False)
@@ -105,6 +140,8 @@ def render_monitor_html(
         "flagged_total": len(flagged),
         "stages": [{"stage": STAGE_KO.get(k, k), "firms": int(v)} for k, v in stages.items()],
         "stage_incomplete": int((~firms["stage_complete"]).sum()) if "stage_complete" in firms else 0,
+        "in_crisis": _ko_in_crisis(in_crisis.head(max_listed)).to_dict("records"),
+        "in_crisis_total": len(in_crisis),
     }
     environment = Environment(autoescape=True)
     template = environment.from_string((TEMPLATES / "monitor_report.html.j2").read_text(encoding="utf-8"))
@@ -120,6 +157,7 @@ def write_monitor_report(
     manifest: dict,
     pdf: bool = True,
     timeout: float = 120.0,
+    in_crisis: pd.DataFrame | None = None,
 ) -> dict:
     """Write ``monitor_report.html``, its PDF (when a browser is found) and ``monitor.xlsx``.
 
@@ -128,7 +166,9 @@ def write_monitor_report(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path, pdf_path = out_dir / "monitor_report.html", out_dir / "monitor_report.pdf"
-    html_path.write_text(render_monitor_html(firms, migration, aggregates, notes, manifest), encoding="utf-8")
+    html_path.write_text(
+        render_monitor_html(firms, migration, aggregates, notes, manifest, in_crisis=in_crisis), encoding="utf-8"
+    )
     record: dict = {"html": str(html_path), "pdf": None, "warnings": []}
     pdf_path.unlink(missing_ok=True)
     browser = find_browser() if pdf else None
@@ -145,6 +185,8 @@ def write_monitor_report(
         "기업별 위기징후": _ko_firms(firms),
         "등급 이동": migration.rename(index=GRADE_KO, columns=GRADE_KO).reset_index(names="전년 등급 \\ 올해 등급"),
     }
+    if in_crisis is not None:
+        sheets["위기 상태 기업"] = _ko_in_crisis(in_crisis)
     for key, title in (("industry_group", "업종군별"), ("region", "지역별")):
         table = aggregates.get(key)
         if table is not None:

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from jumpup.features.crisis_signals import FEATURES, crisis_signals
 from jumpup.models.crisis import CrisisModel, crisis_targets, train_crisis
@@ -106,6 +107,26 @@ def test_training_gives_the_validation_pack_and_baselines(trained):
     assert [g["grade"] for g in report["evaluation"]["grades"]] == ["severe", "alert", "caution", "watch", "normal"]
 
 
+def test_evaluation_intervals_are_the_shared_firm_clustered_paired_bootstrap(trained):
+    from jumpup.models.metrics import bootstrap_samples
+
+    training, _, _ = trained
+    predictions, auc = training.predictions, training.report["evaluation"]["auc"]
+    y, firms = predictions["target"].to_numpy(dtype=int), predictions["firm_id"].to_numpy()
+    samples = list(bootstrap_samples(y, firms, 50, 5))
+    draws = {
+        name: np.array([roc_auc_score(y[i], predictions[name].to_numpy()[i]) for i in samples])
+        for name in ("crisis_model", "plain_lgbm")
+    }
+    assert auc["crisis_model"]["ci_low"] == pytest.approx(np.quantile(draws["crisis_model"], 0.025))
+    assert auc["crisis_model"]["ci_high"] == pytest.approx(np.quantile(draws["crisis_model"], 0.975))
+    paired = draws["crisis_model"] - draws["plain_lgbm"]  # the same draws for both: a paired interval
+    difference = auc["crisis_model_minus_plain_lgbm"]
+    assert (difference["ci_low"], difference["ci_high"]) == pytest.approx(
+        (np.quantile(paired, 0.025), np.quantile(paired, 0.975))
+    )
+
+
 def test_saved_model_scores_the_same_and_refuses_tampering(trained):
     training, rows, tmp = trained
     features = crisis_signals(rows)
@@ -122,6 +143,13 @@ def test_saved_model_scores_the_same_and_refuses_tampering(trained):
     (directory / "model.json").write_text(text.replace('"top_k": 3', '"top_k": 4'), encoding="utf-8")
     with pytest.raises(ValueError, match="sha256"):
         CrisisModel.load(directory)
+
+
+def promotion_log(params):
+    from jumpup.settings import load_settings as load
+    from jumpup.tracking import promotion_log_path
+
+    return promotion_log_path(load(params).tracking)
 
 
 def test_train_command_registers_the_crisis_model(tmp_path):
@@ -151,6 +179,24 @@ def test_train_command_registers_the_crisis_model(tmp_path):
     summary = json.loads((out / "train_run.json").read_text(encoding="utf-8"))
     assert summary["registered_model"] == "jumpup-crisis"
     assert (out / "crisis_model" / "manifest.json").is_file()
+    page = (out / "validation_report.html").read_text(encoding="utf-8")
+    report = json.loads((out / "validation_report.json").read_text(encoding="utf-8"))
+    assert "위기징후 조기경보 모형 검증 보고서" in page and "<script" not in page
+    auc = report["evaluation"]["auc"]
+    gain = auc["crisis_model_minus_plain_lgbm"]
+    assert f"{auc['crisis_model']['auc']:.3f}" in page and f"{gain['difference']:+.3f}" in page
+    assert page.count("<svg") == 2 * sum(1 for s in report["splits"].values() if s.get("grades"))
+    # promotion through the crisis gates: the candidate is the challenger just registered
+    promoted = CliRunner().invoke(app, ["promote", "--target", "crisis", "--params", str(params)])
+    assert promoted.exit_code == 0, promoted.output
+    log = [json.loads(line) for line in promotion_log(params).read_text(encoding="utf-8").splitlines()]
+    record = log[-1]
+    assert record["model"] == "jumpup-crisis" and record["candidate_version"] == "1"
+    gates = {g["gate"]: g for g in record["gates"]}
+    assert set(gates) == {"calibration_tests", "grade_concentration", "monotone_grades", "discrimination_over_baseline"}
+    assert gates["monotone_grades"]["candidate"] == report["splits"]["out_of_time"]["monotonicity"]["inversions"]
+    assert gates["discrimination_over_baseline"]["candidate"] == pytest.approx(gain["ci_low"], abs=1e-6)
+    assert record["decision"] == ("promoted" if all(g["passed"] for g in gates.values()) else "refused")
     missing = CliRunner().invoke(app, ["train", "--target", "crisis", "--panel", str(tmp_path), "--out", str(out)])
     assert missing.exit_code == 2
     assert "firms.csv" in missing.output and "Traceback" not in missing.output
@@ -169,3 +215,38 @@ def test_crisis_on_ts2000_held_out_firms(ts2000_audited, tmp_path):
     auc = summary["evaluation"]["auc"]
     assert auc["crisis_model"]["auc"] > auc["plain_lgbm"]["auc"]
     assert summary["evaluation"]["monotone"]["monotone"]
+
+
+def test_firms_already_in_crisis_follow_the_two_signs_of_the_target():
+    from jumpup.models.crisis import in_crisis
+
+    settings = load_settings().crisis
+    panel = pd.concat(
+        [
+            _firm("low", [0.4]),  # coverage below 1 with interest expense
+            _firm("disclaimer", [3.0], ["DS"]),  # 의견거절
+            _firm("both", [0.2], ["AG"]),
+            _firm("qualified", [3.0], ["QS"]),  # 한정 is not a crisis opinion
+            _firm("no_interest", [None]),  # no interest expense: not below
+            _firm("at_threshold", [1.0]),
+        ],
+        ignore_index=True,
+    )
+    panel.loc[len(panel)] = {"firm_id": "unknown", "fiscal_year": 2015, "audit_opinion": None}
+    state = in_crisis(panel, settings).set_index("firm_id")
+    assert state["in_crisis"].to_dict() == {
+        "at_threshold": False,
+        "both": True,
+        "disclaimer": True,
+        "low": True,
+        "no_interest": False,
+        "qualified": False,
+        "unknown": False,
+    }
+    assert state.loc["both", ["coverage_below", "crisis_opinion"]].tolist() == [True, True]
+    assert "이자보상배율 0.40" in state.loc["low", "crisis_reason"]
+    assert "DS" in state.loc["disclaimer", "crisis_reason"]
+    assert state.loc["qualified", "crisis_reason"] == ""
+    # the same two signs open the target: a firm-year in crisis never starts a labelled outcome
+    targets = crisis_targets(panel, settings).set_index("firm_id")
+    assert not targets.loc[state.index[state["coverage_below"]], "start_ok"].any()

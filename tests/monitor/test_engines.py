@@ -52,7 +52,7 @@ def test_monitor_writes_tables_report_and_provenance(trained):
     firms = pd.read_csv(out / "monitor_firms.csv", dtype={"firm_id": str})
     assert len(firms) == manifest["counts"]["firms_scored"] > 0
     assert firms["probability"].between(0, 1).all()
-    assert set(firms["grade_change"]) <= {"worse", "better", "same", "new"}
+    assert set(firms["grade_change"]) <= {"worse", "better", "same", "new", "from_crisis"}
     assert set(firms["growth_stage"]) <= {"leading", "preliminary", "potential", "none"}
     for key in ("industry_group", "region"):
         groups = pd.read_csv(out / f"aggregates_{key}.csv")
@@ -64,6 +64,7 @@ def test_monitor_writes_tables_report_and_provenance(trained):
     assert recorded["model_version"] == "crisis-test v1"
     assert len(recorded["data_sha256"]) == 64 and recorded["code_version"]
     assert (out / "monitor.xlsx").is_file()
+    _check_firms_in_crisis_are_set_apart(panel, out, firms, recorded, html)
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix in (".csv", ".xlsx", ".html")}
     run(panel, 2023, out, settings, uri, "pandas")
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix in (".csv", ".xlsx", ".html")}
@@ -93,13 +94,23 @@ def _spark_ready() -> str | None:
     return None
 
 
+@pytest.fixture(scope="module")
+def spark():
+    """One local Spark session for the module (starting the JVM is the slow part), stopped after it."""
+    from jumpup.monitor.engines import spark_session
+
+    session = spark_session("local[1]", partitions=2)
+    yield session
+    session.stop()
+
+
 @pytest.mark.skipif(_spark_ready() is not None, reason=str(_spark_ready()))
-def test_spark_engine_matches_pandas(trained):
+def test_spark_engine_matches_pandas(trained, spark):
     """Same probabilities (to 1e-9) and grades from a local Spark session as from pandas."""
     import mlflow.pyfunc
 
     from jumpup.models.crisis_pyfunc import output_columns
-    from jumpup.monitor.engines import score_pandas, score_spark, spark_session
+    from jumpup.monitor.engines import score_pandas, score_spark
     from jumpup.pipelines.train_crisis import read_panel
 
     _, panel, uri, _ = trained
@@ -107,9 +118,34 @@ def test_spark_engine_matches_pandas(trained):
     rows = rows[rows["firm_id"].isin(sorted(rows["firm_id"].unique())[:40])]
     model = mlflow.pyfunc.load_model(uri)
     expected = score_pandas(model, rows, (2022, 2023))
-    spark = spark_session("local[1]", partitions=2)
     got = score_spark(spark, uri, rows, (2022, 2023), output_columns(3))
     assert list(got["firm_id"]) == list(expected["firm_id"])
     assert np.abs(got["probability"].to_numpy() - expected["probability"].to_numpy()).max() <= 1e-9
     assert (got["grade"].to_numpy() == expected["grade"].to_numpy()).all()
     assert (got["reason_1"].fillna("").to_numpy() == expected["reason_1"].to_numpy()).all()
+
+
+def _check_firms_in_crisis_are_set_apart(panel, out, scored, manifest, html):
+    """Firms already in crisis in the as-of year are listed apart, counted and named; never scored."""
+    from openpyxl import load_workbook
+
+    financials = pd.read_csv(panel / "financials.csv", dtype={"firm_id": str, "audit_opinion": str})
+    year = financials[financials["fiscal_year"] == 2023].set_index("firm_id")
+    low = (year["interest_coverage"] < 1) & (year["no_interest_expense"] != 1)
+    bad = year["audit_opinion"].isin(["AG", "DS", "DU", "DI"])
+    expected = set(year.index[low | bad])
+    listed = pd.read_csv(out / "in_crisis.csv", dtype={"firm_id": str})
+    assert expected and set(listed["firm_id"]) == expected
+    assert not expected & set(scored["firm_id"])  # no "may enter crisis" score for them
+    assert len(scored) + len(listed) == len(year)
+    counts = manifest["counts"]
+    assert counts["firms_in_crisis"] == len(expected)
+    assert counts["firms_in_crisis_coverage"] == int(low.sum())
+    assert counts["firms_in_crisis_opinion"] == int(bad.sum())
+    assert (listed["crisis_reason"] != "").all()
+    assert f"이미 위기 상태 (평가 제외, 별도 목록)</td><td>{len(expected)}<" in html
+    assert f"위기 상태 기업 ({len(expected)}개사" in html
+    first = listed.iloc[0]
+    assert f"({first['firm_id']})" in html
+    sheet = load_workbook(out / "monitor.xlsx", read_only=True)["위기 상태 기업"]
+    assert sum(1 for _ in sheet.iter_rows()) == len(expected) + 1

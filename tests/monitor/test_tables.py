@@ -45,3 +45,26 @@ def test_small_groups_are_pooled_or_withheld():
     out, note = group_aggregates(table[table["region"] != "E"], "region", 5)
     assert POOLED not in set(out["region"]) and note["firms_withheld"] == 4
     assert (out["firms"] >= 5).all()
+
+
+def test_firms_in_crisis_are_set_apart_and_their_return_is_named():
+    from jumpup.monitor.tables import set_apart_in_crisis
+
+    scores = _scores([("a", 0.1, "caution", False), ("b", 0.5, "severe", True), ("c", 0.02, "normal", False)])
+    state = pd.DataFrame(
+        {
+            "firm_id": ["a", "b", "c", "a"],
+            "fiscal_year": [2023, 2023, 2023, 2022],
+            "in_crisis": [False, True, False, True],
+            "crisis_reason": ["", "이자보상배율 0.20 (< 1)", "", "감사의견 DS"],
+        }
+    )
+    kept, now = set_apart_in_crisis(scores, state, 2023)
+    assert list(kept["firm_id"]) == ["a", "c"] and list(now["firm_id"]) == ["b"]
+    previous = _scores([("c", 0.02, "normal", False)])
+    table = year_over_year(kept, previous, LABELS, previous_in_crisis=["a"]).set_index("firm_id")
+    assert table["grade_change"].to_dict() == {"a": "from_crisis", "c": "same"}
+    assert not table["newly_flagged"].any()
+    matrix = migration_matrix(table.reset_index(), LABELS)
+    assert matrix.loc["from_crisis", "caution"] == 1 and matrix.loc["new"].sum() == 0
+    assert matrix.to_numpy().sum() == len(kept)

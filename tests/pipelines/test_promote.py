@@ -113,3 +113,35 @@ def test_the_first_model_has_no_champion_to_beat_but_still_meets_the_other_gates
     record = promotion.promote(first, settings, log_path=tmp_path / "log.jsonl")
     assert record["decision"] == "promoted" and _champion(client) == first
     assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 2
+
+
+def test_the_crisis_model_has_its_own_registry_and_gates_monotone_grades_and_a_gain_over_the_baseline():
+    settings = load_settings()
+    name, gates = promotion.registry_and_gates("crisis", settings)
+    assert name == settings.crisis.registered_model != REGISTERED_MODEL
+    good = {**GOOD, "out_of_time.grade_inversions": 0, "out_of_time.auc_gain_over_baseline_ci_low": 0.004}
+    assert all(g["passed"] for g in promotion.gate_results(good, None, gates))
+    for metrics, failed in (
+        ({**good, "out_of_time.grade_inversions": 1}, "monotone_grades"),
+        ({**good, "out_of_time.auc_gain_over_baseline_ci_low": -0.001}, "discrimination_over_baseline"),
+        ({**good, "out_of_time.auc_gain_over_baseline_ci_low": 0.0}, "discrimination_over_baseline"),
+        ({k: v for k, v in good.items() if k != "out_of_time.grade_inversions"}, "monotone_grades"),
+    ):
+        assert [g["gate"] for g in promotion.gate_results(metrics, None, gates) if not g["passed"]] == [failed]
+    # the growth model's gates are unchanged: neither crisis gate applies to it
+    _, growth = promotion.registry_and_gates("growth", settings)
+    applied = {g["gate"] for g in promotion.gate_results(GOOD, None, growth)}
+    assert applied == {"calibration_tests", "grade_concentration"}
+    with pytest.raises(ValueError, match="--target"):
+        promotion.registry_and_gates("other", settings)
+
+
+def test_promoting_a_model_without_a_candidate_is_one_clear_line(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from jumpup.pipelines.cli import app
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    result = CliRunner().invoke(app, ["promote", "--target", "crisis"])
+    assert result.exit_code == 2
+    assert "jumpup-crisis" in result.output and "Traceback" not in result.output
