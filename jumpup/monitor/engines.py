@@ -4,9 +4,9 @@ Both score through the same registered MLflow pyfunc (``jumpup.models.crisis_pyf
 indicators (``jumpup.features.crisis_signals``), so they give the same probabilities and grades:
 
 - ``pandas``: indicators for the whole panel in one table, then ``pyfunc.predict``;
-- ``spark``: panel rows become a Spark DataFrame partitioned by firm; indicators are computed per
-  firm with ``groupBy("firm_id").applyInPandas`` (every indicator reads only the firm's own earlier
-  years, so a firm never needs another partition), and the pyfunc runs as a Spark UDF
+- ``spark``: panel rows become a Spark DataFrame partitioned by a hash of the firm id; indicators are
+  computed per bucket of firms with ``groupBy(bucket).applyInPandas`` (every indicator reads only
+  the firm's own earlier years, so a firm never needs another bucket), and the pyfunc runs as a Spark UDF
   (``mlflow.pyfunc.spark_udf``, ``env_manager="local"``: the executors use this environment and
   the model is shipped to them once). Spark is imported only here, only when asked for.
 """
@@ -90,11 +90,15 @@ def score_spark(spark, model_uri: str, rows: pd.DataFrame, years: tuple[int, ...
     panel = panel_columns(rows[rows["fiscal_year"] <= last])
     frame = spark.createDataFrame(panel)
 
-    def per_firm(part: pd.DataFrame) -> pd.DataFrame:
-        features = crisis_signals(part)
+    def per_bucket(part: pd.DataFrame) -> pd.DataFrame:
+        features = crisis_signals(part.drop(columns="_bucket").sort_values(["firm_id", "fiscal_year"], kind="stable"))
         return features[features["fiscal_year"].isin(years)]
 
-    features = frame.repartition("firm_id").groupBy("firm_id").applyInPandas(per_firm, schema=_feature_schema())
+    # Firms are hashed into as many buckets as shuffle partitions: every firm's rows meet in one
+    # bucket, and the indicators run once per bucket of many firms, not once per firm.
+    buckets = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    frame = frame.withColumn("_bucket", F.pmod(F.hash("firm_id"), F.lit(buckets)))
+    features = frame.repartition(buckets, "_bucket").groupBy("_bucket").applyInPandas(per_bucket, _feature_schema())
     result_type = ", ".join(f"{name} {kind}" for name, kind in output)
     udf = mlflow.pyfunc.spark_udf(spark, model_uri, result_type=result_type, env_manager="local")
     inputs = F.struct(*[F.col(f"`{c}`") for c in ("firm_id", "fiscal_year", *FEATURES)])
