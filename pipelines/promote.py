@@ -100,7 +100,7 @@ def promote(
             else client.get_model_version(registered_model, str(version))
         )
     except Exception:  # MLflow raises its own types for a missing model, version or alias
-        wanted = f"version {version}" if version is not None else "a challenger"
+        wanted = f"version {version}" if version is not None else "challenger"
         raise PromotionError(
             f"{registered_model}: no {wanted} in the registry; train one first"
             + (" (`jumpup train --target crisis`)" if target == "crisis" else " (`jumpup train`)")

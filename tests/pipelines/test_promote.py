@@ -145,3 +145,4 @@ def test_promoting_a_model_without_a_candidate_is_one_clear_line(tmp_path, monke
     result = CliRunner().invoke(app, ["promote", "--target", "crisis"])
     assert result.exit_code == 2
     assert "jumpup-crisis" in result.output and "Traceback" not in result.output
+    assert "jumpup-crisis: no challenger in the registry; train one first" in result.output

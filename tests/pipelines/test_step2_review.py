@@ -93,6 +93,8 @@ def test_step2_selects_within_the_cap_quarantines_failed_firms_and_logs_every_de
     assert appealed["earlier_decision"] in ("select", "reject", "undecided") and appealed["decided_by"] == "운영위원회"
     page = (tmp_path / "cohort" / "reports" / "selection.html").read_text(encoding="utf-8")
     assert "최종 선정" in page and "투자사 추천 기업 비중 (최종 선정 기준)" in page
+    # one decimal, as the warning prints it: 29.6% must not read as 30% inside a 30-50% range
+    assert f"{share['recommended_selected']}/{share['selected']}\n = {100 * share['share']:.1f}%" in page
 
     # same inputs, same bytes (the log is the only thing that grows)
     again = run_step2(
