@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 
 from jumpup.locks import OutputLocked
-from jumpup.pipelines.console import console, print_ingest_summary, progress_bar
+from jumpup.pipelines.console import console, print_ingest_summary, print_warning, progress_bar
 from jumpup.pipelines.console import table as console_table
 from jumpup.settings import DEFAULT_PARAMS_PATH, AmountUnit, SettingsError, TargetName, load_settings
 from jumpup.tracking import CHAMPION_URI
@@ -614,7 +614,7 @@ def score(
     _print_skipped(manifest["firms_read"], manifest["firms_scored"], manifest["firms_skipped"], out / "skipped.csv")
     console.print("grades: " + ", ".join(f"{k} {v}" for k, v in manifest["grades"].items()))
     for warning in manifest.get("warnings", []):
-        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
+        print_warning(warning)
 
 
 PromoteTarget = _choices("PromoteTarget", ("growth", "crisis"))
@@ -778,7 +778,7 @@ def step1(
         f"inter-rater agreement ICC(1) {icc['icc1']:.2f}, ICC(1,k) {icc['icc1k']:.2f} over {icc['firms']} firms"
     )
     for warning in report["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
+        print_warning(warning)
     console.print(f"what-if: {out / 'whatif.csv'} and whatif.svg; dossiers: {out / 'dossiers'} ({report['dossiers']})")
 
 
@@ -890,7 +890,7 @@ def score_round(
     for stage, seconds in manifest["timings_seconds"].items():
         console.print(f"  {stage:<13} {seconds:7.1f} s")
     for warning in manifest["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
+        print_warning(warning)
     if reports_on:
         console.print(
             f"reports: {out / 'reports' / 'round_summary.html'} (operator index: {out / 'operator' / 'index.html'})"
@@ -950,7 +950,7 @@ def step2_selection(
         f"{share['range'][0]:.0%}-{share['range'][1]:.0%}: {share['status']})"
     )
     for warning in manifest["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
+        print_warning(warning)
     console.print(
         f"cohort: {out / 'selection.csv'}; record: {out / 'step2_decisions.csv'}; "
         f"page: {manifest['reports']['selection']}; "
@@ -1000,7 +1000,7 @@ def progress_review(
             f"firms (nominal 80%); bands: " + ", ".join(f"{k} {v}" for k, v in coverage["bands"].items())
         )
     for warning in manifest["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
+        print_warning(warning)
     console.print(
         f"decisions: {out / 'continuation.csv'}; dropped: {out / 'dropped.csv'}; dashboard: "
         f"{manifest['reports']['dashboard']}; MLflow run {manifest.get('mlflow_run_id')}"

@@ -14,6 +14,11 @@ from rich.table import Table
 console = Console(soft_wrap=True, highlight=False)
 
 
+def print_warning(warning: object) -> None:
+    """One warning line; its text (file names, values) is printed as written, never as markup."""
+    console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
+
+
 def progress_bar() -> Progress:
     """A progress bar on the console: spinner, description, bar, elapsed time."""
     return Progress(
@@ -56,4 +61,4 @@ def print_ingest_summary(report: dict, out_dir: Path) -> None:
     if report["quarantine_by_rule"]:
         console.print("quarantined by rule: " + ", ".join(f"{k} {v}" for k, v in report["quarantine_by_rule"].items()))
     for warning in report["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
+        print_warning(warning)
