@@ -94,8 +94,8 @@ def decide_round(
     """STEP 1 on an ingested round and its scores, with the hand-over contracts checked.
 
     ``scale`` is the master scale the scores were graded on, with the round's reference grade;
-    ``eligibility`` is computed from the round with ``settings.program`` when not given, and
-    ``scored`` (the field audit scored by ``audit_round``) likewise.
+    ``eligibility`` is computed from the round with ``settings.program`` when not given; ``scored``
+    is the field audit scored by ``audit_round`` (``screen`` scores it when not given).
     """
     SCORES.validate(scores)
     if eligibility is None:
@@ -108,7 +108,7 @@ def decide_round(
         settings.step1,
         scale,
         eligibility,
-        scored if scored is not None else audit_round(ingested, settings),
+        scored,
     )
     DECISIONS.validate(result.decisions)
     return result
