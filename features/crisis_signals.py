@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from jumpup.features.ratios import growth, lag, safe_ratio, sort_panel
-from jumpup.features.real_items import PLAIN_RATIOS, real_item_indicators
+from jumpup.features.real_items import PLAIN_RATIOS, STATEMENT_ITEMS, real_item_indicators
 from jumpup.reference import table_version
 
 KEY = ["firm_id", "fiscal_year"]
@@ -93,14 +93,7 @@ FEATURE_KO = {
 # TS-2000 opinion codes that cite an uncertainty (going concern): 한정(불확실성), 의견거절(불확실성).
 UNCERTAINTY_OPINIONS = ("QU", "DU")
 ITEMS = (
-    "revenue",
-    "operating_income",
-    "net_income",
-    "gross_profit",
-    "sga_expense",
-    "operating_cash_flow",
-    "interest_coverage",
-    "no_interest_expense",
+    *STATEMENT_ITEMS,
     "audit_opinion_clean",
     "fiscal_year_end_month",
     "interest_coverage_net_finance",

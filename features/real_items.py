@@ -26,6 +26,18 @@ import pandas as pd
 
 from jumpup.features.ratios import growth, lag, safe_ratio, sort_panel
 
+# The statement items the plain ratios are computed from (TS-2000 growth and crisis evaluations).
+STATEMENT_ITEMS = (
+    "revenue",
+    "operating_income",
+    "net_income",
+    "gross_profit",
+    "sga_expense",
+    "operating_cash_flow",
+    "interest_coverage",
+    "no_interest_expense",
+)
+
 # The ten plain ratios the out-of-time baselines use (TS-2000 growth and crisis evaluations): the
 # plain LightGBM and logistic models are fitted on these alone, next to the full models.
 PLAIN_RATIOS = (

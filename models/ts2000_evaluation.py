@@ -50,7 +50,7 @@ from sklearn.metrics import roc_auc_score
 
 from jumpup.features.builder import FeatureBuilder, panel_rows
 from jumpup.features.ratios import growth, lag, safe_ratio, sort_panel
-from jumpup.features.real_items import PLAIN_RATIOS, real_item_indicators
+from jumpup.features.real_items import PLAIN_RATIOS, STATEMENT_ITEMS, real_item_indicators
 from jumpup.models.growth_engine import (
     GrowthPathModel,
     apply_quantile_calibration,
@@ -154,16 +154,7 @@ class Design:
 def build_rows(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) -> pd.DataFrame:
     """One row per firm-year: features known at t, the outcome at t + horizon and the label."""
     panel = sort_panel(financials)
-    items = (
-        "revenue",
-        "operating_income",
-        "net_income",
-        "gross_profit",
-        "sga_expense",
-        "operating_cash_flow",
-        "interest_coverage",
-        "no_interest_expense",
-    )
+    items = STATEMENT_ITEMS
     num = {
         c: pd.to_numeric(panel[c], errors="coerce").astype("float64")
         if c in panel
