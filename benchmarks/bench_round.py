@@ -7,14 +7,19 @@ paths, STEP 1 decisions and the round summary. Per-firm reports are off unless `
 is given (then HTML and PDF for every firm), and the Excel workbook unless ``--workbook`` is.
 For each stage it prints seconds and the process's peak memory at the end of the stage, and the
 ratio of the end-to-end time to a bare LightGBM ``predict`` on the same feature matrix.
-Growth paths run in a second thread beside the field audit, STEP 1 and the score files, so the
-stage times add up to more than the end-to-end time: ``growth_paths`` is the branch's own
-duration and ``growth_paths_wait`` how long the round then waited for it.
+Growth paths and the writing of scores.csv, quarantine.csv and growth_paths.csv run in a side
+branch (a second process from ``growth_paths.process_min_firms`` firms on, ``pipelines/branches.py``)
+beside scoring, the field audit and STEP 1, so the stage times add up to more than the end-to-end
+time: ``side: <task>`` is a task's time from submission to result, ``growth_paths_wait`` and
+``side_branch_wait`` how long the main flow then waited. CPU seconds and peak memory count the
+side process too: CPU is the sum of both processes, peak memory the round's own plus the side
+process's, sampled together every 0.1 s (``TreeMemory``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -29,6 +34,50 @@ from _harness import run_child
 
 def _peak_mb() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished child processes (the round's side branch)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class TreeMemory:
+    """Peak resident memory of this process plus its child processes, sampled every ``interval`` s.
+
+    ``ru_maxrss`` of the children cannot serve: a child started by fork and exec keeps the parent's
+    resident size at the fork as its high-water mark.
+    """
+
+    def __init__(self, interval: float = 0.1):
+        import threading
+
+        import psutil
+
+        self.me, self.interval, self.peak_mb, self.side_peak_mb = psutil.Process(), interval, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            side = 0
+            for child in self.me.children(recursive=True):
+                with contextlib.suppress(psutil.Error):  # ended between listing and reading
+                    side += child.memory_info().rss
+            own = self.me.memory_info().rss
+            self.side_peak_mb = max(self.side_peak_mb, round(side / 2**20))
+            self.peak_mb = max(self.peak_mb, round((own + side) / 2**20))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def setup(directory: str) -> None:
@@ -67,18 +116,21 @@ def child(directory: str, applicants: int, with_reports: bool, with_workbook: bo
         current["stage"] = stage
 
     started, cpu_started = time.perf_counter(), time.process_time()
-    manifest = run_round(
-        root / "data" / "round",
-        root / "out",
-        settings,
-        bundle_path,
-        with_reports=with_reports,
-        with_workbook=with_workbook,
-        progress=progress,
-        log_path=root / "decisions.jsonl",
-    )
+    side_cpu_started = _children_cpu()
+    with TreeMemory() as memory:
+        manifest = run_round(
+            root / "data" / "round",
+            root / "out",
+            settings,
+            bundle_path,
+            with_reports=with_reports,
+            with_workbook=with_workbook,
+            progress=progress,
+            log_path=root / "decisions.jsonl",
+        )
     total = time.perf_counter() - started
     cpu = time.process_time() - cpu_started  # every thread of the process: above wall time when both cores work
+    side_cpu = _children_cpu() - side_cpu_started
     stage_peaks[current["stage"]] = _peak_mb()
     features = pd.read_parquet(root / "out" / ".stages" / "score.features.parquet")
     bundle, _ = load_bundle(bundle_path, settings)
@@ -98,12 +150,15 @@ def child(directory: str, applicants: int, with_reports: bool, with_workbook: bo
                 "applicants": manifest["counts"]["applicants"],
                 "scored": manifest["counts"]["scored"],
                 "seconds": round(total, 2),
-                "cpu_seconds": round(cpu, 2),
+                "cpu_seconds": round(cpu + side_cpu, 2),
+                "side_cpu_seconds": round(side_cpu, 2),
+                "side_peak_mb": memory.side_peak_mb,
                 "stages": {
                     s: {"seconds": manifest["timings_seconds"].get(s), "peak_mb": peaks.get(s)}
                     for s in manifest["timings_seconds"]
                 },
-                "peak_mb": _peak_mb(),
+                "peak_mb": max(memory.peak_mb, _peak_mb()),
+                "round_peak_mb": _peak_mb(),
                 "bare_predict_seconds": round(bare, 4),
                 "ratio_to_bare_predict": round(total / bare),
                 "reason_codes_seconds": round(reasons, 3),
@@ -137,17 +192,19 @@ def main() -> None:
             r = run_child(__file__, directory, str(size), "1" if args.reports else "0", "1" if args.workbook else "0")
             print(
                 f"\n{r['applicants']:,} applicants ({r['scored']:,} scored): {r['seconds']:.1f} s end to end "
-                f"({r['cpu_seconds']:.1f} CPU s), "
-                f"peak {r['peak_mb']:,} MB, {r['applicants'] / r['seconds']:,.0f} applicants/s; "
+                f"({r['cpu_seconds']:.1f} CPU s, {r['side_cpu_seconds']:.1f} of them in the side process), "
+                f"peak {r['peak_mb']:,} MB together (round alone {r['round_peak_mb']:,}, side process "
+                f"{r['side_peak_mb']:,}), "
+                f"{r['applicants'] / r['seconds']:,.0f} applicants/s; "
                 f"bare LightGBM predict {r['bare_predict_seconds']:.3f} s -> ratio {r['ratio_to_bare_predict']:,}x; "
                 f"reason codes (exact contributions + wording) {r['reason_codes_seconds']:.2f} s"
                 + (f"; {r['pdfs']:,} PDFs" if args.reports else "")
             )
-            print(f"  {'stage':<14} {'seconds':>9} {'peak MB':>9}")
+            print(f"  {'stage':<22} {'seconds':>9} {'peak MB':>9}")
             for stage, s in r["stages"].items():
                 seconds = "-" if s["seconds"] is None else f"{s['seconds']:.2f}"
                 peak = "-" if s["peak_mb"] is None else f"{s['peak_mb']:,}"
-                print(f"  {stage:<14} {seconds:>9} {peak:>9}")
+                print(f"  {stage:<22} {seconds:>9} {peak:>9}")
             if r["report_steps"]:
                 print("  reports by step: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["report_steps"].items()))
 

@@ -321,6 +321,7 @@ class GrowthPathSettings(_Frozen):
     calibration_max_firms: int | None = Field(20000, ge=100)
     workers: int = Field(2, ge=1)
     parallel_query_rows: int = Field(20000, ge=1)
+    process_min_firms: int = Field(20000, ge=0)
 
     @model_validator(mode="after")
     def _quantiles(self) -> GrowthPathSettings:

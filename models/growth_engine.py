@@ -291,8 +291,8 @@ def run_rolling(history: pd.DataFrame, settings: GrowthPathSettings, seed: int =
 
 
 def _results_settings(settings: GrowthPathSettings) -> dict:
-    """The settings a forecast depends on (the thread settings change only the speed)."""
-    return settings.model_dump(exclude={"workers", "parallel_query_rows"})
+    """The settings a forecast depends on (the thread and process settings change only the speed)."""
+    return settings.model_dump(exclude={"workers", "parallel_query_rows", "process_min_firms"})
 
 
 class GrowthPathModel:
@@ -524,6 +524,17 @@ NEXT_CLASS_FLOOR = {"small": "small_max_eok", "medium": "candidate_min_eok", "mi
 def fit_growth_model(history: pd.DataFrame, settings: Settings, as_of: int | None = None) -> GrowthPathModel:
     """The growth-path engine fitted on ``history`` at ``as_of`` (default: the history's last year)."""
     return GrowthPathModel(settings.growth_paths, settings.seed).fit(history, as_of)
+
+
+def growth_path_table(
+    history: pd.DataFrame,
+    queries: pd.DataFrame,
+    as_of: int,
+    settings: Settings,
+    model: GrowthPathModel | None = None,
+) -> pd.DataFrame:
+    """The growth-path table of ``forecast_paths`` alone (one row per firm and future year), without the peer ids."""
+    return forecast_paths(history, queries, as_of, settings, model=model)[0]
 
 
 def forecast_paths(

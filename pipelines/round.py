@@ -16,7 +16,6 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +26,9 @@ from jumpup.intake.ingest import IngestResult, open_panel, write_outputs
 from jumpup.locks import out_dir_lock, removed_on_failure
 from jumpup.models.bundle import GrowthModelBundle, attach_missing_inputs, model_matrix
 from jumpup.models.grading import MasterScale, feature_label
-from jumpup.models.growth_engine import forecast_paths
 from jumpup.models.metrics import psi
 from jumpup.notices import Notice
+from jumpup.pipelines.branches import SideBranch, forecast_and_write, side_branch
 from jumpup.pipelines.score import load_bundle, unpromoted_notice
 from jumpup.pipelines.step1 import audit_round, decide_round, decision_log_path, eligibility_of, write_step1
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
@@ -151,8 +150,13 @@ def run_round(
     # Eligibility is policy read now, with this run's params; a date without a size table stops here.
     eligibility = eligibility_of(result, settings)
     checked = Checked(bundle, model_info, result, eligibility, time.perf_counter() - started)
-    with removed_on_failure(out_dir), out_dir_lock(out_dir, "round"):
-        return _run_round(checked, out_dir, settings, with_reports, language, notify, log_path, with_workbook)
+    # Exits in reverse order: the side branch's tasks end before the lock is released or a failed run's folder removed.
+    with (
+        removed_on_failure(out_dir),
+        out_dir_lock(out_dir, "round"),
+        side_branch(len(result.tables["applications"]), settings.growth_paths) as side,
+    ):
+        return _run_round(checked, out_dir, settings, side, with_reports, language, notify, log_path, with_workbook)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +174,7 @@ def _run_round(
     checked: Checked,
     out_dir: Path,
     settings: Settings,
+    side: SideBranch,
     with_reports: bool,
     language: str,
     notify: Callable[[str], None],
@@ -195,15 +200,29 @@ def _run_round(
     rows = rows[rows["firm_id"].isin(applications["firm_id"]) & (rows["fiscal_year"] <= as_of)]
     score_fp = _fingerprint(inputs, model_info, settings.model_dump(mode="json"), code, language, "score")
     cached = state.load("score", score_fp, ("scores", "features"))
+    features = cached["features"] if cached else bundle.builder.transform_latest(rows)
+    FEATURES.validate(features)
+
+    growth_fp = _fingerprint(score_fp, settings.growth_paths.model_dump(mode="json"), "growth")
+    # A redone score stage drops every later stage's result (StageState.save): reuse paths only after a reused score.
+    cached_paths = state.load("growth_paths", growth_fp, ("growth_paths",)) if cached else None
+    queries = growth_queries(features, as_of)
+    # Growth paths read only the feature table, and scoring, STEP 1 and the score files never read
+    # them: the two branches of the flow run side by side from here, and meet where the dossiers
+    # need both. The side branch also writes the finished tables nobody reads back.
+    growth = None
+    if not cached_paths and bundle.history is not None and not bundle.history.empty:
+        model = getattr(bundle, "growth_model", None)  # bundles from before the engine was stored have none
+        history, target = bundle.history, out_dir / "growth_paths.csv"
+        growth = side.submit("growth_paths", forecast_and_write, history, queries, as_of, settings, model, target)
+
     if cached:
-        scores, features = cached["scores"], cached["features"]
+        scores = cached["scores"]
     else:
-        features = bundle.builder.transform_latest(rows)
-        scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable").reset_index(drop=True)
-        scores = attach_missing_inputs(scores, rows)
+        scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable")
+        scores = attach_missing_inputs(scores.reset_index(drop=True), rows)
         state.save("score", score_fp, {"scores": scores, "features": features})
     scores = with_round_eligibility(scores, eligibility)
-    FEATURES.validate(features)
     SCORES.validate(scores)
     scores_manifest = {
         **model_info,
@@ -211,50 +230,46 @@ def _run_round(
         "code_version": code,
         "data_sha256": frame_sha256(rows.reset_index(drop=True)),
     }
+    # Copies: a process's arguments are pickled after submit returns, while the main flow goes on.
+    side.submit("scores.csv", write_csv, scores.copy(), out_dir / "scores.csv", encoding="utf-8")
+    side.submit("quarantine.csv", write_csv, result.quarantine.copy(), out_dir / "quarantine.csv", encoding="utf-8")
     timings["score"] = time.perf_counter() - started
 
-    growth_fp = _fingerprint(score_fp, settings.growth_paths.model_dump(mode="json"), "growth")
-    cached_paths = state.load("growth_paths", growth_fp, ("growth_paths",))
-    # Growth paths read only the feature table, and STEP 1 and the score files never read them:
-    # the two branches of the flow run side by side, and meet where the dossiers need both.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="growth-paths") as pool:
-        growth = None if cached_paths else pool.submit(_timed, round_growth_paths, bundle, features, as_of, settings)
+    notify("audit")
+    started = time.perf_counter()
+    audits = audit_round(result, settings)  # the field audit scored: STEP 1 reads it, the panel's quality too
+    timings["audit"] = time.perf_counter() - started
 
-        notify("audit")
-        started = time.perf_counter()
-        audits = audit_round(result, settings)  # the field audit scored: STEP 1 reads it, the panel's quality too
-        timings["audit"] = time.perf_counter() - started
-
-        notify("STEP 1")
-        started = time.perf_counter()
-        step1 = decide_round(scores, result, settings, scale, eligibility, audits)
-        timings["step1"] = time.perf_counter() - started
-
-        notify("write")
-        started = time.perf_counter()
-        write_csv(scores, out_dir / "scores.csv", encoding="utf-8")
-        write_json(out_dir / "scores_manifest.json", scores_manifest)
-        write_csv(result.quarantine, out_dir / "quarantine.csv", encoding="utf-8")
-        passed = step1.decisions.loc[step1.decisions["decision"] == "pass", "firm_id"]
-        # Reasons worded as on the reports: for the dossiers (passed firms) and the workbook (every firm).
-        worded = scores if with_workbook else scores[scores["firm_id"].isin(passed)]
-        dossier = dossier_scores(bundle, worded, features, settings.reports.min_group_size)
-        timings["write"] = time.perf_counter() - started
-
-        notify("growth paths")
-        started = time.perf_counter()
-        if cached_paths:
-            paths = cached_paths["growth_paths"]
-        else:
-            paths, timings["growth_paths"] = growth.result()
-            state.save("growth_paths", growth_fp, {"growth_paths": paths})
-        if len(paths):
-            GROWTH_PATHS.validate(paths)
-        timings["growth_paths_wait"] = time.perf_counter() - started
+    notify("STEP 1")
+    started = time.perf_counter()
+    step1 = decide_round(scores, result, settings, scale, eligibility, audits)
+    timings["step1"] = time.perf_counter() - started
 
     notify("write")
     started = time.perf_counter()
-    write_csv(paths, out_dir / "growth_paths.csv", encoding="utf-8")
+    write_json(out_dir / "scores_manifest.json", scores_manifest)
+    passed = step1.decisions.loc[step1.decisions["decision"] == "pass", "firm_id"]
+    # Reasons worded as on the reports: for the dossiers (passed firms) and the workbook (every firm).
+    worded = scores if with_workbook else scores[scores["firm_id"].isin(passed)]
+    dossier = dossier_scores(bundle, worded, features, settings.reports.min_group_size)
+    timings["write"] = time.perf_counter() - started
+
+    notify("growth paths")
+    started = time.perf_counter()
+    if growth:
+        paths = growth.result()
+        state.save("growth_paths", growth_fp, {"growth_paths": paths})
+    else:
+        paths = cached_paths["growth_paths"] if cached_paths else pd.DataFrame(columns=["firm_id", "horizon", "year"])
+        if not cached_paths:
+            state.save("growth_paths", growth_fp, {"growth_paths": paths})
+        if len(paths):
+            GROWTH_PATHS.validate(paths)
+        side.submit("growth_paths.csv", write_csv, paths.copy(), out_dir / "growth_paths.csv", encoding="utf-8")
+    timings["growth_paths_wait"] = time.perf_counter() - started
+
+    notify("write")
+    started = time.perf_counter()
     log_path = Path(log_path) if log_path else decision_log_path(settings, out_dir)
     summary = write_step1(
         step1,
@@ -295,6 +310,10 @@ def _run_round(
             )
         )
     decisions = step1.decisions
+    started_wait = time.perf_counter()
+    side.finish()  # the side branch's files are whole before the manifest hashes them
+    timings["side_branch_wait"] = time.perf_counter() - started_wait
+    timings.update({f"side: {name}": seconds for name, seconds in side.seconds.items()})
     manifest = {
         "round_id": sorted(applications["round_id"].unique().tolist()),
         "as_of": as_of,
@@ -354,12 +373,6 @@ def _run_round(
     return manifest
 
 
-def _timed(function: Callable, *args) -> tuple:
-    """(``function(*args)``, its seconds): a stage's own duration when it runs beside others."""
-    started = time.perf_counter()
-    return function(*args), time.perf_counter() - started
-
-
 def with_round_eligibility(scores: pd.DataFrame, eligibility: pd.DataFrame) -> pd.DataFrame:
     """Scores with the round-time eligibility (this run's ``program`` settings) in place of the model's.
 
@@ -379,17 +392,12 @@ def _variable_ko(variable: str) -> str:
     return feature_label(variable, "ko")
 
 
-def round_growth_paths(
-    bundle: GrowthModelBundle, features: pd.DataFrame, as_of: int, settings: Settings
-) -> pd.DataFrame:
-    """Growth paths of the round's firms against the peer history the model carries."""
-    if bundle.history is None or bundle.history.empty:
-        return pd.DataFrame(columns=["firm_id", "horizon", "year"])
+def growth_queries(features: pd.DataFrame, as_of: int) -> pd.DataFrame:
+    """The growth engine's query rows: the round's feature rows at ``as_of``, with their log revenue."""
     queries = features[features["fiscal_year"] == as_of].copy()
     revenue = queries["revenue"].astype("float64")
     queries["log_revenue"] = np.log(revenue.where(revenue > 0))
-    model = getattr(bundle, "growth_model", None)  # bundles from before the engine was stored have none
-    return forecast_paths(bundle.history, queries, as_of, settings, model=model)[0]
+    return queries
 
 
 def growth_sentences(paths: pd.DataFrame, firm_ids: pd.Series | None = None) -> dict[str, str]:
@@ -402,7 +410,7 @@ def growth_sentences(paths: pd.DataFrame, firm_ids: pd.Series | None = None) -> 
     if paths.empty:
         return {}
     last = paths.sort_values("horizon").groupby("firm_id").tail(1)
-    return {row["firm_id"]: growth_sentence(row, int(row["as_of"])) for _, row in last.iterrows()}
+    return {row["firm_id"]: growth_sentence(row, int(row["as_of"])) for row in last.to_dict("records")}
 
 
 def stability_table(

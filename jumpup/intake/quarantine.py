@@ -245,8 +245,10 @@ def schema_issues(
 
     With ``raw`` (the text table the frame was parsed from), issues quote the value as written.
     """
+    # Without coercion, pandera's only change to a frame is none at all: skip its defensive copy.
+    coerces = schema.coerce or any(column.coerce for column in schema.columns.values())
     try:
-        schema.validate(frame, lazy=True)
+        schema.validate(frame, lazy=True, inplace=not coerces)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
         cases = cases[cases["index"].notna()]

@@ -249,3 +249,25 @@ def test_text_from_applicants_never_becomes_a_formula_in_the_workbook_or_the_csv
     assert ("step1_decisions.csv", "'" + FORMULAS["investor"]) in cells
     assert ("quarantine.csv", "'" + FORMULAS["raw_value"]) in cells
     assert negative_numbers > 0  # numbers stay numbers
+
+
+def test_side_branch_in_a_process_writes_the_same_bytes_as_in_a_thread(trained, tmp_path):
+    settings, root = trained
+    in_process = settings.model_copy(
+        update={"growth_paths": settings.growth_paths.model_copy(update={"process_min_firms": 0})}
+    )
+    runs = {}
+    for name, chosen in (("thread", settings), ("process", in_process)):
+        runs[name] = run_round(
+            root / "data" / "round",
+            tmp_path / name,
+            chosen,
+            str(root / "model" / "bundle"),
+            with_reports=False,
+            with_workbook=False,
+            log_path=tmp_path / f"{name}.jsonl",
+        )
+    assert settings.growth_paths.process_min_firms > runs["thread"]["counts"]["applicants"]  # the thread ran
+    assert runs["process"]["outputs_sha256"] == runs["thread"]["outputs_sha256"]
+    for manifest in runs.values():
+        assert {"side: growth_paths", "side: scores.csv", "side: quarantine.csv"} <= manifest["timings_seconds"].keys()

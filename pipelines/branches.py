@@ -1,0 +1,97 @@
+"""The round's side branch: growth paths and the writing of finished tables, beside the main flow.
+
+The growth paths depend only on the feature table and the model, and nothing before the STEP 2
+dossiers reads them (``docs/architecture.md``); ``scores.csv``, ``quarantine.csv`` and
+``growth_paths.csv`` are written from tables that the main flow keeps in memory and never reads
+back. That work therefore runs in a side branch while the main flow scores, audits, decides and
+writes the STEP 1 files, one task after another in submission order.
+
+Python threads share one interpreter lock, and the growth engine's own work (peer queries, quantile
+models) and CSV formatting hold it most of the time; from ``growth_paths.process_min_firms`` query
+firms on, the branch therefore runs in a separate process (``spawn``: the child starts clean and
+never inherits the parent's OpenMP or Arrow thread pools, which LightGBM documents as unsafe after
+``fork``); smaller rounds use a thread and skip the child's start-up. Inputs and results cross the
+process boundary pickled in memory, between this program's own processes only; nothing a user
+supplies is unpickled. The functions are the same either way, so the files are the same bytes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from jumpup.models.growth_engine import GrowthPathModel, growth_path_table
+from jumpup.safe_text import write_csv
+from jumpup.schemas import GROWTH_PATHS
+from jumpup.settings import GrowthPathSettings, Settings
+
+
+def forecast_and_write(
+    history: pd.DataFrame,
+    queries: pd.DataFrame,
+    as_of: int,
+    settings: Settings,
+    model: GrowthPathModel | None,
+    target: Path,
+) -> pd.DataFrame:
+    """Growth paths of ``queries`` (``growth_path_table``), checked against ``GROWTH_PATHS`` and written to ``target``.
+
+    Returns the table (one row per firm and future year) for the dossiers and reports.
+    Raises ``pandera.errors.SchemaError`` when the table breaks its contract (nothing is written then).
+    """
+    paths = growth_path_table(history, queries, as_of, settings, model)
+    if len(paths):
+        GROWTH_PATHS.validate(paths)
+    write_csv(paths, target, encoding="utf-8")
+    return paths
+
+
+class SideBranch:
+    """A one-worker executor beside the main flow; a context manager.
+
+    ``submit`` queues a task and returns its ``Future``; ``seconds[name]`` is a task's wall time from
+    submission to result (queueing, and in a process its start-up, included). Leaving the ``with``
+    block waits for every task, so no process outlives the round and no file is half written;
+    ``finish`` also raises the first task's error.
+    """
+
+    def __init__(self, in_process: bool):
+        self.in_process = in_process
+        self.seconds: dict[str, float] = {}
+        self._executor: Executor | None = None
+        self._futures: list[Future] = []
+
+    def __enter__(self) -> SideBranch:
+        if self.in_process:
+            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        else:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="side-branch")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, name: str, function, *args, **kwargs) -> Future:
+        started = time.perf_counter()
+        future = self._executor.submit(function, *args, **kwargs)
+
+        def finished(_: Future) -> None:
+            self.seconds[name] = time.perf_counter() - started
+
+        future.add_done_callback(finished)
+        self._futures.append(future)
+        return future
+
+    def finish(self) -> None:
+        """Wait for every task; raise the first error among them."""
+        for future in self._futures:
+            future.result()
+
+
+def side_branch(query_firms: int, settings: GrowthPathSettings) -> SideBranch:
+    """The side branch of a round of ``query_firms`` firms: a process from ``settings.process_min_firms`` on."""
+    return SideBranch(in_process=query_firms >= settings.process_min_firms)

@@ -1,0 +1,29 @@
+"""The round's side branch: tasks run in order, errors reach the round, a process and a thread agree."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from jumpup.pipelines.branches import SideBranch, side_branch
+from jumpup.safe_text import write_csv
+from jumpup.settings import GrowthPathSettings
+
+
+@pytest.mark.parametrize("in_process", [False, True])
+def test_side_branch_writes_files_and_raises_a_task_error(tmp_path, in_process):
+    frame = pd.DataFrame({"firm_id": ["F1", "F2"], "note": ["=HYPERLINK(1)", "plain"]})
+    with SideBranch(in_process) as side:
+        side.submit("a.csv", write_csv, frame, tmp_path / "a.csv", encoding="utf-8")
+        side.submit("bad", int, "not a number")
+        with pytest.raises(ValueError, match="not a number"):
+            side.finish()
+    assert set(side.seconds) == {"a.csv", "bad"}
+    written = pd.read_csv(tmp_path / "a.csv", dtype=str)
+    assert written["note"].tolist() == ["'=HYPERLINK(1)", "plain"]  # the same formula guard as on the main flow
+
+
+def test_side_branch_is_a_process_from_the_configured_size_on():
+    settings = GrowthPathSettings(process_min_firms=100)
+    assert side_branch(100, settings).in_process
+    assert not side_branch(99, settings).in_process
