@@ -165,23 +165,34 @@ def reason_codes(contributions: pd.DataFrame, factor: float, top_k: int, languag
     main_feature = np.column_stack(main_feature)
     order = np.argsort(-family_points, axis=1, kind="stable")
     template_up = "{family} {points:+.0f}점: {feature}" if language == "ko" else "{family} {points:+.0f} pts: {feature}"
+    # Each distinct (family, indicator, whole points) is worded once: rounding to whole points first
+    # (np.rint, half to even) gives the text that formatting the unrounded points would.
+    names, codes = np.unique(main_feature.astype(str), return_inverse=True)
+    codes = codes.reshape(main_feature.shape)
+    rows = np.arange(len(out))
     for rank in range(top_k):
         for direction, picks in (("up", order[:, rank]), ("down", order[:, -(rank + 1)])):
-            rows = np.arange(len(out))
             pts = family_points[rows, picks]
             keep = pts > 0.5 if direction == "up" else pts < -0.5
-            texts = [
-                template_up.format(
-                    family=family_label(families[p], language),
-                    points=v,
-                    feature=feature_label(main_feature[i, p], language),
+            feature = codes[rows, picks]
+            texts = np.full(len(out), "", dtype=object)
+            named = np.full(len(out), "", dtype=object)
+            if keep.any():
+                key = np.column_stack([picks[keep], feature[keep], np.rint(pts[keep])])
+                distinct, inverse = np.unique(key, axis=0, return_inverse=True)
+                worded = np.array(
+                    [
+                        template_up.format(
+                            family=family_label(families[int(p)], language),
+                            points=v,
+                            feature=feature_label(str(names[int(f)]), language),
+                        )
+                        for p, f, v in distinct
+                    ],
+                    dtype=object,
                 )
-                if k
-                else ""
-                for i, (p, v, k) in enumerate(zip(picks, pts, keep, strict=True))
-            ]
-            out[f"reason_{direction}_{rank + 1}"] = texts
-            out[f"reason_feature_{direction}_{rank + 1}"] = [
-                str(main_feature[i, p]) if k else "" for i, (p, k) in enumerate(zip(picks, keep, strict=True))
-            ]
+                texts[keep] = worded[inverse.ravel()]
+                named[keep] = names[feature[keep]]
+            out[f"reason_{direction}_{rank + 1}"] = texts.tolist()
+            out[f"reason_feature_{direction}_{rank + 1}"] = [str(v) for v in named]
     return out

@@ -174,7 +174,7 @@ def _read_csv_text(text: str, path: Path) -> tuple[pd.DataFrame, list[tuple[int,
             frame = pd.read_csv(
                 io.StringIO(text),
                 sep=delimiter,
-                dtype=str,
+                dtype=object,  # text as Python strings: every column becomes "string" below, no Arrow detour here
                 keep_default_na=False,
                 na_values=MISSING_TOKENS,
                 skip_blank_lines=False,

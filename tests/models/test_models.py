@@ -186,6 +186,68 @@ def test_an_indicator_and_its_peer_rank_make_one_reason_in_the_indicators_family
     assert row["reason_down_1"] == "경영성과 -12점: 매출액증가율"
 
 
+def _row_reason_texts(family_points, main_feature, families, top_k, language):
+    """The reason texts worded row by row: the definition ``reason_codes`` words once per distinct pattern."""
+    from jumpup.models.grading import family_label, feature_label
+
+    template = "{family} {points:+.0f}점: {feature}" if language == "ko" else "{family} {points:+.0f} pts: {feature}"
+    order = np.argsort(-family_points, axis=1, kind="stable")
+    out = {}
+    for rank in range(top_k):
+        for direction, picks in (("up", order[:, rank]), ("down", order[:, -(rank + 1)])):
+            texts = []
+            for i, p in enumerate(picks):
+                v = family_points[i, p]
+                kept = v > 0.5 if direction == "up" else v < -0.5
+                label = feature_label(main_feature[i, p], language)
+                texts.append(
+                    template.format(family=family_label(families[p], language), points=v, feature=label) if kept else ""
+                )
+            out[f"reason_{direction}_{rank + 1}"] = texts
+    return out
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_reason_texts_equal_their_row_by_row_wording_at_half_points(language):
+    rng = np.random.default_rng(5)
+    names = [
+        "revenue_growth_1y",
+        "operating_margin",
+        "rd_intensity",
+        "peer_pct_rd_intensity",
+        "log_revenue",
+        "firm_age",
+    ]
+    factor = 40 / np.log(2)
+    # whole and half points (2.5 -> "+2", 3.5 -> "+4") and values near the 0.5 threshold
+    halves = rng.integers(-12, 12, size=(400, len(names))) / 2 / factor
+    noise = rng.normal(scale=0.3, size=(400, len(names)))
+    contributions = pd.DataFrame(np.vstack([halves, noise]), columns=names)
+    reasons = reason_codes(contributions, factor, top_k=3, language=language)
+    families = sorted(c.removeprefix("family_points_") for c in reasons if c.startswith("family_points_"))
+    points = contributions.to_numpy() * factor
+    family_points = np.zeros((len(points), len(families)))
+    from jumpup.models.grading import reason_family, reason_indicator
+
+    for j, name in enumerate(names):
+        family_points[:, families.index(reason_family(name))] += points[:, j]
+    main = np.array(
+        [[reasons.loc[i, "reason_feature_up_1"] or "x" for _ in families] for i in range(len(points))], dtype=object
+    )
+    # the main indicator per family as reason_codes chose it, read back from the feature columns
+    for rank in (1, 2, 3):
+        for direction in ("up", "down"):
+            picked = reasons[f"reason_feature_{direction}_{rank}"]
+            texts = reasons[f"reason_{direction}_{rank}"]
+            for i, (feature, text) in enumerate(zip(picked, texts, strict=True)):
+                if feature:
+                    main[i, families.index(reason_family(feature))] = reason_indicator(feature)
+                    assert text  # a named indicator always comes with its text
+    expected = _row_reason_texts(family_points, main, families, 3, language)
+    for column, texts in expected.items():
+        assert reasons[column].tolist() == texts, column
+
+
 def test_psi_small_sample_critical_value_and_shift_detection():
     rng = np.random.default_rng(1)
     train = rng.normal(size=20000)
