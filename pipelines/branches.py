@@ -20,6 +20,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -48,6 +49,10 @@ def forecast_and_write(
         GROWTH_PATHS.validate(paths)
     write_csv(paths, target, encoding="utf-8")
     return paths
+
+
+class SideProcessError(RuntimeError):
+    """The side process ended without returning (killed by a signal, or out of memory)."""
 
 
 class SideBranch:
@@ -86,10 +91,21 @@ class SideBranch:
         self._futures.append(future)
         return future
 
+    def result(self, future: Future):
+        """A task's result; its own error as raised, ``SideProcessError`` if the side process died."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            raise SideProcessError(
+                "the round's side process (growth paths, score files) ended without a result, killed or out "
+                "of memory; run the round again (finished stages resume) or set growth_paths.process_min_firms "
+                "above the round's size to keep it in one process"
+            ) from None
+
     def finish(self) -> None:
-        """Wait for every task; raise the first error among them."""
+        """Wait for every task; raise the first error among them (``result``)."""
         for future in self._futures:
-            future.result()
+            self.result(future)
 
 
 def side_branch(query_firms: int, settings: GrowthPathSettings) -> SideBranch:

@@ -861,6 +861,7 @@ def score_round(
 ) -> None:
     """Score a whole application round: ingest, features, grades, growth paths, STEP 1 and reports."""
     from jumpup.intake.readers import InputFileError
+    from jumpup.pipelines.branches import SideProcessError
     from jumpup.pipelines.round import STAGES, run_round
     from jumpup.rendering.round_reports import model_label
 
@@ -880,7 +881,7 @@ def score_round(
             progress.update(task, completed=len(STAGES), description="done")
     except OSError as exc:
         _fail(_os_error(exc))
-    except (InputFileError, ValueError, OutputLocked) as exc:
+    except (InputFileError, ValueError, OutputLocked, SideProcessError) as exc:
         _fail(str(exc))
     counts = manifest["counts"]
     console.print(

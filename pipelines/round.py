@@ -257,7 +257,7 @@ def _run_round(
     notify("growth paths")
     started = time.perf_counter()
     if growth:
-        paths = growth.result()
+        paths = side.result(growth)
         state.save("growth_paths", growth_fp, {"growth_paths": paths})
     else:
         paths = cached_paths["growth_paths"] if cached_paths else pd.DataFrame(columns=["firm_id", "horizon", "year"])

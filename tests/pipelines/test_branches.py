@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from jumpup.pipelines.branches import SideBranch, side_branch
+from jumpup.pipelines.branches import SideBranch, SideProcessError, side_branch
 from jumpup.safe_text import write_csv
 from jumpup.settings import GrowthPathSettings
 
@@ -27,3 +27,12 @@ def test_side_branch_is_a_process_from_the_configured_size_on():
     settings = GrowthPathSettings(process_min_firms=100)
     assert side_branch(100, settings).in_process
     assert not side_branch(99, settings).in_process
+
+
+def test_a_side_process_that_dies_is_one_clear_error():
+    import os
+
+    with SideBranch(in_process=True) as side:
+        side.submit("dies", os._exit, 3)
+        with pytest.raises(SideProcessError, match=r"side process .* ended without a result"):
+            side.finish()
