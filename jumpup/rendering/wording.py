@@ -111,10 +111,14 @@ def reason_line(text: str, feature: str, value, median) -> str:
     """
     if not feature:
         return text
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        # The model reads an absent value as information of its own (LightGBM's missing-value branch):
+        # say so, so that "+1점" beside "값 없음" does not read as a figure that went astray.
+        points = _points(text)
+        effect = "" if not points else f" (값이 없다는 것 자체가 점수를 {'올림' if points > 0 else '내림'})"
+        return f"{text} — 값 없음{effect}"
     if feature.startswith("peer_pct_"):  # a position among peers: the peer median is the 50th percentile
         base = feature.removeprefix("peer_pct_")
-        if value is None or pd.isna(value):
-            return f"{text} — 값 없음"
         shown = f"{text} — 유사그룹 내 {float(value):.0%} 위치 (중앙값 50%)"
         direction = BY_NAME[base].direction if base in BY_NAME else 0
         points = _points(text)

@@ -97,6 +97,16 @@ def test_profile_reasons_show_their_value_and_say_why_a_median_is_missing():
     )
 
 
+def test_a_reason_on_a_missing_value_says_the_absence_itself_moved_the_score():
+    assert wording.reason_line("인적효율성 +1점: 1인당 매출액", "revenue_per_employee", None, 3.1e8) == (
+        "인적효율성 +1점: 1인당 매출액 — 값 없음 (값이 없다는 것 자체가 점수를 올림)"
+    )
+    assert wording.reason_line("기술성 -4점: 매출액 대비 연구개발비", "peer_pct_rd_intensity", float("nan"), None) == (
+        "기술성 -4점: 매출액 대비 연구개발비 — 값 없음 (값이 없다는 것 자체가 점수를 내림)"
+    )
+    assert "유사그룹 중앙값" not in wording.reason_line("기업 개요 +2점: 업력", "firm_age", None, 11.0)
+
+
 def test_group_tables_never_show_a_group_under_the_minimum():
     table = pd.DataFrame(
         {
