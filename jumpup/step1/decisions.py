@@ -264,11 +264,18 @@ def reason_texts(frame: pd.DataFrame, scale: MasterScale, settings: Step1Setting
         add(recommended, [f"투자사 추천으로 STEP 1 직행 ({i}, {t})" for i, t, _ in investors])
     ineligible = np.fromiter((v is not True and v is not np.True_ for v in column["eligible"]), dtype=bool, count=n)
     sizes = [SIZE_CLASS_KO.get(v, v) if isinstance(v, str) else "미상" for v in column["size_class"][ineligible]]
-    whys = [
-        INELIGIBLE_KO.get(v, v) or "판정 불가" if isinstance(v, str) else "판정 불가"
-        for v in column["ineligible_reason"][ineligible]
+    codes = column["ineligible_reason"][ineligible]
+    whys = [INELIGIBLE_KO.get(v, v) or "판정 불가" if isinstance(v, str) else "판정 불가" for v in codes]
+    # A firm too young for the program is told its age (years at the application date), not only the rule.
+    ages = frame["firm_age"].to_numpy(dtype=object)[ineligible] if "firm_age" in frame else [None] * len(codes)
+    details = [
+        f"업력 {float(age):.1f}년, " if code == "younger_than_minimum_age" and age is not None and pd.notna(age) else ""
+        for code, age in zip(codes, ages, strict=True)
     ]
-    add(ineligible, [f"지원 자격 미충족: {why} (규모: {size})" for why, size in zip(whys, sizes, strict=True)])
+    add(
+        ineligible,
+        [f"지원 자격 미충족: {why} ({d}규모: {size})" for why, d, size in zip(whys, details, sizes, strict=True)],
+    )
     flags = [str(v) for v in column["hard_flags"]]
     worded = {
         value: " | ".join(f"결격 사유: {FLAG_KO.get(f, f)}" for f in filter(None, value.split(";")))

@@ -283,7 +283,9 @@ def _row_reasons(row, scale: MasterScale, settings) -> str:
     if row.eligible is not True and row.eligible is not np.True_:
         size = SIZE_CLASS_KO.get(row.size_class, row.size_class) if isinstance(row.size_class, str) else "미상"
         reason = row.ineligible_reason if isinstance(row.ineligible_reason, str) else ""
-        reasons.append(f"지원 자격 미충족: {INELIGIBLE_KO.get(reason, reason) or '판정 불가'} (규모: {size})")
+        young = reason == "younger_than_minimum_age" and pd.notna(row.firm_age)
+        age = f"업력 {row.firm_age:.1f}년, " if young else ""
+        reasons.append(f"지원 자격 미충족: {INELIGIBLE_KO.get(reason, reason) or '판정 불가'} ({age}규모: {size})")
     for flag in filter(None, str(row.hard_flags).split(";")):
         reasons.append(f"결격 사유: {step1.FLAG_KO.get(flag, flag)}")
     return " | ".join(reasons)
@@ -311,7 +313,8 @@ def test_reason_texts_word_every_row_as_the_row_by_row_rule(mode):
             "investment_stage": nan_or(["series_a", "series_b", "pre_ipo"]),
             "eligible": rng.choice(np.array([True, False, None], dtype=object), n),
             "size_class": nan_or(["small", "medium", "large"]),
-            "ineligible_reason": nan_or(["size_class", "firm_age", "unknown_rule"]),
+            "ineligible_reason": nan_or(["size_class_not_eligible", "younger_than_minimum_age", "unknown_rule"]),
+            "firm_age": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0, 30, n)),
             "hard_flags": rng.choice(np.array(["", "distress", "distress;negative_equity", None], dtype=object), n),
         }
     )
