@@ -30,7 +30,15 @@ from jumpup.models.metrics import psi
 from jumpup.notices import Notice
 from jumpup.pipelines.branches import SideBranch, forecast_and_write, side_branch
 from jumpup.pipelines.score import load_bundle, unpromoted_notice
-from jumpup.pipelines.step1 import audit_round, decide_round, decision_log_path, eligibility_of, write_step1
+from jumpup.pipelines.step1 import (
+    append_decision_record,
+    audit_round,
+    decide_round,
+    decision_log_path,
+    eligibility_of,
+    write_step1_dossiers,
+    write_step1_files,
+)
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.reference import audit_rubric
 from jumpup.rendering.round_reports import RoundOutputs, dossier_scores, write_round_reports
@@ -252,42 +260,15 @@ def _run_round(
     # Reasons worded as on the reports: for the dossiers (passed firms) and the workbook (every firm).
     worded = scores if with_workbook else scores[scores["firm_id"].isin(passed)]
     dossier = dossier_scores(bundle, worded, features, settings.reports.min_group_size)
+
+    # Everything that does not read the growth paths is done while the side branch forecasts them.
+    summary = write_step1_files(step1, scores, result, out_dir / "step1", settings, scores_manifest)
+    shutil.copyfile(out_dir / "step1" / "step1_decisions.csv", out_dir / "step1_decisions.csv")  # the same bytes
     timings["write"] = time.perf_counter() - started
 
-    notify("growth paths")
+    notify("checks")
     started = time.perf_counter()
-    if growth:
-        paths = side.result(growth)
-        state.save("growth_paths", growth_fp, {"growth_paths": paths})
-    else:
-        paths = cached_paths["growth_paths"] if cached_paths else pd.DataFrame(columns=["firm_id", "horizon", "year"])
-        if not cached_paths:
-            state.save("growth_paths", growth_fp, {"growth_paths": paths})
-        if len(paths):
-            GROWTH_PATHS.validate(paths)
-        side.submit("growth_paths.csv", write_csv, paths.copy(), out_dir / "growth_paths.csv", encoding="utf-8")
-    timings["growth_paths_wait"] = time.perf_counter() - started
-
-    notify("write")
-    started = time.perf_counter()
-    log_path = Path(log_path) if log_path else decision_log_path(settings, out_dir)
-    summary = write_step1(
-        step1,
-        scores,
-        result,
-        out_dir / "step1",
-        settings,
-        scores_manifest,
-        log_path,
-        growth_sentences(paths, passed),
-        dossier=dossier,
-    )
-    shutil.copyfile(out_dir / "step1" / "step1_decisions.csv", out_dir / "step1_decisions.csv")  # the same bytes
-    timings["write"] += time.perf_counter() - started
-
-    notify("reports")
-    started = time.perf_counter()
-    stability = stability_table(bundle, features, scores, settings)
+    stability = stability_table(bundle, features, scores, settings)  # drift of the round against training
     warnings = list(ingest_report["warnings"]) + list(summary["warnings"])
     unpromoted = unpromoted_notice(model_info)
     if unpromoted:
@@ -310,6 +291,37 @@ def _run_round(
             )
         )
     decisions = step1.decisions
+    counts = {
+        "applicants": len(applications),
+        "scored": len(scores),
+        "passed": int((decisions["decision"] == "pass").sum()),
+        "quarantined_rows": int(quarantined),
+    }
+    timings["checks"] = time.perf_counter() - started
+
+    notify("growth paths")
+    started = time.perf_counter()
+    if growth:
+        paths = side.result(growth)
+        state.save("growth_paths", growth_fp, {"growth_paths": paths})
+    else:
+        paths = cached_paths["growth_paths"] if cached_paths else pd.DataFrame(columns=["firm_id", "horizon", "year"])
+        if not cached_paths:
+            state.save("growth_paths", growth_fp, {"growth_paths": paths})
+        if len(paths):
+            GROWTH_PATHS.validate(paths)
+        side.submit("growth_paths.csv", write_csv, paths.copy(), out_dir / "growth_paths.csv", encoding="utf-8")
+    timings["growth_paths_wait"] = time.perf_counter() - started
+
+    notify("write")
+    started = time.perf_counter()
+    write_step1_dossiers(step1, dossier, result, out_dir / "step1", growth_sentences(paths, passed), scores_manifest)
+    # The decision-log record once the round's own decisions are all written (a failed growth branch leaves none).
+    append_decision_record(summary, Path(log_path) if log_path else decision_log_path(settings, out_dir))
+    timings["write"] += time.perf_counter() - started
+
+    notify("reports")
+    started = time.perf_counter()
     started_wait = time.perf_counter()
     side.finish()  # the side branch's files are whole before the manifest hashes them
     timings["side_branch_wait"] = time.perf_counter() - started_wait
@@ -326,12 +338,7 @@ def _run_round(
             for k in ("step1", "grade_scale", "growth_paths", "program", "size_class")
         },
         "eligibility": summary["eligibility"],
-        "counts": {
-            "applicants": len(applications),
-            "scored": len(scores),
-            "passed": int((decisions["decision"] == "pass").sum()),
-            "quarantined_rows": int(quarantined),
-        },
+        "counts": counts,
         "outputs_sha256": {
             name: file_sha256(out_dir / name)
             for name in ("scores.csv", "step1_decisions.csv", "growth_paths.csv", "quarantine.csv")
@@ -366,7 +373,7 @@ def _run_round(
         timings["workbook"] = workbook_seconds
     manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
     manifest["mlflow_run_id"] = track_use(
-        settings.tracking, "round", scores_manifest, {k: float(v) for k, v in manifest["counts"].items()}
+        settings.tracking, "round", scores_manifest, {k: float(v) for k, v in counts.items()}
     )
     manifest["warnings"] = warnings
     write_json(out_dir / "manifest.json", manifest)

@@ -131,12 +131,33 @@ def write_step1(
     growth_summary: dict[str, str] | None = None,
     dossier: pd.DataFrame | None = None,
 ) -> dict:
-    """Write STEP 1's files into ``out_dir`` and append one record to the decision log.
+    """Write STEP 1's files and dossiers into ``out_dir`` and append one record to the decision log.
 
     ``scores`` are the scores STEP 1 decided on (their hash goes to the log); ``dossier``, when
     given, holds the passed firms' scores with reasons worded as on the grade report, for the STEP
     2 dossiers. ``model`` describes the model that scored the round (version, run id, hash).
     Returns the record, with the recommendation-share check, warnings and dossier count added.
+    The three steps (``write_step1_files``, ``write_step1_dossiers``, ``append_decision_record``)
+    are also called one by one by the round, which writes the dossiers once its growth paths exist.
+    """
+    report = write_step1_files(result, scores, ingested, out_dir, settings, model)
+    write_step1_dossiers(result, scores if dossier is None else dossier, ingested, out_dir, growth_summary, model)
+    append_decision_record(report, Path(log_path) if log_path else decision_log_path(settings, Path(out_dir)))
+    return report
+
+
+def write_step1_files(
+    result: Step1Result,
+    scores: pd.DataFrame,
+    ingested: IngestResult,
+    out_dir: Path,
+    settings: Settings,
+    model: dict,
+) -> dict:
+    """STEP 1's tables, what-if chart, audit quality and ``step1_summary.json`` (no dossiers, no log record).
+
+    Returns the decision-log record (``append_decision_record``) with the recommendation-share
+    check, warnings and the count of dossiers (one per passed firm) added.
     """
     rubric = audit_rubric()
     out_dir = Path(out_dir)
@@ -149,18 +170,8 @@ def write_step1(
     write_json(out_dir / "audit_quality.json", result.quality)
     write_csv(result.audit_summary.round(4), out_dir / "audit_per_firm.csv", encoding="utf-8")
     write_csv(ingested.quarantine, out_dir / "quarantine.csv")
-    shutil.rmtree(out_dir / "dossiers", ignore_errors=True)  # a rerun leaves no dossier of an earlier run behind
-    dossiers = write_dossiers(
-        result.decisions,
-        scores if dossier is None else dossier,
-        result.audit_summary,
-        ingested.tables["firms"],
-        rubric,
-        out_dir / "dossiers",
-        growth_summary,
-        model,
-    )
     applications = ingested.tables["applications"]
+    passed = int((result.decisions["decision"] == "pass").sum())
     record = {
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "round_id": sorted(applications["round_id"].unique().tolist()),
@@ -176,25 +187,55 @@ def write_step1(
         ),
         "counts": {
             "applicants": len(result.decisions),
-            "passed": int((result.decisions["decision"] == "pass").sum()),
+            "passed": passed,
             "quarantined_rows": len(ingested.quarantine),
         },
         "decisions_sha256": file_sha256(decisions_file),
         "code_version": code_version(),
     }
-    log_path = Path(log_path) if log_path else decision_log_path(settings, out_dir)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    report = {
-        **record,
-        "recommendation_share": result.share,
-        "warnings": result.warnings,
-        "dossiers": len(dossiers),
-        "icc_total": result.quality["icc_total"],
-    }
+    added = (result.share, result.warnings, passed, result.quality["icc_total"])
+    report = {**record, **dict(zip(REPORT_ONLY, added, strict=True))}
     write_json(out_dir / "step1_summary.json", {k: v for k, v in report.items() if k != "at"})
     return report
+
+
+def write_step1_dossiers(
+    result: Step1Result,
+    scores: pd.DataFrame,
+    ingested: IngestResult,
+    out_dir: Path,
+    growth_summary: dict[str, str] | None,
+    model: dict,
+) -> list[Path]:
+    """One STEP 2 dossier per passed firm under ``out_dir/dossiers`` (an earlier run's removed first).
+
+    ``scores``: the passed firms' scores, reasons worded as on the grade report; ``growth_summary``:
+    the growth sentence per firm (``pipelines.round.growth_sentences``).
+    """
+    dossier_dir = Path(out_dir) / "dossiers"
+    shutil.rmtree(dossier_dir, ignore_errors=True)  # a rerun leaves no dossier of an earlier run behind
+    return write_dossiers(
+        result.decisions,
+        scores,
+        result.audit_summary,
+        ingested.tables["firms"],
+        audit_rubric(),
+        dossier_dir,
+        growth_summary,
+        model,
+    )
+
+
+# What ``write_step1_files`` adds to the decision-log record for the caller; not logged.
+REPORT_ONLY = ("recommendation_share", "warnings", "dossiers", "icc_total")
+
+
+def append_decision_record(report: dict, log_path: Path) -> None:
+    """Append the decision-log record of ``report`` (``write_step1_files``) as one JSON line to ``log_path``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", encoding="utf-8") as handle:
+        record = {k: v for k, v in report.items() if k not in REPORT_ONLY}
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def run(

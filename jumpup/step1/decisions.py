@@ -266,10 +266,10 @@ def reason_texts(frame: pd.DataFrame, scale: MasterScale, settings: Step1Setting
     sizes = [SIZE_CLASS_KO.get(v, v) if isinstance(v, str) else "미상" for v in column["size_class"][ineligible]]
     codes = column["ineligible_reason"][ineligible]
     whys = [INELIGIBLE_KO.get(v, v) or "판정 불가" if isinstance(v, str) else "판정 불가" for v in codes]
-    # A firm too young for the program is told its age (years at the application date), not only the rule.
+    # A firm too young for the program is told its age (full years at the application date), not only the rule.
     ages = frame["firm_age"].to_numpy(dtype=object)[ineligible] if "firm_age" in frame else [None] * len(codes)
     details = [
-        f"업력 {float(age):.1f}년, " if code == "younger_than_minimum_age" and age is not None and pd.notna(age) else ""
+        f"업력 {float(age):.0f}년, " if code == "younger_than_minimum_age" and age is not None and pd.notna(age) else ""
         for code, age in zip(codes, ages, strict=True)
     ]
     add(

@@ -284,7 +284,7 @@ def _row_reasons(row, scale: MasterScale, settings) -> str:
         size = SIZE_CLASS_KO.get(row.size_class, row.size_class) if isinstance(row.size_class, str) else "미상"
         reason = row.ineligible_reason if isinstance(row.ineligible_reason, str) else ""
         young = reason == "younger_than_minimum_age" and pd.notna(row.firm_age)
-        age = f"업력 {row.firm_age:.1f}년, " if young else ""
+        age = f"업력 {row.firm_age:.0f}년, " if young else ""
         reasons.append(f"지원 자격 미충족: {INELIGIBLE_KO.get(reason, reason) or '판정 불가'} ({age}규모: {size})")
     for flag in filter(None, str(row.hard_flags).split(";")):
         reasons.append(f"결격 사유: {step1.FLAG_KO.get(flag, flag)}")
