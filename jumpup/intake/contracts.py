@@ -8,7 +8,7 @@ Documented for users in docs/data_contract.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandera.pandas as pa
 
@@ -45,6 +45,8 @@ class FileContract:
     scores: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
     nonnegative_amounts: tuple[str, ...] = ()
+    # A required column that another column can stand in for: {required: the column it is derived from}.
+    derived_from: dict[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -80,6 +82,7 @@ FIRMS = FileContract(
     ),
     integers=("fiscal_year_end_month", "founded_year"),
     dates=("listed_on", "founded_on"),
+    derived_from={"ksic_division": "ksic_code"},  # the division is the code's first two digits
 )
 
 FINANCIALS = FileContract(

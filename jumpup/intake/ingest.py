@@ -84,7 +84,8 @@ def _amount_units(raw: RawTable, contract: FileContract, declared: str) -> dict[
 
 
 def _require_columns(raw: RawTable, contract: FileContract) -> None:
-    missing = [c for c in contract.required if c not in raw.frame.columns]
+    columns = set(raw.frame.columns)
+    missing = [c for c in contract.required if c not in columns and contract.derived_from.get(c) not in columns]
     if missing:
         present = ", ".join(c for c in raw.frame.columns if c != ROW)
         raise InputFileError(
@@ -138,6 +139,8 @@ def normalise_industry(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.D
     Returns (the text table normalised, flags for codes whose leading zero was restored).
     """
     frame = raw.copy()
+    if "ksic_division" not in frame:  # a file with the code alone: every division is derived from it
+        frame["ksic_division"] = pd.Series(pd.NA, index=frame.index, dtype="string")
     divisions = ksic_divisions()
     by_number = dict(zip(divisions["division_number"], divisions["division"], strict=True))
     division = (

@@ -171,6 +171,25 @@ def test_case15_division_is_derived_and_code_formats_normalised(tmp_path, ingest
     assert len(result.tables["financials"]) == 10
 
 
+def test_a_firms_file_with_the_ksic_code_alone_gets_every_division_from_it(tmp_path, ingest_settings):
+    firms = "firm_id,name,ksic_code\n000001,가온테크,C26211\n000002,나래바이오,21210\n000003,다온,99999\n"
+    fin = "firm_id,fiscal_year,revenue\n000001,2023,100\n000002,2023,200\n000003,2023,300\n"
+    result = ingest_directory(panel(tmp_path, fin, firms), ingest_settings)
+    divisions = result.tables["firms"].set_index("firm_id")["ksic_division"].to_dict()
+    assert divisions == {"000001": "C26", "000002": "C21"}
+    # an unknown code gives no division: the firm is quarantined for its missing division, named
+    (row,) = result.quarantine.loc[result.quarantine["column"] == "ksic_division"].itertuples(index=False)
+    assert (row.file, row.row, row.rule) == ("firms.csv", 4, "missing_required")
+    assert balanced(result)
+
+
+def test_a_firms_file_with_neither_division_nor_code_is_refused_naming_both(tmp_path, ingest_settings):
+    firms = "firm_id,name\n000001,가온테크\n"
+    fin = "firm_id,fiscal_year,revenue\n000001,2023,100\n"
+    with pytest.raises(InputFileError, match="required column\\(s\\) ksic_division missing"):
+        ingest_directory(panel(tmp_path, fin, firms), ingest_settings)
+
+
 def test_optional_bad_ksic_code_and_date_null_the_field_not_the_firm(tmp_path, ingest_settings):
     firms = (
         "firm_id,name,ksic_division,ksic_code,listed_on,fiscal_year_end_month\n"
