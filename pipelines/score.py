@@ -60,10 +60,26 @@ def model_lookup_error(model: str, settings: Settings) -> ModelNotFoundError:
             f"gates ({listing}). Pass --model models:/{name}/{latest} to use a candidate (its outputs say it is "
             f"unpromoted), or run `jumpup promote` to check a version against the gates."
         )
+    store = tracking_uri(settings.tracking)
+    fix = "Pass --model with a bundle path, models:/<name>/<version> or models:/<name>@<alias>" + (
+        "." if known else ", or run `jumpup train` to register one."
+    )
+    if not model.startswith("models:/"):  # runs:/, a mistyped scheme: the store cannot say more
+        return ModelNotFoundError(f"model {model!r} not found in the MLflow store {store} ({listing}). {fix}")
+    registered, version = (name.rpartition("/")[0], name.rpartition("/")[2]) if "/" in name else (name, "")
+    registered, version = (name, "") if alias else (registered, version)
+    if registered not in versions:
+        return ModelNotFoundError(
+            f"model {model!r} not found: no registered model named {registered!r} in {store} ({listing}). {fix}"
+        )
+    listed = ", ".join(f"v{v}" for v in versions[registered]) or "none"
+    if version or alias:
+        why = f"{registered} has " + (f"no version {version!r}" if version else f"no alias @{alias}")
+    else:
+        why = f"the URI names no version or alias of {registered}"
     return ModelNotFoundError(
-        f"model {model!r} not found: no such file, and not in the MLflow store {tracking_uri(settings.tracking)} "
-        f"({listing}). Run `jumpup train` to register one, or pass --model with a bundle path, "
-        f"models:/<name>/<version> or models:/<name>@<alias>."
+        f"model {model!r} not found: {why} in {store} ({listing}). "
+        f"Pass --model models:/{registered}/<version> with one of {listed}, or models:/{registered}@<alias>."
     )
 
 

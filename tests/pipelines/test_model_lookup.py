@@ -20,6 +20,29 @@ def test_a_missing_or_mistyped_model_is_one_line_with_the_store_and_a_hint(uri, 
     assert isinstance(caught.value, ValueError)  # the CLI turns it into one line and exit code 2
 
 
+def test_a_mistyped_version_or_name_says_what_the_store_holds(tmp_path, monkeypatch):
+    import mlflow
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    mlflow.set_tracking_uri(store)
+    client = mlflow.MlflowClient()
+    client.create_registered_model("jumpup_growth")
+    client.create_model_version("jumpup_growth", source=(tmp_path / "m").as_uri())
+    expected = {
+        "models:/jumpup_growth/9": "jumpup_growth has no version '9'",
+        "models:/jumpup_growth@gold": "jumpup_growth has no alias @gold",
+        "models:/jumpup_growth": "the URI names no version or alias of jumpup_growth",
+        "models:/jumpup_growht/1": "no registered model named 'jumpup_growht'",
+    }
+    for uri, says in expected.items():
+        with pytest.raises(ModelNotFoundError) as caught:
+            load_bundle(uri, load_settings())
+        message = str(caught.value)
+        assert says in message and "jumpup_growth (versions v1" in message, message
+        assert "no such file" not in message and "jumpup train" not in message  # the store has a model
+
+
 def test_a_missing_model_in_a_new_store_is_one_line_and_nothing_else(tmp_path):
     import os
     import subprocess
