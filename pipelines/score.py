@@ -70,7 +70,8 @@ def model_lookup_error(model: str, settings: Settings) -> ModelNotFoundError:
     registered, version = (name, "") if alias else (registered, version)
     if registered not in versions:
         return ModelNotFoundError(
-            f"model {model!r} not found: no registered model named {registered!r} in {store} ({listing}). {fix}"
+            f"model {model!r} not found: no registered model named {registered!r} in the MLflow store {store} "
+            f"({listing}). {fix}"
         )
     listed = ", ".join(f"v{v}" for v in versions[registered]) or "none"
     if version or alias:
@@ -78,7 +79,7 @@ def model_lookup_error(model: str, settings: Settings) -> ModelNotFoundError:
     else:
         why = f"the URI names no version or alias of {registered}"
     return ModelNotFoundError(
-        f"model {model!r} not found: {why} in {store} ({listing}). "
+        f"model {model!r} not found: {why} in the MLflow store {store} ({listing}). "
         f"Pass --model models:/{registered}/<version> with one of {listed}, or models:/{registered}@<alias>."
     )
 
