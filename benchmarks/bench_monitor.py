@@ -5,7 +5,7 @@ Usage: python benchmarks/bench_monitor.py [--firms 100000] [--years 10] [--spark
 A setup child trains and registers a crisis model on a small synthetic panel in a temporary
 MLflow store (not timed). Then each engine runs in its own child process on ``firms`` x ``years``
 synthetic firm-years (generated in the child, not timed): indicators for every firm-year and the
-registered pyfunc's scores with reasons, through ``jumpup.monitor.engines`` (pandas, then Spark
+registered crisis model's scores with reasons (read as data), through ``jumpup.monitor.engines`` (pandas, then Spark
 with ``--spark-master``). A third child times a bare LightGBM ``predict`` on the same indicator
 matrix. For each: wall seconds of the timed part, rows/s, CPU seconds of the whole child (start-up,
 data generation and model loading included; ``CPU s`` counts the processes it waited for, ``tree
@@ -52,25 +52,24 @@ def setup(directory: Path) -> str:
 
 
 def child(part: str, uri: str, firms: int, years: int, master: str) -> dict:
-    import mlflow.pyfunc
-
     from jumpup.features.crisis_signals import FEATURES
-    from jumpup.models.crisis_pyfunc import output_columns
     from jumpup.monitor import engines
+    from jumpup.pipelines.monitor import load_crisis_model
+    from jumpup.settings import load_settings
 
     rows = _panel(firms, years)
     scored_years = tuple(sorted(rows["fiscal_year"].unique()))
-    model = mlflow.pyfunc.load_model(uri)
+    model, _, _ = load_crisis_model(uri, load_settings())
     if part == "pandas":
         started = time.perf_counter()
         out = engines.score_pandas(model, rows, scored_years)
     elif part == "spark":
         spark = engines.spark_session(master, partitions=8)
         started = time.perf_counter()
-        out = engines.score_spark(spark, uri, rows, scored_years, output_columns(3))
+        out = engines.score_spark(spark, model, rows, scored_years)
     else:  # bare LightGBM predict on the indicator matrix (indicators built before the clock starts)
         features = engines.features_for(rows, scored_years)
-        booster = model.unwrap_python_model().model.classifier.booster_
+        booster = model.classifier.booster_
         matrix = features[list(FEATURES)].to_numpy(dtype="float64")
         started = time.perf_counter()
         booster.predict(matrix)

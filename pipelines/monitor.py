@@ -14,14 +14,16 @@ interest coverage below the threshold or a 부적정 / 의견거절 opinion; set
 
 from __future__ import annotations
 
+import re
+import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
 from jumpup.features.growth_stages import growth_stages, stage_rules
-from jumpup.models.crisis import in_crisis
-from jumpup.models.crisis_pyfunc import output_columns
+from jumpup.models.bundle_store import BundleError
+from jumpup.models.crisis import CrisisModel, in_crisis
 from jumpup.monitor.engines import score_pandas, score_spark, spark_session
 from jumpup.monitor.tables import group_aggregates, migration_matrix, set_apart_in_crisis, year_over_year
 from jumpup.pipelines.train_crisis import panel_sha256, read_panel
@@ -35,6 +37,43 @@ ENGINES = ("pandas", "spark")
 
 class MonitorError(ValueError):
     """Bad monitor input (unknown year, model not found); the message is one line."""
+
+
+MODEL_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
+
+
+def load_crisis_model(uri: str, settings: Settings) -> tuple[CrisisModel, str | None, str]:
+    """The crisis model at ``uri`` read as data: (model, its MLflow run id or None, 'name vN').
+
+    ``uri``: ``models:/…`` or ``runs:/…`` (the logged model is downloaded), or a local folder: a
+    saved ``CrisisModel`` or an MLflow model folder. Only the data-only ``crisis_model`` directory is
+    read (LightGBM text and JSON, each file checked against its sha256 manifest); the pyfunc's
+    logged code is never run and no pickle is ever loaded, whatever the folder holds. Raises
+    ``MonitorError`` (one line naming the URI) for anything else.
+    """
+    mlflow = start_experiment(settings.tracking)
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import Model
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="jumpup-crisis-") as scratch:
+            if MODEL_URI.match(uri):
+                local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=scratch))
+            else:
+                local = Path(uri)
+            logged = local / "artifacts" / "crisis_model"
+            model = CrisisModel.load(logged if logged.is_dir() else local)
+            run_id = Model.load(str(local)).run_id if (local / "MLmodel").is_file() else None
+    except BundleError as exc:
+        raise MonitorError(
+            f"--model {uri}: not a crisis model ({exc}); MLflow model code and pickles are never run"
+        ) from None
+    except (MlflowException, OSError) as exc:  # a missing model, version or store
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise MonitorError(
+            f"--model {uri}: cannot load ({message}); run `jumpup train --target crisis` first"
+        ) from None
+    return model, run_id, _model_version(mlflow, uri, run_id)
 
 
 def _model_version(mlflow, uri: str, run_id: str | None) -> str:
@@ -122,24 +161,15 @@ def run(
         raise MonitorError(
             f"{panel / 'financials.csv'}: no rows for --as-of {as_of} (fiscal years on file: {years[0]}-{years[-1]})"
         )
-    mlflow = start_experiment(settings.tracking)
     uri = model_uri or f"models:/{settings.crisis.registered_model}/latest"
-    try:
-        model = mlflow.pyfunc.load_model(uri)
-    except Exception as exc:  # MLflow raises its own types for a missing model or store
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise MonitorError(
-            f"--model {uri}: cannot load ({message}); run `jumpup train --target crisis` first"
-        ) from None
-    crisis_model = model.unwrap_python_model().model
+    crisis_model, model_run_id, model_version = load_crisis_model(uri, settings)
     labels = list(crisis_model.scale.labels)
-    model_version = _model_version(mlflow, uri, model.metadata.run_id)
     scored_years = (as_of - 1, as_of)
     if engine == "pandas":
-        scores = score_pandas(model, rows, scored_years)
+        scores = score_pandas(crisis_model, rows, scored_years)
     else:
         spark = spark_session(spark_master)
-        scores = score_spark(spark, uri, rows, scored_years, output_columns(crisis_model.top_k))
+        scores = score_spark(spark, crisis_model, rows, scored_years)
     # Firms already in crisis are past the event the model predicts: set apart in both years.
     state = in_crisis(
         financials[financials["fiscal_year"].isin(scored_years)], crisis_definition(crisis_model.settings, settings)
@@ -189,7 +219,7 @@ def run(
         "spark_master": spark_master if engine == "spark" else None,
         "model_uri": uri,
         "model_version": model_version,
-        "model_run_id": model.metadata.run_id,
+        "model_run_id": model_run_id,
         "data_sha256": panel_sha256(financials),
         "code_version": code_version(),
         "panel": str(panel),
@@ -225,6 +255,7 @@ def run(
         )
         manifest["report"] = {k: (Path(v).name if isinstance(v, str) else v) for k, v in record.items()}
     write_json(out / "monitor.json", manifest)
+    mlflow = start_experiment(settings.tracking)
     with mlflow.start_run(run_name=f"monitor-{as_of}-{engine}") as active:
         mlflow.set_tags(
             {

@@ -1,14 +1,16 @@
 """Scoring engines of the crisis monitor: pandas (default, one process) and Spark (scale-out).
 
-Both score through the same registered MLflow pyfunc (``jumpup.models.crisis_pyfunc``) on the same
-indicators (``jumpup.features.crisis_signals``), so they give the same probabilities and grades:
+Both score with the same crisis model (``jumpup.models.crisis.CrisisModel``, read as data from the
+registered model's ``crisis_model`` directory; the pyfunc's logged code is never run) through the
+pyfunc's own output function (``jumpup.models.crisis_pyfunc.crisis_scores``) on the same indicators
+(``jumpup.features.crisis_signals``), so they give the same probabilities and grades:
 
-- ``pandas``: indicators for the whole panel in one table, then ``pyfunc.predict``;
+- ``pandas``: indicators for the whole panel in one table, then ``crisis_scores``;
 - ``spark``: panel rows become a Spark DataFrame partitioned by a hash of the firm id; indicators are
   computed per bucket of firms with ``groupBy(bucket).applyInPandas`` (every indicator reads only
-  the firm's own earlier years, so a firm never needs another bucket), and the pyfunc runs as a Spark UDF
-  (``mlflow.pyfunc.spark_udf``, ``env_manager="local"``: the executors use this environment and
-  the model is shipped to them once). Spark is imported only here, only when asked for.
+  the firm's own earlier years, so a firm never needs another bucket) and scored in the same
+  function, the model shipped to the executors with the function (they use this environment).
+  Spark is imported only here, only when asked for.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import sys
 import pandas as pd
 
 from jumpup.features.crisis_signals import FEATURES, ITEMS, crisis_signals
+from jumpup.models.crisis import CrisisModel
+from jumpup.models.crisis_pyfunc import crisis_scores, output_columns
 
 TEXT_COLUMNS = ("firm_id", "audit_opinion", "industry_group")
 
@@ -45,11 +49,10 @@ def features_for(rows: pd.DataFrame, years: tuple[int, ...]) -> pd.DataFrame:
     return features[features["fiscal_year"].isin(years)].reset_index(drop=True)
 
 
-def score_pandas(model, rows: pd.DataFrame, years: tuple[int, ...]) -> pd.DataFrame:
-    """Scores (the pyfunc's output) for every firm with a row in one of ``years``; ``model`` is a
-    loaded ``mlflow.pyfunc`` model."""
+def score_pandas(model: CrisisModel, rows: pd.DataFrame, years: tuple[int, ...]) -> pd.DataFrame:
+    """Scores (``crisis_scores``: probability, grade, reasons) for every firm with a row in one of ``years``."""
     features = features_for(rows, years)
-    scores = model.predict(features[["firm_id", "fiscal_year", *FEATURES]])
+    scores = crisis_scores(model, features[["firm_id", "fiscal_year", *FEATURES]])
     return scores.sort_values(["as_of", "firm_id"]).reset_index(drop=True)
 
 
@@ -76,34 +79,29 @@ def spark_session(master: str, partitions: int | None = None):
     return builder.getOrCreate()
 
 
-def _feature_schema() -> str:
-    return ", ".join(["firm_id string", "fiscal_year long", *(f"`{name}` double" for name in FEATURES)])
-
-
-def score_spark(spark, model_uri: str, rows: pd.DataFrame, years: tuple[int, ...], output: list[tuple[str, str]]):
-    """Scores for the firm-years in ``years`` computed in Spark; returns a pandas table in the
-    pyfunc's output columns (``output``: (name, Spark type) pairs), sorted like ``score_pandas``."""
-    import mlflow.pyfunc
+def score_spark(spark, model: CrisisModel, rows: pd.DataFrame, years: tuple[int, ...]) -> pd.DataFrame:
+    """Scores for the firm-years in ``years`` computed in Spark; returns a pandas table in
+    ``crisis_scores``'s columns, sorted like ``score_pandas``."""
     from pyspark.sql import functions as F
 
     last = max(years)
     panel = panel_columns(rows[rows["fiscal_year"] <= last])
     frame = spark.createDataFrame(panel)
+    output = output_columns(model.top_k)
 
     def per_bucket(part: pd.DataFrame) -> pd.DataFrame:
         features = crisis_signals(part.drop(columns="_bucket").sort_values(["firm_id", "fiscal_year"], kind="stable"))
-        return features[features["fiscal_year"].isin(years)]
+        features = features[features["fiscal_year"].isin(years)]
+        if features.empty:
+            return pd.DataFrame({name: pd.Series(dtype=object) for name, _ in output})
+        return crisis_scores(model, features[["firm_id", "fiscal_year", *FEATURES]].reset_index(drop=True))
 
     # Firms are hashed into as many buckets as shuffle partitions: every firm's rows meet in one
-    # bucket, and the indicators run once per bucket of many firms, not once per firm.
+    # bucket, and the indicators and the model run once per bucket of many firms, not once per firm.
     buckets = int(spark.conf.get("spark.sql.shuffle.partitions"))
     frame = frame.withColumn("_bucket", F.pmod(F.hash("firm_id"), F.lit(buckets)))
-    features = frame.repartition(buckets, "_bucket").groupBy("_bucket").applyInPandas(per_bucket, _feature_schema())
-    result_type = ", ".join(f"{name} {kind}" for name, kind in output)
-    udf = mlflow.pyfunc.spark_udf(spark, model_uri, result_type=result_type, env_manager="local")
-    inputs = F.struct(*[F.col(f"`{c}`") for c in ("firm_id", "fiscal_year", *FEATURES)])
-    scored = features.withColumn("_score", udf(inputs)).select("_score.*")
-    out = scored.toPandas()
+    schema = ", ".join(f"{name} {kind}" for name, kind in output)
+    out = frame.repartition(buckets, "_bucket").groupBy("_bucket").applyInPandas(per_bucket, schema).toPandas()
     out["as_of"] = out["as_of"].astype("int64")
     out["flagged"] = out["flagged"].astype(bool)
     return out.sort_values(["as_of", "firm_id"]).reset_index(drop=True)

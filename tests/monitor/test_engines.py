@@ -107,18 +107,16 @@ def spark():
 @pytest.mark.skipif(_spark_ready() is not None, reason=str(_spark_ready()))
 def test_spark_engine_matches_pandas(trained, spark):
     """Same probabilities (to 1e-9) and grades from a local Spark session as from pandas."""
-    import mlflow.pyfunc
-
-    from jumpup.models.crisis_pyfunc import output_columns
     from jumpup.monitor.engines import score_pandas, score_spark
+    from jumpup.pipelines.monitor import load_crisis_model
     from jumpup.pipelines.train_crisis import read_panel
 
-    _, panel, uri, _ = trained
+    settings, panel, uri, _ = trained
     _, _, rows = read_panel(panel)
     rows = rows[rows["firm_id"].isin(sorted(rows["firm_id"].unique())[:40])]
-    model = mlflow.pyfunc.load_model(uri)
+    model, _, _ = load_crisis_model(uri, settings)
     expected = score_pandas(model, rows, (2022, 2023))
-    got = score_spark(spark, uri, rows, (2022, 2023), output_columns(3))
+    got = score_spark(spark, model, rows, (2022, 2023))
     assert list(got["firm_id"]) == list(expected["firm_id"])
     assert np.abs(got["probability"].to_numpy() - expected["probability"].to_numpy()).max() <= 1e-9
     assert (got["grade"].to_numpy() == expected["grade"].to_numpy()).all()
@@ -149,3 +147,55 @@ def _check_firms_in_crisis_are_set_apart(panel, out, scored, manifest, html):
     assert f"({first['firm_id']})" in html
     sheet = load_workbook(out / "monitor.xlsx", read_only=True)["위기 상태 기업"]
     assert sum(1 for _ in sheet.iter_rows()) == len(expected) + 1
+
+
+class _Boom:
+    """Unpickling this runs a command: a model file must never be unpickled."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_model_folder_holding_a_pickle_or_code_is_refused_and_never_run(trained, tmp_path):
+    import pickle
+
+    from typer.testing import CliRunner
+
+    from jumpup.pipelines.cli import app
+
+    _, panel, _, _ = trained
+    marker = tmp_path / "pwned"
+    fake = tmp_path / "fake_mlflow_model"
+    fake.mkdir()
+    (fake / "model.pkl").write_bytes(pickle.dumps(_Boom(marker)))
+    (fake / "MLmodel").write_text(
+        "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    model_path: model.pkl\n"
+        "  sklearn:\n    pickled_model: model.pkl\n    serialization_format: cloudpickle\n",
+        encoding="utf-8",
+    )
+    for model in (fake, fake / "model.pkl"):
+        out = tmp_path / f"out_{model.name}"
+        args = ["monitor", "--panel", str(panel), "--as-of", "2023", "--out", str(out), "--model", str(model)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "not a crisis model" in result.output and "never run" in result.output
+        assert "Traceback" not in result.output and not out.exists()
+    assert not marker.exists()
+
+
+def test_a_downloaded_mlflow_model_folder_is_read_as_data(trained, tmp_path):
+    import mlflow
+
+    from jumpup.pipelines.monitor import load_crisis_model
+
+    settings, _, uri, _ = trained
+    local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp_path))
+    from_folder, run_id, _ = load_crisis_model(local, settings)
+    from_uri, uri_run_id, version = load_crisis_model(uri, settings)
+    assert run_id == uri_run_id and version.startswith("crisis-test v")
+    assert from_folder.feature_names == from_uri.feature_names and from_folder.top_k == from_uri.top_k
