@@ -18,6 +18,7 @@ supplies is unpickled. The functions are the same either way, so the files are t
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -55,13 +56,26 @@ class SideProcessError(RuntimeError):
     """The side process ended without returning (killed by a signal, or out of memory)."""
 
 
+DIED = (
+    "the round's side process (growth paths, score files) ended without a result, killed or out of "
+    "memory; run the round again, or set growth_paths.process_min_firms above the round's size to keep "
+    "the round in one process"
+)
+
+
+def _ignore_interrupt() -> None:
+    """The side process leaves Ctrl-C to the round, which stops it (``SideBranch.__exit__``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class SideBranch:
     """A one-worker executor beside the main flow; a context manager.
 
     ``submit`` queues a task and returns its ``Future``; ``seconds[name]`` is a task's wall time from
     submission to result (queueing, and in a process its start-up, included). Leaving the ``with``
-    block waits for every task, so no process outlives the round and no file is half written;
-    ``finish`` also raises the first task's error.
+    block waits for every task, so no process outlives the round; after an error or Ctrl-C in the
+    round, the side process is stopped first (the round's folder is then removed or resumed as a
+    whole). ``finish`` also raises the first task's error.
     """
 
     def __init__(self, in_process: bool):
@@ -72,17 +86,27 @@ class SideBranch:
 
     def __enter__(self) -> SideBranch:
         if self.in_process:
-            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_ignore_interrupt)
         else:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="side-branch")
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is not None and self.in_process:
+            # The round failed or was interrupted: stop the side process now instead of letting it
+            # finish a forecast nobody will read (it ignores Ctrl-C; the round answers for both).
+            # ProcessPoolExecutor names its workers only in ``_processes`` before Python 3.14.
+            for process in list((getattr(self._executor, "_processes", None) or {}).values()):
+                process.terminate()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, name: str, function, *args, **kwargs) -> Future:
         started = time.perf_counter()
-        future = self._executor.submit(function, *args, **kwargs)
+        try:
+            future = self._executor.submit(function, *args, **kwargs)
+        except BrokenProcessPool:
+            raise SideProcessError(DIED) from None
 
         def finished(_: Future) -> None:
             self.seconds[name] = time.perf_counter() - started
@@ -96,11 +120,7 @@ class SideBranch:
         try:
             return future.result()
         except BrokenProcessPool:
-            raise SideProcessError(
-                "the round's side process (growth paths, score files) ended without a result, killed or out "
-                "of memory; run the round again (finished stages resume) or set growth_paths.process_min_firms "
-                "above the round's size to keep it in one process"
-            ) from None
+            raise SideProcessError(DIED) from None
 
     def finish(self) -> None:
         """Wait for every task; raise the first error among them (``result``)."""

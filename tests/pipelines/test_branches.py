@@ -36,3 +36,26 @@ def test_a_side_process_that_dies_is_one_clear_error():
         side.submit("dies", os._exit, 3)
         with pytest.raises(SideProcessError, match=r"side process .* ended without a result"):
             side.finish()
+
+
+def test_an_error_in_the_round_stops_a_busy_side_process_at_once():
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt), SideBranch(in_process=True) as side:
+        side.submit("sleeps", time.sleep, 60)
+        time.sleep(3)  # the worker has started and is busy
+        raise KeyboardInterrupt
+    assert time.perf_counter() - started < 30  # not the 60 s the task would take
+
+
+def test_a_task_handed_to_a_dead_side_process_is_one_clear_error():
+    import os
+    import time
+
+    with SideBranch(in_process=True) as side:
+        side.submit("dies", os._exit, 3)
+        time.sleep(3)  # the worker is gone before the next hand-over
+        with pytest.raises(SideProcessError, match="ended without a result"):  # at the hand-over or the wait
+            side.submit("next", len, "x")
+            side.finish()
