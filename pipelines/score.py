@@ -19,6 +19,7 @@ import pandas as pd
 
 from jumpup.features.builder import panel_rows
 from jumpup.intake.ingest import IngestResult, open_panel
+from jumpup.intake.readers import InputFileError
 from jumpup.locks import out_dir_lock, removed_on_failure
 from jumpup.models.bundle import GrowthModelBundle
 from jumpup.models.bundle_store import BundleError, bundle_sha256, is_bundle_dir, load_bundle_dir
@@ -227,11 +228,16 @@ def score_panel(
     """Score ``panel_dir`` as of ``as_of`` with ``model`` into ``out_dir``; returns the manifest.
 
     The model is loaded and the panel read before ``out_dir`` is made, so a missing model or a bad
-    input leaves no folder behind; a run that fails later removes what it created.
+    input leaves no folder behind; a run that fails later removes what it created. Raises
+    ``InputFileError`` (one line) when the panel has no statements in ``as_of``.
     """
     started = time.perf_counter()
     bundle, description = load_bundle(model, settings)
     result = open_panel(Path(panel_dir), settings.ingest)
+    years = sorted({int(y) for y in result.tables["financials"]["fiscal_year"].dropna()})
+    if as_of not in years:
+        on_file = f"fiscal years on file: {years[0]}-{years[-1]}" if years else "no accepted statements"
+        raise InputFileError(f"{panel_dir}: no statements for --as-of {as_of} ({on_file}); choose a year on file")
     with removed_on_failure(Path(out_dir)), out_dir_lock(Path(out_dir), "score"):
         manifest = _score_panel(result, bundle, description, as_of, Path(out_dir), settings, language)
     manifest["seconds"] = round(time.perf_counter() - started, 2)

@@ -245,14 +245,25 @@ def run(
     settings: Settings,
     log_path: Path | None = None,
 ) -> dict:
-    """``jumpup step1``: STEP 1 from a ``scores.csv`` and an ingested round."""
-    with out_dir_lock(Path(out_dir), "step1"):
-        return _run(scores_path, ingested, Path(out_dir), settings, log_path)
+    """``jumpup step1``: STEP 1 from a ``scores.csv`` and an ingested round.
 
-
-def _run(scores_path: Path, ingested: IngestResult, out_dir: Path, settings: Settings, log_path: Path) -> dict:
+    The scores are read before ``out_dir`` is made: a missing or unreadable file leaves no folder.
+    """
     started = time.perf_counter()
     scores = pd.read_csv(scores_path, dtype={"firm_id": str})
+    with out_dir_lock(Path(out_dir), "step1"):
+        return _run(scores_path, scores, ingested, Path(out_dir), settings, log_path, started)
+
+
+def _run(
+    scores_path: Path,
+    scores: pd.DataFrame,
+    ingested: IngestResult,
+    out_dir: Path,
+    settings: Settings,
+    log_path: Path,
+    started: float,
+) -> dict:
     eligibility = eligibility_of(ingested, settings)
     try:
         result = decide_round(scores, ingested, settings, MasterScale.from_settings(settings.grade_scale), eligibility)

@@ -78,6 +78,20 @@ def test_a_missing_scores_file_is_one_error_naming_the_file(tmp_path):
     _round(tmp_path / "round")
     (tmp_path / "scores.csv").unlink()
     _one_line_error(_step1(tmp_path), "scores.csv", "No such file")
+    assert not (tmp_path / "out").exists()  # nothing made for a run that could not start
+
+
+def test_a_score_year_without_statements_is_one_error_and_makes_no_folder(tmp_path, monkeypatch):
+    from jumpup.pipelines import score as score_stage
+
+    monkeypatch.setattr(score_stage, "load_bundle", lambda model, settings: (None, {"model": model}))
+    _round(tmp_path / "round")
+    for year in ("2031", "1990"):
+        out = tmp_path / f"s{year}"
+        args = ["score", "--panel", str(tmp_path / "round"), "--as-of", year, "--out", str(out), "--model", "m"]
+        result = runner.invoke(app, [*args, "--params", str(_params(tmp_path))])
+        _one_line_error(result, f"no statements for --as-of {year}", "fiscal years on file")
+        assert not out.exists()
 
 
 @pytest.mark.parametrize(
