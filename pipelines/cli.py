@@ -112,6 +112,12 @@ def _step(description: str, work, errors: tuple[type[Exception], ...] = ()):
     return result
 
 
+def _print_quarantined(rows: int, where: Path) -> None:
+    """The input rows the contracts rejected, and where each one's reason is; nothing when none."""
+    if rows:
+        console.print(f"[yellow]{rows:,} input row(s) quarantined[/yellow] (reason per row: {escape(str(where))})")
+
+
 def _print_skipped(read: int, done: int, skipped: int, where: Path, done_as: str = "scored") -> None:
     """read / done / skipped, and where the reason for each skipped firm is."""
     line = f"firms read {read:,} = {done_as} {done:,} + skipped {skipped:,}"
@@ -612,6 +618,7 @@ def score(
         f"(model {manifest.get('model_version', manifest['model'])})"
     )
     _print_skipped(manifest["firms_read"], manifest["firms_scored"], manifest["firms_skipped"], out / "skipped.csv")
+    _print_quarantined(manifest["rows_quarantined"], out / "quarantine.csv")
     console.print("grades: " + ", ".join(f"{k} {v}" for k, v in manifest["grades"].items()))
     for warning in manifest.get("warnings", []):
         print_warning(warning)
@@ -810,6 +817,7 @@ def growth_path(
         out.with_suffix(".skipped.csv"),
         "with a path",
     )
+    _print_quarantined(manifest["rows_quarantined"], out.with_suffix(".quarantine.csv"))
 
 
 @app.command("backtest-growth")

@@ -38,6 +38,7 @@ def _history(panel_dir: Path, settings: Settings, up_to: int | None = None) -> t
         "data_sha256": frame_sha256(rows),
         "firms": result.tables["firms"][["firm_id"]],
         "financials": financials[["firm_id", "fiscal_year"]],
+        "quarantine": result.quarantine,
     }
     return history_table(features, financials, settings.growth_paths.horizon), info
 
@@ -45,8 +46,9 @@ def _history(panel_dir: Path, settings: Settings, up_to: int | None = None) -> t
 def growth_paths(panel_dir: Path, as_of: int, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Forecast every firm filing in ``as_of``; uses only data up to ``as_of``.
 
-    The third item holds the input hashes and ``skipped``: every firm of the panel without a
-    path, with the reason (``jumpup.provenance.skipped_firms``).
+    The third item holds the input hashes, ``skipped``: every firm of the panel without a path,
+    with the reason (``jumpup.provenance.skipped_firms``), and ``quarantine``: the input rows the
+    ingest contract rejected.
     """
     history, info = _history(panel_dir, settings, up_to=as_of)
     queries = history[history["fiscal_year"] == as_of]
@@ -66,6 +68,8 @@ def write_growth_paths(panel_dir: Path, as_of: int, out_file: Path, settings: Se
     write_csv(peers, out_file.with_suffix(".peers.csv"), encoding="utf-8")
     skipped = info.pop("skipped")
     write_csv(skipped, out_file.with_suffix(".skipped.csv"), encoding="utf-8")
+    quarantine = info.pop("quarantine")
+    write_csv(quarantine, out_file.with_suffix(".quarantine.csv"), encoding="utf-8")
     manifest = {
         "stage": "growth_path",
         "as_of": as_of,
@@ -75,6 +79,7 @@ def write_growth_paths(panel_dir: Path, as_of: int, out_file: Path, settings: Se
         "firms_skipped": len(skipped),
         "skipped_by_reason": skipped["reason"].value_counts().sort_index().to_dict(),
         "rows": len(paths),
+        "rows_quarantined": len(quarantine),
         "code_version": code_version(),
         **info,
     }
@@ -87,6 +92,9 @@ def backtest(panel_dir: Path, settings: Settings, metrics_file: Path | None = No
     started = time.perf_counter()
     g = settings.growth_paths
     history, info = _history(panel_dir, settings)
+    for table_only in ("firms", "financials"):
+        info.pop(table_only)
+    info["rows_quarantined"] = len(info.pop("quarantine"))
     results = run_rolling(history, g, seed=settings.seed)
     if not results:
         raise ValueError(f"{panel_dir}: no origin has both peers with known outcomes and realised outcomes to test")

@@ -271,6 +271,7 @@ def _score_panel(
         "firms_read": int(firms["firm_id"].nunique()),
         "firms_scored": len(scores),
         "firms_skipped": len(skipped),
+        "rows_quarantined": len(result.quarantine),
         "skipped_by_reason": skipped["reason"].value_counts().sort_index().to_dict(),
         "grades": scores["grade"].value_counts().sort_index().to_dict(),
         "scores_sha256": file_sha256(out_dir / "scores.csv"),

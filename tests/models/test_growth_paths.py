@@ -159,6 +159,8 @@ def test_backtest_reports_every_method_and_both_baselines(panel, tmp_path):
         assert 0.5 < row["coverage_80"] < 0.98 and row["coverage_50"] < row["coverage_80"]
         assert row["coverage_80_ci_low"] <= row["coverage_80"] <= row["coverage_80_ci_high"]
     assert (tmp_path / "metrics.json").exists() and (tmp_path / "growth_backtest.json").exists()
+    # the summary is figures and hashes only: no table of the panel's firms is written into it
+    assert not {"firms", "financials", "quarantine"} & summary.keys() and summary["rows_quarantined"] == 0
 
 
 def test_real_dart_panel_backtest_meets_coverage_and_beats_both_baselines(dart_bulk, tmp_path):

@@ -96,3 +96,24 @@ def test_changing_min_age_changes_the_next_round_with_the_same_model(model, tmp_
     assert (decided[30].loc[young, "decision"] == "fail").all()
     assert decided[30].loc[young, "reasons"].str.contains("업력 요건 미충족").all()
     assert not (decided[7]["ineligible_reason"].fillna("") == "younger_than_minimum_age").any()
+
+
+def test_quarantined_rows_are_counted_and_named_by_score_and_growth_path(model, tmp_path):
+    import shutil
+
+    panel = tmp_path / "panel"
+    shutil.copytree(CASE, panel)
+    with open(panel / "firms.csv", "a", encoding="utf-8") as handle:
+        handle.write("../../x,침입,C26,,,,,12,26421,2004\n")  # a hostile id: quarantined, never a path
+    out = tmp_path / "paths.csv"
+    result = runner.invoke(app, ["growth-path", "--panel", str(panel), "--as-of", "2024", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 input row(s) quarantined" in " ".join(result.output.split())
+    assert json.loads(out.with_suffix(".manifest.json").read_text())["rows_quarantined"] == 1
+    assert pd.read_csv(out.with_suffix(".quarantine.csv"), dtype=str)["value"].tolist() == ["../../x"]
+    scored = tmp_path / "scored"
+    args = ["score", "--panel", str(panel), "--as-of", "2024", "--out", str(scored), "--model", str(model)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "1 input row(s) quarantined" in " ".join(result.output.split())
+    assert json.loads((scored / "scores_manifest.json").read_text())["rows_quarantined"] == 1
