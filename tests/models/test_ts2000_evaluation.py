@@ -91,6 +91,11 @@ def test_test_firms_are_never_fitted_and_runs_repeat_exactly():
     results, predictions = evaluate(firms, financials, design)
     assert results["test_firms_overlap_fit"] == 0
     assert set(predictions["fiscal_year"]) == {2019}
+    for name, entry in results["chosen_params"].items():
+        assert entry["chosen"]["mean"] == max(
+            a["mean"] for a in (entry["validation_auc"].values() if name == "graded" else entry["validation_auc"])
+        )
+    assert len(results["cross_firm_rows"]) == design.cv_folds and min(results["cross_firm_rows"]) > 0
     assert set(results["auc"]) >= {"full_lgbm", "plain_lgbm", "logistic", "past_growth", "full_lgbm_minus_plain_lgbm"}
     assert 0 < results["test_rows"] < 300
     # Growth is persistent in this panel, so the models must beat chance clearly.
