@@ -20,7 +20,7 @@ Models:
   columns as ``full_lgbm``, prepared like ``logistic``;
 - ``graded``: the graded model, a calibrated blend ``w · scorecard_full + (1 − w) · full_lgbm`` of
   the two probabilities (``blend_probabilities``); the scorecard's strength and ``w`` (from
-  ``BLEND_WEIGHTS``; ``w = 0`` is the LightGBM alone) are chosen on the validation origin
+  ``BLEND_WEIGHTS``; ``w = 0`` is the LightGBM alone) are chosen on both validations below
   (``choose_blend``), after the LightGBM hyper-parameters;
 - ``past_growth``: the past 3-year revenue CAGR as the score.
 Every setting (the LightGBM hyper-parameters of each model from ``PARAM_GRID``, the blend) is
