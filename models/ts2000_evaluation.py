@@ -20,14 +20,32 @@ Models:
   columns as ``full_lgbm``, prepared like ``logistic``;
 - ``graded``: the graded model, a calibrated blend ``w · scorecard_full + (1 − w) · full_lgbm`` of
   the two probabilities (``blend_probabilities``); the scorecard's strength and ``w`` (from
-  ``BLEND_WEIGHTS``; ``w = 0`` is the LightGBM alone) are chosen on the validation origin
+  ``BLEND_WEIGHTS``; ``w = 0`` is the LightGBM alone) are chosen on both validations below
   (``choose_blend``), after the LightGBM hyper-parameters;
 - ``past_growth``: the past 3-year revenue CAGR as the score.
-The LightGBM hyper-parameters of each model are chosen from ``PARAM_GRID`` on an earlier
-validation origin only (``choose_params``: fit on origins up to ``validation_fit_last_origin`` of
-one part of the non-test firms, validate at ``validation_origin`` on the other part), so neither
-the test origin nor a test firm ever informs a choice. AUCs carry firm-clustered bootstrap
-intervals (``jumpup.models.metrics``); differences use paired draws.
+Every setting (the LightGBM hyper-parameters of each model from ``PARAM_GRID``, the blend) is
+chosen on the mean AUC of two validations that use only non-test firms and outcomes known by the
+test origin (``validation_splits``, ``validation_auc``), so neither the test origin nor a test firm
+ever informs a choice:
+- the validation origin (``validation_sets``): fit on origins up to ``validation_fit_last_origin``
+  (2013) of one part of the non-test firms, judged at ``validation_origin`` (2016) on the other
+  part. Out of time like the test, but its fit rows have at most one year of history, so history
+  features cannot prove themselves there;
+- the cross-firm validation (``cross_firm_folds``): the non-test firms dealt into ``cv_folds`` (5)
+  groups; for each group, fit on origins up to ``cv_fit_last_origin`` (2015) of the other groups,
+  judged at ``validation_origin`` (2016) on the group. Its fit rows carry up to three years of
+  history like the final fit's; it stops a year before the judged origin so that no fit row shares
+  the judged rows' industry-group year. Its AUC is the mean over the folds.
+Judged on both validations and not kept, because none lifted the graded model's mean validation
+AUC by more than the noise of a paired firm bootstrap (docs/models.md gives the figures): seed
+bagging, sample weights favouring recent origins, LightGBM ``extra_trees``, ``path_smooth``,
+``linear_tree``, DART, the industry group as a categorical, an auxiliary regressor or an upper
+quantile model of the 3-year log growth stacked with the classifier, classifiers at 10% and 30%
+CAGR averaged with the 20% one, industry-group momentum (the group's aggregate revenue growth,
+its trend, the firm against it, moves in the group's size ranking), history windows of equal
+length at every origin, first-time filers, and a spline scorecard in the blend.
+AUCs carry firm-clustered bootstrap intervals (``jumpup.models.metrics``); differences use paired
+draws.
 
 Growth quantiles come from the growth-path engine's calibrated quantile forecast (its pooled
 quantile LightGBM, ``jumpup.models.growth_peers.pooled_quantile_models``, shrunk toward the pooled
@@ -149,6 +167,8 @@ class Design:
     seed: int = 20250901
     n_boot: int = 500
     marginal_years: int = 3
+    cv_folds: int = 5
+    cv_fit_last_origin: int = 2015
 
 
 def build_rows(firms: pd.DataFrame, financials: pd.DataFrame, design: Design) -> pd.DataFrame:
@@ -348,26 +368,25 @@ def blend_probabilities(gbm: np.ndarray, scorecard: np.ndarray, weight: float) -
     return weight * scorecard + (1.0 - weight) * gbm
 
 
-def choose_blend(
-    fit: pd.DataFrame, validation: pd.DataFrame, columns: list[str], seed: int, params: dict
-) -> tuple[dict, dict]:
-    """The (scorecard C, blend weight) with the highest validation AUC, and every AUC.
+def choose_blend(splits: ValidationSplits, columns: list[str], seed: int, params: dict) -> tuple[dict, dict]:
+    """The (scorecard C, blend weight) with the highest mean validation AUC, and every candidate's.
 
-    The LightGBM (``params``) and one scorecard per ``SCORECARD_C_GRID`` entry are fitted on
-    ``fit`` and scored on ``validation``; candidates are tried in grid order and the first best
-    wins. Returns ({"c": ..., "weight": ...}, {"C=<c> w=<w>": auc}).
+    On every pair of ``splits`` the LightGBM (``params``) and one scorecard per
+    ``SCORECARD_C_GRID`` entry are fitted on the fit rows and score the judged rows; candidates are
+    tried in grid order and the first best (``validation_auc``'s "mean") wins.
+    Returns ({"c": ..., "weight": ...}, {"C=<c> w=<w>": validation_auc dict}).
     """
-    y = validation["label"].to_numpy(dtype=int)
-    gbm = _gbm(fit, validation, columns, seed, params)
-    aucs: dict[str, float] = {}
+    pairs = [splits.origin, *splits.folds]
+    gbm = {id(j): _gbm(f, j, columns, seed, params) for f, j in pairs}
+    aucs: dict[str, dict] = {}
     best, best_auc = {"c": SCORECARD_C_GRID[0], "weight": 0.0}, -np.inf
     for c in SCORECARD_C_GRID:
-        scorecard = scorecard_probabilities(fit, validation, columns, c)
+        card = {id(j): scorecard_probabilities(f, j, columns, c) for f, j in pairs}
         for weight in BLEND_WEIGHTS:
-            auc = float(roc_auc_score(y, blend_probabilities(gbm, scorecard, weight)))
+            auc = validation_auc(splits, lambda f, j, w=weight, s=card: blend_probabilities(gbm[id(j)], s[id(j)], w))
             aucs[f"C={c} w={weight}"] = auc
-            if auc > best_auc:
-                best, best_auc = {"c": c, "weight": weight}, auc
+            if auc["mean"] > best_auc:
+                best, best_auc = {"c": c, "weight": weight}, auc["mean"]
     return best, aucs
 
 
@@ -378,22 +397,15 @@ def _gbm(fit: pd.DataFrame, test: pd.DataFrame, columns: list[str], seed: int, p
 
 
 def validation_sets(rows: pd.DataFrame, test_firms: set, design: Design) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(fit, validation) rows for choices made before the test: non-test firms, earlier origins only.
+    """(fit, validation) rows of the validation origin: non-test firms, earlier origins only.
 
     The non-test firms are split again (seed + 1, ``test_share``); fit rows are origins
     ``fit_first_origin - 1`` … ``validation_fit_last_origin`` of one part, validation rows the
     ``validation_origin`` of the other. Outcomes of both are known by ``validation_origin +
     horizon`` ≤ ``test_origin``, so nothing about the test origin or the test firms is used.
     """
-    if design.validation_origin + design.horizon > design.test_origin:
-        raise ValueError(
-            f"validation origin {design.validation_origin} + horizon {design.horizon} is after "
-            f"the test origin {design.test_origin}: its outcomes were not known then"
-        )
-    if design.validation_fit_last_origin + design.horizon > design.validation_origin:
-        raise ValueError("validation fit origins must have outcomes known at the validation origin")
-    eligible = (rows["revenue"] >= design.min_start_revenue_won) & rows["label"].notna()
-    rest = rows[eligible & ~rows["firm_id"].isin(test_firms)]
+    _check_validation_design(design)
+    rest = _validation_population(rows, test_firms, design)
     held = split_firms(rest["firm_id"], Design(seed=design.seed + 1, test_share=design.test_share))
     in_held = rest["firm_id"].isin(held)
     fit = rest[~in_held & rest["fiscal_year"].between(design.fit_first_origin - 1, design.validation_fit_last_origin)]
@@ -401,11 +413,84 @@ def validation_sets(rows: pd.DataFrame, test_firms: set, design: Design) -> tupl
     return fit, validation
 
 
-def choose_params(fit: pd.DataFrame, validation: pd.DataFrame, columns: list[str], seed: int) -> tuple[dict, list]:
-    """The ``PARAM_GRID`` entry with the highest validation AUC (first one on ties), and every AUC."""
-    y = validation["label"].to_numpy(dtype=int)
-    aucs = [float(roc_auc_score(y, _gbm(fit, validation, columns, seed, params))) for params in PARAM_GRID]
-    return dict(PARAM_GRID[int(np.argmax(aucs))]), aucs
+def cross_firm_folds(rows: pd.DataFrame, test_firms: set, design: Design) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """``cv_folds`` (fit, judged) pairs over the non-test firms: the cross-firm validation.
+
+    The non-test firms are dealt into ``cv_folds`` groups (a seeded permutation, seed + 2, of the
+    sorted ids). For group k the fit rows are origins ``fit_first_origin - 1`` …
+    ``cv_fit_last_origin`` of the firms outside k and the judged rows the ``validation_origin`` of
+    the firms in k. The fit rows carry up to three years of history, as the final fit does, which the
+    validation origin's fit rows (origins ≤ ``validation_fit_last_origin``) do not. The fit origins
+    stop before the validation origin so that no fit row shares the judged rows' industry-group
+    year (a group-year statistic would otherwise carry the judged years' outcome from one firm group
+    to the other). Every outcome is known by ``validation_origin + horizon`` ≤ ``test_origin``.
+    Raises ``ValueError`` for fewer than two folds or a design that breaks those orders.
+    """
+    _check_validation_design(design)
+    if design.cv_folds < 2:
+        raise ValueError(f"cross-firm validation needs at least two folds, got {design.cv_folds}")
+    if design.cv_fit_last_origin >= design.validation_origin:
+        raise ValueError(
+            f"cross-firm fit origins must end before the validation origin {design.validation_origin}, "
+            f"got {design.cv_fit_last_origin}"
+        )
+    rest = _validation_population(rows, test_firms, design)
+    ids = np.array(sorted(set(rest["firm_id"])))
+    order = np.random.default_rng(design.seed + 2).permutation(len(ids))
+    fold = pd.Series(np.arange(len(ids)) % design.cv_folds, index=ids[order])
+    firm_fold = rest["firm_id"].map(fold).to_numpy()
+    in_window = rest["fiscal_year"].between(design.fit_first_origin - 1, design.cv_fit_last_origin).to_numpy()
+    at_origin = (rest["fiscal_year"] == design.validation_origin).to_numpy()
+    return [(rest[in_window & (firm_fold != k)], rest[at_origin & (firm_fold == k)]) for k in range(design.cv_folds)]
+
+
+@dataclass(frozen=True)
+class ValidationSplits:
+    """Every (fit, judged) pair settings are chosen on: the validation origin and the cross-firm folds."""
+
+    origin: tuple[pd.DataFrame, pd.DataFrame]
+    folds: tuple[tuple[pd.DataFrame, pd.DataFrame], ...]
+
+
+def validation_splits(rows: pd.DataFrame, test_firms: set, design: Design) -> ValidationSplits:
+    """The validation origin's pair (``validation_sets``) and the cross-firm folds (``cross_firm_folds``)."""
+    folds = tuple(cross_firm_folds(rows, test_firms, design))
+    return ValidationSplits(validation_sets(rows, test_firms, design), folds)
+
+
+def validation_auc(splits: ValidationSplits, score) -> dict:
+    """AUC of ``score(fit, judged) -> (len(judged),)`` on both validations, and their mean.
+
+    Returns {"origin": AUC at the validation origin, "cross_firm": mean AUC over the folds,
+    "folds": [AUC per fold], "mean": (origin + cross_firm) / 2}; settings are chosen on "mean".
+    """
+    fit, judged = splits.origin
+    origin = float(roc_auc_score(judged["label"].to_numpy(dtype=int), score(fit, judged)))
+    folds = [float(roc_auc_score(j["label"].to_numpy(dtype=int), score(f, j))) for f, j in splits.folds]
+    cross = float(np.mean(folds))
+    return {"origin": origin, "cross_firm": cross, "folds": folds, "mean": (origin + cross) / 2}
+
+
+def _check_validation_design(design: Design) -> None:
+    if design.validation_origin + design.horizon > design.test_origin:
+        raise ValueError(
+            f"validation origin {design.validation_origin} + horizon {design.horizon} is after "
+            f"the test origin {design.test_origin}: its outcomes were not known then"
+        )
+    if design.validation_fit_last_origin + design.horizon > design.validation_origin:
+        raise ValueError("validation fit origins must have outcomes known at the validation origin")
+
+
+def _validation_population(rows: pd.DataFrame, test_firms: set, design: Design) -> pd.DataFrame:
+    eligible = (rows["revenue"] >= design.min_start_revenue_won) & rows["label"].notna()
+    return rows[eligible & ~rows["firm_id"].isin(test_firms)]
+
+
+def choose_params(splits: ValidationSplits, columns: list[str], seed: int) -> tuple[dict, list]:
+    """The ``PARAM_GRID`` entry with the highest mean validation AUC (first one on ties), and every
+    candidate's ``validation_auc``."""
+    aucs = [validation_auc(splits, lambda f, j, p=params: _gbm(f, j, columns, seed, p)) for params in PARAM_GRID]
+    return dict(PARAM_GRID[int(np.argmax([a["mean"] for a in aucs]))]), aucs
 
 
 def paired_bootstrap(y: np.ndarray, scores: dict[str, np.ndarray], groups: np.ndarray, n_boot: int, seed: int) -> dict:
@@ -622,14 +707,19 @@ def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design, sett
     fit = rows[eligible & ~is_test & rows["fiscal_year"].between(design.fit_first_origin, design.fit_last_origin)]
     fit = fit[fit["label"].notna()]
     test = rows[eligible & is_test & (rows["fiscal_year"] == design.test_origin) & rows["label"].notna()]
-    validation_fit, validation = validation_sets(rows, test_firms, design)
+    splits = validation_splits(rows, test_firms, design)
+    validation_fit, validation = splits.origin
     plain, full = list(PLAIN_RATIOS), [*PLAIN_RATIOS, *EXTRA, *HISTORY, *PEERS]
     chosen = {}
     for name, columns in (("full_lgbm", full), ("plain_lgbm", plain)):
-        params, aucs = choose_params(validation_fit, validation, columns, design.seed)
-        chosen[name] = {"params": params, "validation_auc": aucs}
-    blend, blend_aucs = choose_blend(validation_fit, validation, full, design.seed, chosen["full_lgbm"]["params"])
-    chosen["graded"] = {"params": blend, "validation_auc": blend_aucs}
+        params, aucs = choose_params(splits, columns, design.seed)
+        chosen[name] = {"params": params, "validation_auc": aucs, "chosen": max(aucs, key=lambda a: a["mean"])}
+    blend, blend_aucs = choose_blend(splits, full, design.seed, chosen["full_lgbm"]["params"])
+    chosen["graded"] = {
+        "params": blend,
+        "validation_auc": blend_aucs,
+        "chosen": blend_aucs[f"C={blend['c']} w={blend['weight']}"],
+    }
     full_gbm = _gbm(fit, test, full, design.seed, chosen["full_lgbm"]["params"])
     scorecard = scorecard_probabilities(fit, test, full, blend["c"])
     scores = {
@@ -651,8 +741,13 @@ def evaluate(firms: pd.DataFrame, financials: pd.DataFrame, design: Design, sett
         "test_base_rate": float(y.mean()),
         "validation_fit_rows": len(validation_fit),
         "validation_rows": len(validation),
+        "cross_firm_fit_rows": [len(f) for f, _ in splits.folds],
+        "cross_firm_rows": [len(j) for _, j in splits.folds],
         "firms_in_panel": int(rows["firm_id"].nunique()),
-        "test_firms_overlap_fit": len(set(test["firm_id"]) & (set(fit["firm_id"]) | set(validation_fit["firm_id"]))),
+        "test_firms_overlap_fit": len(
+            set(test["firm_id"])
+            & set().union(fit["firm_id"], validation_fit["firm_id"], *(f["firm_id"] for f, _ in splits.folds))
+        ),
         "chosen_params": chosen,
         "param_grid": [dict(p) for p in PARAM_GRID],
         "blend_grid": {"scorecard_c": list(SCORECARD_C_GRID), "weight": list(BLEND_WEIGHTS)},

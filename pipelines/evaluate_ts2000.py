@@ -41,6 +41,9 @@ def run(panel: Path, out: Path, settings: Settings, n_boot: int = 500) -> dict:
         mlflow.log_params({f"chosen.{k}": str(v["params"]) for k, v in results["chosen_params"].items()})
         mlflow.set_tags({"data_sha256": results["data_sha256"], "code_version": results["code_version"]})
         metrics = {"test_rows": results["test_rows"], "fit_rows": results["fit_rows"]}
+        for name, entry in results["chosen_params"].items():
+            for key in ("origin", "cross_firm", "mean"):
+                metrics[f"validation.{name}.{key}"] = entry["chosen"][key]
         for name, entry in results["auc"].items():
             for key, value in entry.items():
                 metrics[f"auc.{name}.{key}"] = value

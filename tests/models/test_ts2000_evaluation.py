@@ -15,17 +15,21 @@ from jumpup.models.ts2000_evaluation import (
     PLAIN_RATIOS,
     SCORECARD_C_GRID,
     Design,
+    ValidationSplits,
     blend_probabilities,
     build_rows,
     choose_blend,
     choose_params,
+    cross_firm_folds,
     engine_growth,
     evaluate,
     group_features,
     quantile_scores,
     scorecard_probabilities,
     split_firms,
+    validation_auc,
     validation_sets,
+    validation_splits,
 )
 from jumpup.pipelines import synth
 from jumpup.settings import load_settings
@@ -87,6 +91,11 @@ def test_test_firms_are_never_fitted_and_runs_repeat_exactly():
     results, predictions = evaluate(firms, financials, design)
     assert results["test_firms_overlap_fit"] == 0
     assert set(predictions["fiscal_year"]) == {2019}
+    for name, entry in results["chosen_params"].items():
+        assert entry["chosen"]["mean"] == max(
+            a["mean"] for a in (entry["validation_auc"].values() if name == "graded" else entry["validation_auc"])
+        )
+    assert len(results["cross_firm_rows"]) == design.cv_folds and min(results["cross_firm_rows"]) > 0
     assert set(results["auc"]) >= {"full_lgbm", "plain_lgbm", "logistic", "past_growth", "full_lgbm_minus_plain_lgbm"}
     assert 0 < results["test_rows"] < 300
     # Growth is persistent in this panel, so the models must beat chance clearly.
@@ -162,10 +171,56 @@ def test_parameters_are_chosen_on_the_validation_origin_of_non_test_firms():
     assert not (set(fit["firm_id"]) | set(validation["firm_id"])) & test_firms
     assert fit["fiscal_year"].max() <= design.validation_fit_last_origin
     assert set(validation["fiscal_year"]) == {design.validation_origin}
-    params, aucs = choose_params(fit, validation, list(PLAIN_RATIOS), design.seed)
-    assert len(aucs) == len(PARAM_GRID) and params == PARAM_GRID[int(np.argmax(aucs))]
+    params, aucs = choose_params(validation_splits(rows, test_firms, design), list(PLAIN_RATIOS), design.seed)
+    means = [a["mean"] for a in aucs]
+    assert len(aucs) == len(PARAM_GRID) and params == PARAM_GRID[int(np.argmax(means))]
+    assert all(np.isclose(a["mean"], (a["origin"] + a["cross_firm"]) / 2) for a in aucs)
     with pytest.raises(ValueError, match="not known"):
         validation_sets(rows, test_firms, Design(validation_origin=2017))
+
+
+def test_cross_firm_folds_judge_each_non_test_firm_once_at_the_validation_origin():
+    firms, financials = _panel(firms=400)
+    design = Design(n_boot=20, cv_folds=4)
+    rows = build_rows(firms, financials, design)
+    test_firms = split_firms(rows["firm_id"], design)
+    folds = cross_firm_folds(rows, test_firms, design)
+    assert len(folds) == 4
+    judged = [set(j["firm_id"]) for _, j in folds]
+    for (fit, j), ids in zip(folds, judged, strict=True):
+        assert set(j["fiscal_year"]) == {design.validation_origin}
+        assert fit["fiscal_year"].max() == design.cv_fit_last_origin < design.validation_origin
+        assert fit["fiscal_year"].min() == design.fit_first_origin - 1
+        assert not set(fit["firm_id"]) & ids and not (set(fit["firm_id"]) | ids) & test_firms
+        assert (j["revenue"] >= design.min_start_revenue_won).all() and j["label"].notna().all()
+    # Each non-test firm filing at the validation origin is judged in exactly one fold.
+    at_origin = rows[
+        (rows["fiscal_year"] == design.validation_origin)
+        & ~rows["firm_id"].isin(test_firms)
+        & (rows["revenue"] >= design.min_start_revenue_won)
+        & rows["label"].notna()
+    ]
+    assert sum(len(ids) for ids in judged) == len(set().union(*judged)) == at_origin["firm_id"].nunique()
+    again = cross_firm_folds(rows, test_firms, design)
+    assert all(a[1].index.equals(b[1].index) for a, b in zip(folds, again, strict=True))
+    with pytest.raises(ValueError, match="before the validation origin"):
+        cross_firm_folds(rows, test_firms, Design(cv_fit_last_origin=2016))
+    with pytest.raises(ValueError, match="two folds"):
+        cross_firm_folds(rows, test_firms, Design(cv_folds=1))
+
+
+def test_validation_auc_averages_the_origin_and_the_folds():
+    rows = _two_class_rows(n=1200)
+    pairs = (rows.iloc[:400], rows.iloc[400:600])
+    folds = ((rows.iloc[:400], rows.iloc[600:900]), (rows.iloc[:400], rows.iloc[900:]))
+    splits = ValidationSplits(pairs, folds)
+    perfect = validation_auc(splits, lambda fit, judged: judged["label"].to_numpy())
+    assert perfect == {"origin": 1.0, "cross_firm": 1.0, "folds": [1.0, 1.0], "mean": 1.0}
+    signal = validation_auc(splits, lambda fit, judged: judged["signal"].to_numpy())
+    judged = (rows.iloc[400:600], rows.iloc[600:900], rows.iloc[900:])
+    expected = [roc_auc_score(j["label"], j["signal"]) for j in judged]
+    assert np.isclose(signal["origin"], expected[0]) and np.allclose(signal["folds"], expected[1:])
+    assert np.isclose(signal["mean"], (expected[0] + np.mean(expected[1:])) / 2)
 
 
 def test_growth_quantiles_are_calibrated_on_earlier_origins_and_beat_the_pooled_forecast():
@@ -246,9 +301,10 @@ def test_blend_is_the_weighted_mean_of_the_two_probabilities():
 def test_blend_is_chosen_as_the_best_validation_candidate():
     rows = _two_class_rows(n=1500)
     fit, validation = rows.iloc[:1000], rows.iloc[1000:]
-    best, aucs = choose_blend(fit, validation, ["signal", "noise"], 0, {"n_estimators": 50})
+    splits = ValidationSplits((fit, validation), ((fit.iloc[:500], validation), (fit.iloc[500:], validation)))
+    best, aucs = choose_blend(splits, ["signal", "noise"], 0, {"n_estimators": 50})
     assert len(aucs) == len(SCORECARD_C_GRID) * len(BLEND_WEIGHTS)
-    assert aucs[f"C={best['c']} w={best['weight']}"] == max(aucs.values())
+    assert aucs[f"C={best['c']} w={best['weight']}"]["mean"] == max(a["mean"] for a in aucs.values())
     # A linear signal is what the scorecard models exactly: it must take some weight.
     assert best["weight"] > 0
 
