@@ -353,14 +353,18 @@ class GrowthPathModel:
             return False
         return as_of >= fitted if fitted == self.history_last_year_ else as_of == fitted
 
-    def predict(self, queries: pd.DataFrame) -> dict[int, dict]:
-        """Per horizon: the forecast frame and the peer draws of each query firm."""
+    def predict(self, queries: pd.DataFrame, with_draws: bool = True) -> dict[int, dict]:
+        """Per horizon: the forecast frame and (``with_draws``) the peer draws of each query firm.
+
+        Without the draws (ids and outcomes of every peer of every firm, about 100 MB per horizon
+        at 100,000 firms) only the frames are kept.
+        """
         forecasts = {}
         if queries.empty:
             return forecasts
         for k, model in self.horizons_.items():
             frame, draws, _ = model.forecast(queries)
-            forecasts[k] = {"frame": frame, "draws": draws}
+            forecasts[k] = {"frame": frame, "draws": draws} if with_draws else {"frame": frame}
         return forecasts
 
 
@@ -557,7 +561,7 @@ def forecast_paths(
     queries = queries.reset_index(drop=True)
     if model is None or not model.serves(as_of, g, settings.seed):
         model = fit_growth_model(history, settings, as_of)
-    forecasts = model.predict(queries)
+    forecasts = model.predict(queries, with_draws=False)  # the paths read the frames only
     size_class = queries["size_class"].astype("object")
     floor_eok = np.select(
         [size_class == name for name in NEXT_CLASS_FLOOR],
