@@ -37,7 +37,7 @@ def _peak_mb() -> int:
 
 
 def _children_cpu() -> float:
-    """CPU seconds of this process's finished child processes (the round's side branch)."""
+    """CPU seconds of this process's finished child processes (the side branch; Chromium too with --reports)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
