@@ -891,6 +891,15 @@ def score_round(
         _fail(_os_error(exc))
     except (InputFileError, ValueError, OutputLocked, SideProcessError) as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        left = (
+            f"{escape(str(out))} is incomplete (no manifest.json); run the same command again to resume "
+            "from its finished stages"
+            if out.exists()
+            else "nothing was written"
+        )
+        console.print(f"[yellow]interrupted[/yellow]: {left}")
+        raise typer.Exit(130) from None
     counts = manifest["counts"]
     console.print(
         f"{counts['applicants']:,} applicants, {counts['passed']:,} pass STEP 1 "
