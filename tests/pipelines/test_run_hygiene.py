@@ -189,3 +189,20 @@ def test_a_failed_run_removes_only_what_it_made(tmp_path):
     with removed_on_failure(tmp_path / "done"):
         (tmp_path / "done").mkdir()
     assert (tmp_path / "done").exists()
+
+
+def test_an_interrupted_round_says_so_in_one_line(tmp_path, monkeypatch):
+    from jumpup.pipelines import round as round_stage
+
+    def interrupted(round_dir, out, *args, **kwargs):
+        if "resumable" in str(out):
+            Path(out).mkdir()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(round_stage, "run_round", interrupted)
+    for name, says in (("fresh", "nothing was written"), ("resumable", "run the same command again to resume")):
+        result = runner.invoke(app, ["round", str(tmp_path), "--out", str(tmp_path / name), "--model", "m"])
+        assert result.exit_code == 130, result.output
+        assert "Traceback" not in result.output
+        text = " ".join(result.output.split())
+        assert text.startswith("interrupted:") and says in text, text
