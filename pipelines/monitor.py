@@ -14,7 +14,6 @@ interest coverage below the threshold or a 부적정 / 의견거절 opinion; set
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from jumpup.models.bundle_store import BundleError
 from jumpup.models.crisis import CrisisModel, in_crisis
 from jumpup.monitor.engines import score_pandas, score_spark, spark_session
 from jumpup.monitor.tables import group_aggregates, migration_matrix, set_apart_in_crisis, year_over_year
+from jumpup.pipelines.score import MODEL_URI
 from jumpup.pipelines.train_crisis import panel_sha256, read_panel
 from jumpup.provenance import code_version, write_json
 from jumpup.rendering.monitor_pages import write_monitor_report
@@ -37,9 +37,6 @@ ENGINES = ("pandas", "spark")
 
 class MonitorError(ValueError):
     """Bad monitor input (unknown year, model not found); the message is one line."""
-
-
-MODEL_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
 
 
 def load_crisis_model(uri: str, settings: Settings) -> tuple[CrisisModel, str | None, str]:

@@ -1,7 +1,8 @@
 """``jumpup round``: score one application round end to end, in one batch.
 
 ingest with quarantine → features against the model's reference population (size class, focus
-field) → graded scores with reasons → peer growth paths → STEP 1 decisions → reports. Every
+field) → graded scores with reasons → STEP 1 decisions, with the peer growth paths forecast beside
+them in a side branch (``pipelines/branches.py``) → dossiers and reports. Every
 stage records a fingerprint of what it read (input hashes, model, params, code version); run again
 on the same inputs, a finished stage is reused instead of redone, and a stage whose inputs changed
 is redone, so an interrupted run resumes and no output is ever duplicated.
@@ -143,8 +144,9 @@ def run_round(
     missing or mistyped model (``ModelNotFoundError``) or a bad input file fails in seconds and
     leaves no folder behind. A run that fails later removes what it created (``removed_on_failure``).
 
-    The round is a data flow in memory: ingest → features and scores → growth paths → STEP 1 →
-    reports, each stage handing its table to the next through a contract (``jumpup.schemas``).
+    The round is a data flow in memory: ingest → features → scores → STEP 1, with the growth paths
+    forecast beside them in a side branch → dossiers and reports, each stage handing its table to
+    the next through a contract (``jumpup.schemas``).
     A finished stage's result is kept as Parquet under ``<out>/.stages/`` with a fingerprint of
     its inputs, so a rerun on the same inputs resumes from it; the files people read (CSV,
     workbook, reports) are written once, at the end.
@@ -320,12 +322,13 @@ def _run_round(
     append_decision_record(summary, Path(log_path) if log_path else decision_log_path(settings, out_dir))
     timings["write"] += time.perf_counter() - started
 
+    started = time.perf_counter()
+    side.finish()  # the side branch's files are whole before the manifest hashes them
+    timings["side_branch_wait"] = time.perf_counter() - started
+    timings.update({f"side: {name}": seconds for name, seconds in side.seconds.items()})
+
     notify("reports")
     started = time.perf_counter()
-    started_wait = time.perf_counter()
-    side.finish()  # the side branch's files are whole before the manifest hashes them
-    timings["side_branch_wait"] = time.perf_counter() - started_wait
-    timings.update({f"side: {name}": seconds for name, seconds in side.seconds.items()})
     manifest = {
         "round_id": sorted(applications["round_id"].unique().tolist()),
         "as_of": as_of,

@@ -67,8 +67,7 @@ def model_lookup_error(model: str, settings: Settings) -> ModelNotFoundError:
     )
     if not model.startswith("models:/"):  # runs:/, a mistyped scheme: the store cannot say more
         return ModelNotFoundError(f"model {model!r} not found in the MLflow store {store} ({listing}). {fix}")
-    registered, version = (name.rpartition("/")[0], name.rpartition("/")[2]) if "/" in name else (name, "")
-    registered, version = (name, "") if alias else (registered, version)
+    registered, _, version = name.rpartition("/") if "/" in name and not alias else (name, "", "")
     if registered not in versions:
         return ModelNotFoundError(
             f"model {model!r} not found: no registered model named {registered!r} in the MLflow store {store} "
