@@ -30,12 +30,14 @@ def page_text(path: Path) -> str:
     return html.unescape(text)
 
 
+# A hash shown whole ("bundle 0011067c1118"): WORD would otherwise read its tail "c1118" as a word.
+HASH = re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{7,64}\b")
 PATH = re.compile(r"[\w.-]*(?:/[\w.-]*)+|[\w-]+\.(?:csv|json|jsonl|html|pdf|xlsx)\b|\d+\.\d+\.\d+\+[\w.+]+")
 
 
 def english_words(text: str, extra: frozenset[str] = frozenset()) -> set[str]:
     """Latin-letter words of ``text`` outside the allow-list (ids, hashes, file names and paths are not words)."""
-    text = PATH.sub(" ", text)
+    text = PATH.sub(" ", HASH.sub(" ", text))
     return {w for w in WORD.findall(text) if w not in ALLOWED and w not in extra and not IDENTIFIER.match(w)}
 
 
