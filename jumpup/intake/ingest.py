@@ -25,6 +25,7 @@ from jumpup.intake.quarantine import (
     ROW,
     demote_optional_issues,
     duplicate_key_issues,
+    is_known,
     make_issues,
     no_issues,
     orphan_issues,
@@ -378,37 +379,69 @@ def _finish(
     return accepted, quarantined, report
 
 
-def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool = False) -> IngestResult:
-    """Validate a panel (firms, financials) or a round (plus applications, audits) directory."""
+@dataclass
+class RawInputs:
+    """Every input file of a panel or round directory read as text, before any row is checked.
+
+    ``raws``: ``firms``, ``financials`` and, when present, ``applications`` and ``audits``
+    (``read_raw_table``), with firm ids' lost leading zeros already restored across the files;
+    ``flags``: the rows so restored (``restore_leading_zeros``).
+    """
+
+    directory: Path
+    raws: dict[str, RawTable]
+    flags: pd.DataFrame
+
+
+@dataclass
+class PanelChecked:
+    """A directory with its panel tables checked and the round's field audit still to check.
+
+    ``result``: firms, financials and applications accepted and quarantined, with the directory's
+    warnings and flags whole (the audit file adds none); ``check_audits`` completes it.
+    """
+
+    result: IngestResult
+    quarantines: list[pd.DataFrame]
+    raw_audits: RawTable | None
+
+
+def read_inputs(directory: Path, round_mode: bool = False) -> RawInputs:
+    """Read a panel (firms, financials) or a round (plus applications, audits) directory as text.
+
+    Raises ``InputFileError`` (one line) for a missing directory, a missing required file or
+    column, or a file that cannot be read at all; rows are not checked here (``check_panel``).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise InputFileError(f"{directory}: not a directory")
+    raws = {
+        "firms": _load(directory, FIRMS, required=True),
+        "financials": _load(directory, FINANCIALS, required=True),
+        "applications": _load(directory, APPLICATIONS, required=round_mode),
+        "audits": _load(directory, AUDITS, required=False)
+        if round_mode or (directory / "audits.csv").exists()
+        else None,
+    }
+    raws = {name: raw for name, raw in raws.items() if raw is not None}
+    return RawInputs(directory, raws, restore_leading_zeros(raws))
+
+
+def check_panel(inputs: RawInputs, settings: IngestSettings) -> PanelChecked:
+    """Check the rows of the firms, financials and applications files against their contracts.
+
+    Rejected rows go to quarantine with the reason; the audit file, when there is one, is left
+    for ``check_audits`` (nothing in the panel depends on it), so a round can build features
+    while the largest file is still being checked.
+    """
     max_year = settings.max_fiscal_year or dt.date.today().year
     warnings: list[str] = []
     tables: dict[str, pd.DataFrame] = {}
-    flags: list[pd.DataFrame] = []
+    flags: list[pd.DataFrame] = [inputs.flags]
     quarantines: list[pd.DataFrame] = []
     reports: list[FileReport] = []
-
-    raw_firms = _load(directory, FIRMS, required=True)
-    raw_financials = _load(directory, FINANCIALS, required=True)
-    raw_applications = _load(directory, APPLICATIONS, required=round_mode)
-    raw_audits = _load(directory, AUDITS, required=False) if round_mode or (directory / "audits.csv").exists() else None
-
-    flags.append(
-        restore_leading_zeros(
-            {
-                name: raw
-                for name, raw in (
-                    ("firms", raw_firms),
-                    ("financials", raw_financials),
-                    ("applications", raw_applications),
-                    ("audits", raw_audits),
-                )
-                if raw is not None
-            }
-        )
-    )
+    raw_firms, raw_financials = inputs.raws["firms"], inputs.raws["financials"]
+    raw_applications = inputs.raws.get("applications")
 
     # firms
     file = raw_firms.path.name
@@ -435,7 +468,7 @@ def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool
         [
             parsed.issues,
             _financial_issues(parsed.frame, file, settings, max_year, raw_financials.frame),
-            orphan_issues(parsed.frame, set(firms["firm_id"]), file, "firms"),
+            orphan_issues(parsed.frame, firms["firm_id"], file, "firms"),
         ],
         ignore_index=True,
     )
@@ -457,7 +490,8 @@ def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool
                 f"천원이나 백만원이면 --amount-unit 옵션이나 '매출액(천원)' 같은 머리글로 밝혀 주십시오.",
             )
         )
-    without_statements = sorted(set(firms["firm_id"]) - set(financials["firm_id"]))
+    without = ~is_known(firms["firm_id"], financials["firm_id"])
+    without_statements = sorted(firms.loc[without, "firm_id"].unique().tolist())
     if without_statements:
         warnings.append(
             Notice(
@@ -475,7 +509,7 @@ def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool
             [
                 parsed.issues,
                 _application_issues(parsed.frame, file, raw_applications.frame),
-                orphan_issues(parsed.frame, set(firms["firm_id"]), file, "firms"),
+                orphan_issues(parsed.frame, firms["firm_id"], file, "firms"),
             ],
             ignore_index=True,
         )
@@ -483,24 +517,6 @@ def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool
         tables["applications"] = applications
         quarantines.append(quarantined)
         reports.append(report)
-    if raw_audits is not None:
-        file = raw_audits.path.name
-        parsed = parse_table(raw_audits.frame, AUDITS, file, {})
-        applicants = set(tables["applications"]["firm_id"]) if "applications" in tables else set(firms["firm_id"])
-        issues = pd.concat(
-            [
-                parsed.issues,
-                _audit_issues(parsed.frame, file, settings, raw_audits.frame),
-                orphan_issues(parsed.frame, applicants, file, "applications" if "applications" in tables else "firms"),
-            ],
-            ignore_index=True,
-        )
-        audits, quarantined, report = _finish(raw_audits, AUDITS, parsed.frame, issues, file)
-        tables["audits"] = audits
-        quarantines.append(quarantined)
-        reports.append(report)
-
-    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else pd.DataFrame()
     flag_table = pd.concat(flags, ignore_index=True)
     if len(flag_table):
         warnings.append(
@@ -509,7 +525,50 @@ def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool
                 f"채택된 행 중 {len(flag_table)}건은 검토가 필요합니다 (flags.csv 참조).",
             )
         )
-    return IngestResult(tables, quarantine, reports, warnings, max_year, flag_table)
+    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else pd.DataFrame()
+    result = IngestResult(tables, quarantine, reports, warnings, max_year, flag_table)
+    return PanelChecked(result, quarantines, inputs.raws.get("audits"))
+
+
+def check_audits(checked: PanelChecked, settings: IngestSettings) -> IngestResult:
+    """The directory's ``IngestResult`` whole: ``checked`` with the field-audit file's rows checked.
+
+    An audit row of a firm that did not apply (or, outside a round, that is not in the firms
+    file) is quarantined as an orphan. Returns the same result as ``ingest_directory``.
+    """
+    result = checked.result
+    raw_audits = checked.raw_audits
+    if raw_audits is None:
+        return result
+    tables, quarantines, reports = dict(result.tables), list(checked.quarantines), list(result.reports)
+    firms = tables["firms"]
+    file = raw_audits.path.name
+    parsed = parse_table(raw_audits.frame, AUDITS, file, {})
+    applicants = tables["applications"]["firm_id"] if "applications" in tables else firms["firm_id"]
+    issues = pd.concat(
+        [
+            parsed.issues,
+            _audit_issues(parsed.frame, file, settings, raw_audits.frame),
+            orphan_issues(parsed.frame, applicants, file, "applications" if "applications" in tables else "firms"),
+        ],
+        ignore_index=True,
+    )
+    audits, quarantined, report = _finish(raw_audits, AUDITS, parsed.frame, issues, file)
+    tables["audits"] = audits
+    quarantines.append(quarantined)
+    reports.append(report)
+
+    quarantine = pd.concat(quarantines, ignore_index=True)
+    return IngestResult(tables, quarantine, reports, result.warnings, result.max_fiscal_year, result.flags)
+
+
+def ingest_directory(directory: Path, settings: IngestSettings, round_mode: bool = False) -> IngestResult:
+    """Validate a panel (firms, financials) or a round (plus applications, audits) directory.
+
+    ``read_inputs``, then ``check_panel`` and ``check_audits``; raises ``InputFileError`` as
+    ``read_inputs`` does. For every file, rows read = rows accepted + rows quarantined.
+    """
+    return check_audits(check_panel(read_inputs(directory, round_mode), settings), settings)
 
 
 INGEST_REPORT = "ingest_report.json"
@@ -554,6 +613,26 @@ def open_panel(directory: Path, settings: IngestSettings, round_mode: bool = Fal
     if is_ingested(directory):
         return load_ingested(directory)
     return ingest_directory(Path(directory), settings, round_mode=round_mode)
+
+
+def open_checked_panel(directory: Path, settings: IngestSettings, round_mode: bool = False) -> PanelChecked:
+    """``open_panel`` in two steps: the panel checked now, the field-audit file by ``check_audits``.
+
+    An ingested directory comes whole (its audits already checked); a raw one is read and its
+    panel tables checked (``read_inputs``, ``check_panel``). Raises ``InputFileError`` as they do.
+    """
+    if is_ingested(directory):
+        result = load_ingested(directory)
+        return PanelChecked(result, [result.quarantine], None)
+    return check_panel(read_inputs(Path(directory), round_mode=round_mode), settings)
+
+
+def input_sha256(checked: PanelChecked) -> dict[str, str]:
+    """SHA-256 of each input file, by table, in reading order, the audit file's included."""
+    hashes = {r.table: r.sha256 for r in checked.result.reports}
+    if checked.raw_audits is not None:
+        hashes["audits"] = file_sha256(checked.raw_audits.path)
+    return hashes
 
 
 def write_outputs(result: IngestResult, out_dir: Path, started: float | None = None) -> dict:

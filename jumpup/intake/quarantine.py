@@ -234,7 +234,8 @@ def parse_table(
         frame[column] = parsed.astype("datetime64[ns]")
     for column in contract.text:
         if column in frame:
-            frame[column] = frame[column].astype("str").where(frame[column].notna(), None).astype("object")
+            # pandas' own text dtype, as the ingested Parquet tables read back: pandera checks it by dtype
+            frame[column] = frame[column].astype("str")
     return ParsedTable(frame, pd.concat(issue_parts, ignore_index=True))
 
 
@@ -332,11 +333,25 @@ def duplicate_key_issues(frame: pd.DataFrame, key: list[str], file: str, compare
     return pd.concat(parts, ignore_index=True)
 
 
+def is_known(values: pd.Series, known: pd.Series | pd.Index | set) -> pd.Series:
+    """``values.isin(known)`` for text ids (bool Series on ``values``' index), as one Arrow hash lookup.
+
+    pandas' Arrow-backed text dtype boxes every known value in turn (about 1 s for 100,000 ids);
+    Arrow's ``is_in`` takes them as one array. A missing value is never known.
+    """
+    wanted = pyarrow.array(
+        [v for v in (known.tolist() if isinstance(known, pd.Series | pd.Index) else known) if isinstance(v, str)],
+        type=pyarrow.large_string(),
+    )
+    found = pc.is_in(pyarrow.array(values, type=pyarrow.large_string(), from_pandas=True), value_set=wanted)
+    return pd.Series(np.asarray(found.fill_null(False), dtype=bool), index=values.index)
+
+
 def orphan_issues(
-    frame: pd.DataFrame, known_ids: pd.Index | set, file: str, parent: str, column: str = "firm_id"
+    frame: pd.DataFrame, known_ids: pd.Series | pd.Index | set, file: str, parent: str, column: str = "firm_id"
 ) -> pd.DataFrame:
     """Rows that point to a firm (or application) that was not accepted."""
-    orphan = frame[column].notna() & ~frame[column].isin(known_ids)
+    orphan = frame[column].notna() & ~is_known(frame[column], known_ids)
     if not orphan.any():
         return no_issues()
     return make_issues(

@@ -163,6 +163,10 @@ def test_text_columns_keep_leading_zeros_and_missing_values():
     raw = _raw([{"firm_id": "000123", "name": "가온", "ksic_division": "C26"}, {"firm_id": "7", "name": None}])
     parsed = parse_table(raw, FIRMS, "firms.csv", {})
     assert parsed.frame["firm_id"].tolist() == ["000123", "7"] and pd.isna(parsed.frame.loc[1, "name"])
+    # pandas' own text dtype, as the ingested Parquet tables read back: the contracts check it by dtype
+    assert all(
+        pd.api.types.is_string_dtype(parsed.frame[c]) and parsed.frame[c].dtype != object for c in ("firm_id", "name")
+    )
 
 
 def test_plain_numbers_parse_as_pandas_parses_them_whatever_the_column_type():
@@ -198,3 +202,14 @@ def test_plain_numbers_parse_as_pandas_parses_them_whatever_the_column_type():
         pd.testing.assert_series_equal(parsed, expected, check_names=False)
     mixed = pd.Series([1, "2", None, 3.5, "(4)"], dtype=object)  # cells that are not text
     assert parse_numbers(mixed).tolist()[:2] == [1.0, 2.0] and parse_numbers(mixed).iloc[4] == -4.0
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_is_known_matches_isin_for_text_ids_and_never_knows_a_missing_one(dtype):
+    from jumpup.intake.quarantine import is_known
+
+    values = pd.Series(["F1", None, "F3", "007", "F1"], index=[5, 6, 7, 8, 9], dtype=dtype)
+    for known in ({"F1", "007"}, pd.Series(["F1", "007", None], dtype="str"), pd.Index(["F1", "007"])):
+        found = is_known(values, known)
+        assert found.tolist() == [True, False, False, True, True] and found.index.tolist() == [5, 6, 7, 8, 9]
+    assert not is_known(values, set()).any()
