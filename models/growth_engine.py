@@ -151,14 +151,18 @@ class HorizonModel:
     shrinkage: float = 1.0  # the quantile models' weight against ``reference`` (1 = no shrinkage)
     reference: np.ndarray = field(default_factory=lambda: np.empty(0))
 
-    def forecast(self, queries: pd.DataFrame) -> tuple[pd.DataFrame, PeerDraws, np.ndarray]:
-        """(one row per query with every method's quantiles and the probabilities, the peer draws, raw pooled)."""
+    def forecast(self, queries: pd.DataFrame, workers: int | None = None) -> tuple[pd.DataFrame, PeerDraws, np.ndarray]:
+        """(one row per query with every method's quantiles and the probabilities, the peer draws, raw pooled).
+
+        ``workers``: threads for the peer queries and quantile predictions (the index's own count
+        when None); rows are forecast independently, so the count never changes a result.
+        """
         k, quantiles = self.horizon, self.quantiles
         queries = queries.reset_index(drop=True)
-        draws = self.index.query(queries)
+        threads = self.index.workers if workers is None else workers
+        draws = self.index.query(queries, threads)
         peers_q = peer_quantiles(draws.outcomes, quantiles, self.recalibration)
         matrix = queries.reindex(columns=self.features).to_numpy(dtype="float64")
-        threads = self.index.workers  # rows are predicted independently: the thread count does not change results
         raw_pooled = np.column_stack([self.pooled[q].predict(matrix, num_threads=threads) for q in quantiles])
         reference = self.reference if len(self.reference) else raw_pooled
         pooled_q = apply_quantile_calibration(
@@ -353,8 +357,10 @@ class GrowthPathModel:
             return False
         return as_of >= fitted if fitted == self.history_last_year_ else as_of == fitted
 
-    def predict(self, queries: pd.DataFrame, with_draws: bool = True) -> dict[int, dict]:
+    def predict(self, queries: pd.DataFrame, with_draws: bool = True, workers: int | None = None) -> dict[int, dict]:
         """Per horizon: the forecast frame and (``with_draws``) the peer draws of each query firm.
+
+        ``workers``: threads per horizon's forecast (``HorizonModel.forecast``), the fitted count when None.
 
         Without the draws (ids and outcomes of every peer of every firm, about 100 MB per horizon
         at 100,000 firms) only the frames are kept.
@@ -363,7 +369,7 @@ class GrowthPathModel:
         if queries.empty:
             return forecasts
         for k, model in self.horizons_.items():
-            frame, draws, _ = model.forecast(queries)
+            frame, draws, _ = model.forecast(queries, workers)
             forecasts[k] = {"frame": frame, "draws": draws} if with_draws else {"frame": frame}
         return forecasts
 
@@ -536,9 +542,10 @@ def growth_path_table(
     as_of: int,
     settings: Settings,
     model: GrowthPathModel | None = None,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """The growth-path table of ``forecast_paths`` alone (one row per firm and future year), without the peer ids."""
-    return forecast_paths(history, queries, as_of, settings, model=model)[0]
+    return forecast_paths(history, queries, as_of, settings, model=model, workers=workers)[0]
 
 
 def forecast_paths(
@@ -547,6 +554,7 @@ def forecast_paths(
     as_of: int,
     settings: Settings,
     model: GrowthPathModel | None = None,
+    workers: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Growth paths of ``queries`` (feature rows at ``as_of``) against a peer ``history``.
 
@@ -555,13 +563,14 @@ def forecast_paths(
     revenue floor, all read off the plotted quantiles (``probability_above_quantiles``), so a rising
     median never comes with a decline probability above one half. The second frame keeps the nearest
     peers' ids for the report, which shows aggregates only. A fitted ``model`` that serves
-    ``as_of`` is used as it is; otherwise one is fitted on ``history`` here.
+    ``as_of`` is used as it is; otherwise one is fitted on ``history`` here. ``workers``: threads
+    for the forecast (the model's own count when None; results never depend on it).
     """
     g = settings.growth_paths
     queries = queries.reset_index(drop=True)
     if model is None or not model.serves(as_of, g, settings.seed):
         model = fit_growth_model(history, settings, as_of)
-    forecasts = model.predict(queries, with_draws=False)  # the paths read the frames only
+    forecasts = model.predict(queries, with_draws=False, workers=workers)  # the paths read the frames only
     size_class = queries["size_class"].astype("object")
     floor_eok = np.select(
         [size_class == name for name in NEXT_CLASS_FLOOR],

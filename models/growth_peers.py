@@ -189,8 +189,11 @@ class PeerIndex:
             )
         return self._trees[key]
 
-    def query(self, queries: pd.DataFrame) -> PeerDraws:
+    def query(self, queries: pd.DataFrame, workers: int | None = None) -> PeerDraws:
+        """The nearest pool rows of each query row (``PeerDraws``), searched in ``workers`` threads
+        (the index's own count when None; the neighbours found never depend on it)."""
         n, k = len(queries), self.neighbours
+        workers = self.workers if workers is None else workers
         rows = np.full((n, k), -1, dtype=np.int64)
         level = np.full(n, "none", dtype=object)
         pool_size = np.zeros(n, dtype=np.int64)
@@ -206,7 +209,7 @@ class PeerIndex:
                     chosen = np.flatnonzero(take & (query_keys[name] == group))
                     members, tree = self._tree(name, group)
                     # threads pay off only on large query sets; the answer is the same either way
-                    tree.set_params(n_jobs=self.workers if len(chosen) >= self.parallel_query_rows else None)
+                    tree.set_params(n_jobs=workers if len(chosen) >= self.parallel_query_rows else None)
                     _, neighbours = tree.kneighbors(query_matrix[chosen])
                     rows[chosen, : neighbours.shape[1]] = members[neighbours]
                     level[chosen] = name

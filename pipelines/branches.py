@@ -4,7 +4,8 @@ The growth paths depend only on the feature table and the model, and nothing bef
 dossiers reads them (``docs/architecture.md``); ``scores.csv``, ``quarantine.csv`` and
 ``growth_paths.csv`` are written from tables that the main flow keeps in memory and never reads
 back. That work therefore runs in a side branch while the main flow scores, audits, decides and
-writes the STEP 1 files, one task after another in submission order.
+writes the STEP 1 files, one task after another in submission order. Once the paths are back, the
+side branch also writes the STEP 2 dossiers while the main flow writes the workbook and reports.
 
 Python threads share one interpreter lock, and the growth engine's own work (peer queries, quantile
 models) and CSV formatting hold it most of the time; from ``growth_paths.process_min_firms`` query
@@ -18,6 +19,7 @@ supplies is unpickled. The functions are the same either way, so the files are t
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -39,13 +41,15 @@ def forecast_and_write(
     settings: Settings,
     model: GrowthPathModel | None,
     target: Path,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """Growth paths of ``queries`` (``growth_path_table``), checked against ``GROWTH_PATHS`` and written to ``target``.
 
-    Returns the table (one row per firm and future year) for the dossiers and reports.
+    Returns the table (one row per firm and future year) for the dossiers and reports. ``workers``:
+    the forecast's threads (``SideBranch.workers``; the model's own count when None).
     Raises ``pandera.errors.SchemaError`` when the table breaks its contract (nothing is written then).
     """
-    paths = growth_path_table(history, queries, as_of, settings, model)
+    paths = growth_path_table(history, queries, as_of, settings, model, workers)
     if len(paths):
         GROWTH_PATHS.validate(paths)
     write_csv(paths, target, encoding="utf-8")
@@ -61,6 +65,11 @@ DIED = (
     "memory; run the round again, or set growth_paths.process_min_firms above the round's size to keep "
     "the round in one process"
 )
+
+
+def _started() -> None:
+    """The side process's first task: none. Its start-up (a new interpreter importing the growth
+    engine, LightGBM and scikit-learn) then runs while the main flow builds the features."""
 
 
 def _ignore_interrupt() -> None:
@@ -80,6 +89,9 @@ class SideBranch:
 
     def __init__(self, in_process: bool):
         self.in_process = in_process
+        # A side process shares the machine with the main flow: each takes half the cores for its
+        # threaded work, so neither's OpenMP threads wait on the other's. A thread keeps the task's own count.
+        self.workers: int | None = max(1, (os.cpu_count() or 2) // 2) if in_process else None
         self.seconds: dict[str, float] = {}
         self._executor: Executor | None = None
         self._futures: list[Future] = []
@@ -88,6 +100,7 @@ class SideBranch:
         if self.in_process:
             context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_ignore_interrupt)
+            self.submit("start", _started)  # the process starts now, not at the first real task
         else:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="side-branch")
         return self

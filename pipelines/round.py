@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from jumpup.features.builder import panel_rows
-from jumpup.intake.ingest import IngestResult, open_panel, write_outputs
+from jumpup.intake.ingest import PanelChecked, check_audits, input_sha256, open_checked_panel, write_outputs
 from jumpup.locks import out_dir_lock, removed_on_failure
 from jumpup.models.bundle import GrowthModelBundle, attach_missing_inputs, model_matrix
 from jumpup.models.grading import MasterScale, feature_label
@@ -36,8 +36,9 @@ from jumpup.pipelines.step1 import (
     audit_round,
     decide_round,
     decision_log_path,
+    dossier_inputs,
     eligibility_of,
-    write_step1_dossiers,
+    write_dossier_files,
     write_step1_files,
 )
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
@@ -156,10 +157,14 @@ def run_round(
     notify("ingest")
     started = time.perf_counter()
     bundle, model_info = load_bundle(model, settings)  # a mistyped model stops here, before any work
-    result = open_panel(Path(round_dir), settings.ingest, round_mode=True)
+    # Every file is read, and all but the field audit checked, before the folder exists; the audit
+    # file's rows (the largest file, which only STEP 1 reads) are checked once the growth branch has
+    # its features, and its bad rows quarantined like any other.
+    panel = open_checked_panel(Path(round_dir), settings.ingest, round_mode=True)
+    result = panel.result
     # Eligibility is policy read now, with this run's params; a date without a size table stops here.
     eligibility = eligibility_of(result, settings)
-    checked = Checked(bundle, model_info, result, eligibility, time.perf_counter() - started)
+    checked = Checked(bundle, model_info, panel, eligibility, time.perf_counter() - started)
     # Exits in reverse order: the side branch's tasks end before the lock is released or a failed run's folder removed.
     with (
         removed_on_failure(out_dir),
@@ -171,11 +176,11 @@ def run_round(
 
 @dataclasses.dataclass(frozen=True)
 class Checked:
-    """What a round reads before its output folder exists: the model and the ingested round."""
+    """What a round reads before its output folder exists: the model and the round, its panel checked."""
 
     bundle: GrowthModelBundle
     model_info: dict
-    result: IngestResult
+    panel: PanelChecked
     eligibility: pd.DataFrame
     seconds: float
 
@@ -194,12 +199,10 @@ def _run_round(
     state = StageState(out_dir)
     timings: dict[str, float] = {}
     code = code_version()
-    bundle, model_info, result, eligibility = checked.bundle, checked.model_info, checked.result, checked.eligibility
-
-    started = time.perf_counter()
-    ingest_report = write_outputs(result, out_dir / "ingested")
-    inputs = {r.table: r.sha256 for r in result.reports}
-    timings["ingest"] = checked.seconds + time.perf_counter() - started
+    bundle, model_info, eligibility = checked.bundle, checked.model_info, checked.eligibility
+    result = checked.panel.result  # firms, financials and applications; the audits join it below
+    inputs = input_sha256(checked.panel)
+    timings["ingest"] = checked.seconds
 
     notify("score")
     started = time.perf_counter()
@@ -224,7 +227,9 @@ def _run_round(
     if not cached_paths and bundle.history is not None and not bundle.history.empty:
         model = getattr(bundle, "growth_model", None)  # bundles from before the engine was stored have none
         history, target = bundle.history, out_dir / "growth_paths.csv"
-        growth = side.submit("growth_paths", forecast_and_write, history, queries, as_of, settings, model, target)
+        growth = side.submit(
+            "growth_paths", forecast_and_write, history, queries, as_of, settings, model, target, side.workers
+        )
 
     if cached:
         scores = cached["scores"]
@@ -241,9 +246,18 @@ def _run_round(
         "data_sha256": frame_sha256(rows.reset_index(drop=True)),
     }
     # Copies: a process's arguments are pickled after submit returns, while the main flow goes on.
-    side.submit("scores.csv", write_csv, scores.copy(), out_dir / "scores.csv", encoding="utf-8")
-    side.submit("quarantine.csv", write_csv, result.quarantine.copy(), out_dir / "quarantine.csv", encoding="utf-8")
+    # The tables the manifest hashes, written by the side branch (the growth paths' file joins them below).
+    tables_written = [side.submit("scores.csv", write_csv, scores.copy(), out_dir / "scores.csv", encoding="utf-8")]
     timings["score"] = time.perf_counter() - started
+
+    notify("ingest")
+    started = time.perf_counter()
+    result = check_audits(checked.panel, settings.ingest)
+    ingest_report = write_outputs(result, out_dir / "ingested")
+    tables_written.append(
+        side.submit("quarantine.csv", write_csv, result.quarantine.copy(), out_dir / "quarantine.csv", encoding="utf-8")
+    )
+    timings["ingest"] += time.perf_counter() - started
 
     notify("audit")
     started = time.perf_counter()
@@ -312,20 +326,22 @@ def _run_round(
             state.save("growth_paths", growth_fp, {"growth_paths": paths})
         if len(paths):
             GROWTH_PATHS.validate(paths)
-        side.submit("growth_paths.csv", write_csv, paths.copy(), out_dir / "growth_paths.csv", encoding="utf-8")
+        tables_written.append(
+            side.submit("growth_paths.csv", write_csv, paths.copy(), out_dir / "growth_paths.csv", encoding="utf-8")
+        )
     timings["growth_paths_wait"] = time.perf_counter() - started
 
     notify("write")
     started = time.perf_counter()
-    write_step1_dossiers(step1, dossier, result, out_dir / "step1", growth_sentences(paths, passed), scores_manifest)
-    # The decision-log record once the round's own decisions are all written (a failed growth branch leaves none).
-    append_decision_record(summary, Path(log_path) if log_path else decision_log_path(settings, out_dir))
+    # The dossiers are written beside the workbook and reports, from their inputs cut to the passed firms.
+    sentences = growth_sentences(paths, passed)
+    cut = dossier_inputs(step1, dossier, result)
+    side.submit(
+        "dossiers", write_dossier_files, out_dir / "step1", growth_summary=sentences, model=scores_manifest, **cut
+    )
+    for future in tables_written:
+        side.result(future)  # the tables are whole before the manifest hashes them
     timings["write"] += time.perf_counter() - started
-
-    started = time.perf_counter()
-    side.finish()  # the side branch's files are whole before the manifest hashes them
-    timings["side_branch_wait"] = time.perf_counter() - started
-    timings.update({f"side: {name}": seconds for name, seconds in side.seconds.items()})
 
     notify("reports")
     started = time.perf_counter()
@@ -374,6 +390,12 @@ def _run_round(
     timings["reports"] = time.perf_counter() - started - workbook_seconds
     if with_workbook:
         timings["workbook"] = workbook_seconds
+    started = time.perf_counter()
+    side.finish()  # every side task done, the dossiers included, or its error raised here
+    timings["side_branch_wait"] = time.perf_counter() - started
+    timings.update({f"side: {name}": seconds for name, seconds in side.seconds.items()})
+    # The decision-log record once the round's own outputs are all written (a failed branch leaves none).
+    append_decision_record(summary, Path(log_path) if log_path else decision_log_path(settings, out_dir))
     manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
     manifest["mlflow_run_id"] = track_use(
         settings.tracking, "round", scores_manifest, {k: float(v) for k, v in counts.items()}

@@ -212,18 +212,38 @@ def write_step1_dossiers(
     ``scores``: the passed firms' scores, reasons worded as on the grade report; ``growth_summary``:
     the growth sentence per firm (``pipelines.round.growth_sentences``).
     """
+    return write_dossier_files(
+        out_dir, growth_summary=growth_summary, model=model, **dossier_inputs(result, scores, ingested)
+    )
+
+
+def dossier_inputs(result: Step1Result, scores: pd.DataFrame, ingested: IngestResult) -> dict[str, pd.DataFrame]:
+    """What the dossiers read, cut to the firms that passed: ``decisions``, ``scores``,
+    ``audit_summary`` and ``firms``, one row per passed firm (a small hand-over to a side branch)."""
+    decisions = result.decisions[result.decisions["decision"] == "pass"]
+    passed = decisions["firm_id"]
+    firms = ingested.tables["firms"]
+    return {
+        "decisions": decisions,
+        "scores": scores[scores["firm_id"].isin(passed)],
+        "audit_summary": result.audit_summary[result.audit_summary["firm_id"].isin(passed)],
+        "firms": firms[firms["firm_id"].isin(passed)],
+    }
+
+
+def write_dossier_files(
+    out_dir: Path,
+    decisions: pd.DataFrame,
+    scores: pd.DataFrame,
+    audit_summary: pd.DataFrame,
+    firms: pd.DataFrame,
+    growth_summary: dict[str, str] | None,
+    model: dict,
+) -> list[Path]:
+    """``write_step1_dossiers`` from its inputs cut to the passed firms (``dossier_inputs``)."""
     dossier_dir = Path(out_dir) / "dossiers"
     shutil.rmtree(dossier_dir, ignore_errors=True)  # a rerun leaves no dossier of an earlier run behind
-    return write_dossiers(
-        result.decisions,
-        scores,
-        result.audit_summary,
-        ingested.tables["firms"],
-        audit_rubric(),
-        dossier_dir,
-        growth_summary,
-        model,
-    )
+    return write_dossiers(decisions, scores, audit_summary, firms, audit_rubric(), dossier_dir, growth_summary, model)
 
 
 # What ``write_step1_files`` adds to the decision-log record for the caller; not logged.

@@ -151,6 +151,19 @@ def test_fitted_engine_serves_later_rounds_identically_and_refits_when_it_cannot
     pd.testing.assert_frame_equal(at_2019, expected)
 
 
+def test_the_forecast_thread_count_changes_no_growth_path(panel):
+    settings = SETTINGS.model_copy(
+        update={"growth_paths": SETTINGS.growth_paths.model_copy(update={"workers": 2, "parallel_query_rows": 1})}
+    )
+    history, _ = growth._history(panel, settings, up_to=2021)
+    queries = history[history["fiscal_year"] == 2021]
+    model = GrowthPathModel(settings.growth_paths, settings.seed).fit(history)
+    threaded = growth_engine.forecast_paths(history, queries, 2021, settings, model=model)  # peer queries in 2 threads
+    single = growth_engine.forecast_paths(history, queries, 2021, settings, model=model, workers=1)
+    pd.testing.assert_frame_equal(threaded[0], single[0])
+    pd.testing.assert_frame_equal(threaded[1], single[1])
+
+
 def test_backtest_reports_every_method_and_both_baselines(panel, tmp_path):
     summary = growth.backtest(panel, SETTINGS, tmp_path / "metrics.json", log_mlflow=False)
     methods = {row["method"]: row for row in summary["methods"]}
