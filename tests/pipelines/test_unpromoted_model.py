@@ -127,7 +127,9 @@ def test_a_mistyped_model_stops_a_round_before_ingest_and_leaves_no_out(store, t
     from jumpup.pipelines import round as round_stage
 
     ingested = []
-    monkeypatch.setattr(round_stage, "open_checked_panel", lambda *a, **k: ingested.append(a) or pytest.fail("ingested"))
+    monkeypatch.setattr(
+        round_stage, "open_checked_panel", lambda *a, **k: ingested.append(a) or pytest.fail("ingested")
+    )
     started = time.perf_counter()
     result = runner.invoke(
         app, ["round", str(root / "data" / "round"), "--out", str(tmp_path / "o" / "out"), "--model", model]
