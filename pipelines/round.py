@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from jumpup.features.builder import panel_rows
+from jumpup.frames import is_known
 from jumpup.intake.ingest import PanelChecked, check_audits, input_sha256, open_checked_panel, write_outputs
 from jumpup.locks import out_dir_lock, removed_on_failure
 from jumpup.models.bundle import GrowthModelBundle, attach_missing_inputs, model_matrix
@@ -210,7 +211,7 @@ def _run_round(
     applications = result.tables["applications"]
     as_of = as_of_year(applications)
     rows = panel_rows(result.tables["firms"], result.tables["financials"])
-    rows = rows[rows["firm_id"].isin(applications["firm_id"]) & (rows["fiscal_year"] <= as_of)]
+    rows = rows[is_known(rows["firm_id"], applications["firm_id"]) & (rows["fiscal_year"] <= as_of)]
     score_fp = _fingerprint(inputs, model_info, settings.model_dump(mode="json"), code, language, "score")
     cached = state.load("score", score_fp, ("scores", "features"))
     features = cached["features"] if cached else bundle.builder.transform_latest(rows)
@@ -274,7 +275,7 @@ def _run_round(
     write_json(out_dir / "scores_manifest.json", scores_manifest)
     passed = step1.decisions.loc[step1.decisions["decision"] == "pass", "firm_id"]
     # Reasons worded as on the reports: for the dossiers (passed firms) and the workbook (every firm).
-    worded = scores if with_workbook else scores[scores["firm_id"].isin(passed)]
+    worded = scores if with_workbook else scores[is_known(scores["firm_id"], passed)]
     dossier = dossier_scores(bundle, worded, features, settings.reports.min_group_size)
 
     # Everything that does not read the growth paths is done while the side branch forecasts them.
@@ -438,7 +439,7 @@ def growth_sentences(paths: pd.DataFrame, firm_ids: pd.Series | None = None) -> 
     ``firm_ids``: the firms that get a dossier (all firms in ``paths`` when None).
     """
     if firm_ids is not None:
-        paths = paths[paths["firm_id"].isin(firm_ids)]
+        paths = paths[is_known(paths["firm_id"], firm_ids)]
     if paths.empty:
         return {}
     last = paths.sort_values("horizon").groupby("firm_id").tail(1)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from jumpup.frames import is_known
 from jumpup.intake.ingest import IngestResult
 from jumpup.intake.readers import InputFileError
 from jumpup.locks import out_dir_lock
@@ -225,9 +226,9 @@ def dossier_inputs(result: Step1Result, scores: pd.DataFrame, ingested: IngestRe
     firms = ingested.tables["firms"]
     return {
         "decisions": decisions,
-        "scores": scores[scores["firm_id"].isin(passed)],
-        "audit_summary": result.audit_summary[result.audit_summary["firm_id"].isin(passed)],
-        "firms": firms[firms["firm_id"].isin(passed)],
+        "scores": scores[is_known(scores["firm_id"], passed)],
+        "audit_summary": result.audit_summary[is_known(result.audit_summary["firm_id"], passed)],
+        "firms": firms[is_known(firms["firm_id"], passed)],
     }
 
 

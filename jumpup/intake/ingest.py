@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from jumpup.frames import is_known
 from jumpup.intake import contracts
 from jumpup.intake.contracts import APPLICATIONS, AUDITS, FINANCIALS, FIRMS, UNIT_MULTIPLIERS, FileContract
 from jumpup.intake.quarantine import (
@@ -25,7 +26,6 @@ from jumpup.intake.quarantine import (
     ROW,
     demote_optional_issues,
     duplicate_key_issues,
-    is_known,
     make_issues,
     no_issues,
     orphan_issues,

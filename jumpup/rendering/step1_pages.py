@@ -12,6 +12,7 @@ from jinja2 import Environment
 
 from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.size_class import SIZE_CLASS_KO
+from jumpup.frames import is_known
 from jumpup.paths import safe_slug
 from jumpup.rendering import charts, wording
 
@@ -67,7 +68,7 @@ def write_dossiers(
     names = firms.set_index("firm_id")["name"].to_dict() if "name" in firms else {}
     passed = decisions[decisions["decision"] == "pass"]
     reason_columns = [c for c in scores.columns if c.startswith(("reason_up_", "reason_down_"))]
-    reasons_by_firm = scores[scores["firm_id"].isin(passed["firm_id"])].set_index("firm_id")[reason_columns]
+    reasons_by_firm = scores[is_known(scores["firm_id"], passed["firm_id"])].set_index("firm_id")[reason_columns]
     reasons_by_firm = reasons_by_firm[~reasons_by_firm.index.duplicated()].to_dict("index")
     item_columns = [c for c in audit_summary.columns if c.startswith("audit_item_")]
     items_by_firm = audit_summary.set_index("firm_id")[item_columns]

@@ -23,6 +23,7 @@ import pandas as pd
 
 from jumpup.features.focus_fields import classify_focus_fields
 from jumpup.features.size_class import classify_size, eligibility_rules, tables_on
+from jumpup.frames import is_known
 from jumpup.reference import REFERENCE_DIR, TableVersion, load_catalog, operator_table
 from jumpup.settings import ProgramSettings, SizeClassSettings
 
@@ -126,14 +127,14 @@ def round_eligibility(
     apps = applications[["firm_id", "applied_on"]].copy()
     apps["applied_on"] = pd.to_datetime(apps["applied_on"])
     apps = apps.sort_values("applied_on", kind="stable").drop_duplicates("firm_id", keep="last")
-    history = financials[financials["firm_id"].isin(apps["firm_id"]) & (financials["fiscal_year"] <= as_of)]
+    history = financials[is_known(financials["firm_id"], apps["firm_id"]) & (financials["fiscal_year"] <= as_of)]
     # Dates under the same size and exceptions tables classify alike: one classification per pair.
     tables = {day: "|".join(map(str, tables_on(day.date(), extra))) for day in apps["applied_on"].unique()}
     apps_tables = apps["applied_on"].map(tables)
     parts = []
     for key in sorted(set(tables.values())):
         group = apps[apps_tables == key]
-        rows = history[history["firm_id"].isin(group["firm_id"])]
+        rows = history[is_known(history["firm_id"], group["firm_id"])]
         if rows.empty:
             continue
         day = group["applied_on"].min().date()

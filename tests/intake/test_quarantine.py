@@ -206,10 +206,12 @@ def test_plain_numbers_parse_as_pandas_parses_them_whatever_the_column_type():
 
 @pytest.mark.parametrize("dtype", ["str", object])
 def test_is_known_matches_isin_for_text_ids_and_never_knows_a_missing_one(dtype):
-    from jumpup.intake.quarantine import is_known
+    from jumpup.frames import is_known
 
     values = pd.Series(["F1", None, "F3", "007", "F1"], index=[5, 6, 7, 8, 9], dtype=dtype)
     for known in ({"F1", "007"}, pd.Series(["F1", "007", None], dtype="str"), pd.Index(["F1", "007"])):
         found = is_known(values, known)
         assert found.tolist() == [True, False, False, True, True] and found.index.tolist() == [5, 6, 7, 8, 9]
     assert not is_known(values, set()).any()
+    mixed = pd.Series(["F1", 3, None], dtype=object)  # not all text: pandas' own isin
+    assert is_known(mixed, [3, "F1"]).tolist() == [True, True, False]
