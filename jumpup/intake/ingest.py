@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -379,6 +380,28 @@ def _finish(
     return accepted, quarantined, report
 
 
+def _check_linked(
+    raw: RawTable,
+    contract: FileContract,
+    file_issues: Callable[[pd.DataFrame, str, pd.DataFrame], pd.DataFrame],
+    known_ids: pd.Series,
+    parent: str,
+) -> tuple[pd.DataFrame, pd.DataFrame, FileReport]:
+    """A file whose rows belong to firms of another file (applications, audits): parsed, checked by
+    ``file_issues`` and for orphans against ``known_ids`` of ``parent``; (accepted, quarantined, report)."""
+    file = raw.path.name
+    parsed = parse_table(raw.frame, contract, file, {})
+    issues = pd.concat(
+        [
+            parsed.issues,
+            file_issues(parsed.frame, file, raw.frame),
+            orphan_issues(parsed.frame, known_ids, file, parent),
+        ],
+        ignore_index=True,
+    )
+    return _finish(raw, contract, parsed.frame, issues, file)
+
+
 @dataclass
 class RawInputs:
     """Every input file of a panel or round directory read as text, before any row is checked.
@@ -503,17 +526,9 @@ def check_panel(inputs: RawInputs, settings: IngestSettings) -> PanelChecked:
         )
 
     if raw_applications is not None:
-        file = raw_applications.path.name
-        parsed = parse_table(raw_applications.frame, APPLICATIONS, file, {})
-        issues = pd.concat(
-            [
-                parsed.issues,
-                _application_issues(parsed.frame, file, raw_applications.frame),
-                orphan_issues(parsed.frame, firms["firm_id"], file, "firms"),
-            ],
-            ignore_index=True,
+        applications, quarantined, report = _check_linked(
+            raw_applications, APPLICATIONS, _application_issues, firms["firm_id"], "firms"
         )
-        applications, quarantined, report = _finish(raw_applications, APPLICATIONS, parsed.frame, issues, file)
         tables["applications"] = applications
         quarantines.append(quarantined)
         reports.append(report)
@@ -542,18 +557,13 @@ def check_audits(checked: PanelChecked, settings: IngestSettings) -> IngestResul
         return result
     tables, quarantines, reports = dict(result.tables), list(checked.quarantines), list(result.reports)
     firms = tables["firms"]
-    file = raw_audits.path.name
-    parsed = parse_table(raw_audits.frame, AUDITS, file, {})
     applicants = tables["applications"]["firm_id"] if "applications" in tables else firms["firm_id"]
-    issues = pd.concat(
-        [
-            parsed.issues,
-            _audit_issues(parsed.frame, file, settings, raw_audits.frame),
-            orphan_issues(parsed.frame, applicants, file, "applications" if "applications" in tables else "firms"),
-        ],
-        ignore_index=True,
-    )
-    audits, quarantined, report = _finish(raw_audits, AUDITS, parsed.frame, issues, file)
+    parent = "applications" if "applications" in tables else "firms"
+
+    def issues_of(frame: pd.DataFrame, file: str, raw: pd.DataFrame) -> pd.DataFrame:
+        return _audit_issues(frame, file, settings, raw)
+
+    audits, quarantined, report = _check_linked(raw_audits, AUDITS, issues_of, applicants, parent)
     tables["audits"] = audits
     quarantines.append(quarantined)
     reports.append(report)
