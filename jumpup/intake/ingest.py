@@ -8,8 +8,10 @@ only when a required file or column is missing or a file cannot be read at all.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import re
 import time
 import unicodedata
 from collections.abc import Callable
@@ -380,6 +382,36 @@ def _finish(
     return accepted, quarantined, report
 
 
+def evaluator_roles_named(raw: RawTable) -> RawTable:
+    """The audit file with evaluator roles written in Korean or in words ('기술전문가', '지원기관
+    심사역', 'growth expert') read as the rubric's role ids; any other value is left for the contract.
+
+    The labels are the rubric's own (``data/reference``, ``roles``) and the contract's short forms
+    (``contracts.EVALUATOR_ROLE_KO``). Returns a new ``RawTable`` when a label was renamed.
+    """
+    if "evaluator_role" not in raw.frame:
+        return raw
+    labels: dict[str, str] = {}
+    for role, names in audit_rubric()["roles"].items():
+        for label in (role, names.get("ko"), names.get("en"), contracts.EVALUATOR_ROLE_KO.get(role)):
+            if label:
+                labels[_role_key(label)] = role
+    written = raw.frame["evaluator_role"]
+    renamed = {
+        value: labels[_role_key(value)]
+        for value in written.dropna().unique().tolist()
+        if _role_key(value) in labels and labels[_role_key(value)] != value
+    }
+    if not renamed:  # every role already an id (or unknown): the table as it is
+        return raw
+    frame = raw.frame.assign(evaluator_role=written.replace(renamed))
+    return dataclasses.replace(raw, frame=frame)
+
+
+def _role_key(label: str) -> str:
+    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", str(label))).lower()
+
+
 def _check_linked(
     raw: RawTable,
     contract: FileContract,
@@ -559,6 +591,7 @@ def check_audits(checked: PanelChecked, settings: IngestSettings) -> IngestResul
     firms = tables["firms"]
     applicants = tables["applications"]["firm_id"] if "applications" in tables else firms["firm_id"]
     parent = "applications" if "applications" in tables else "firms"
+    raw_audits = evaluator_roles_named(raw_audits)
 
     def issues_of(frame: pd.DataFrame, file: str, raw: pd.DataFrame) -> pd.DataFrame:
         return _audit_issues(frame, file, settings, raw)

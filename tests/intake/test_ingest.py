@@ -253,3 +253,31 @@ def test_real_kosdaq_panel_is_accepted_with_accounting(kosdaq_panel, ingest_sett
     assert reports["firms"].accepted == 1042 and reports["financials"].accepted == 5210
     assert (result.flags["rule"] == "industry_code_mismatch").sum() > 0
     assert result.tables["firms"]["firm_id"].str.len().eq(6).all()
+
+
+def test_evaluator_roles_written_in_korean_or_in_words_are_read_as_the_rubric_ids(tmp_path, ingest_settings):
+    directory = write_panel(tmp_path / "r", GOOD_FIRMS, GOOD_FIN)
+    (directory / "applications.csv").write_text(
+        "firm_id,round_id,applied_on\n000001,2025-1,2025-03-02\n", encoding="utf-8"
+    )
+    (directory / "audits.csv").write_text(
+        "firm_id,evaluator_id,evaluator_role,item,score\n"
+        "000001,E1,기술전문가,novelty,4\n"
+        "000001,E2,성장 전문가,novelty,3\n"
+        "000001,E3,지원기관 심사역,novelty,3\n"
+        "000001,E4,심사역,business_viability,3\n"
+        "000001,E5,Growth Expert,business_viability,3\n"
+        "000001,E6,청소부,business_viability,3\n",  # row 7: not a role in any language
+        encoding="utf-8",
+    )
+    result = ingest_directory(directory, ingest_settings, round_mode=True)
+    roles = result.tables["audits"].set_index("evaluator_id")["evaluator_role"].to_dict()
+    assert roles == {
+        "E1": "technology_expert",
+        "E2": "growth_expert",
+        "E3": "agency_examiner",
+        "E4": "agency_examiner",
+        "E5": "growth_expert",
+    }
+    assert quarantine_rules(result, "audits.csv")[7] == ("unknown_evaluator_role", "evaluator_role", "청소부")
+    assert_balanced(result)
