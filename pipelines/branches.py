@@ -18,9 +18,11 @@ supplies is unpickled. The functions are the same either way, so the files are t
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -72,6 +74,19 @@ def _started() -> None:
     engine, LightGBM and scikit-learn) then runs while the main flow builds the features."""
 
 
+@contextlib.contextmanager
+def _interrupts_ignored():
+    """Ctrl-C ignored in this process while a child process is started (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _ignore_interrupt() -> None:
     """The side process leaves Ctrl-C to the round, which stops it (``SideBranch.__exit__``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -100,7 +115,10 @@ class SideBranch:
         if self.in_process:
             context = multiprocessing.get_context("spawn")
             self._executor = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_ignore_interrupt)
-            self.submit("start", _started)  # the process starts now, not at the first real task
+            # The process starts now, not at the first real task. It is started with Ctrl-C ignored,
+            # which a new interpreter keeps: a Ctrl-C while it imports reaches the round alone.
+            with _interrupts_ignored():
+                self.submit("start", _started)
         else:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="side-branch")
         return self

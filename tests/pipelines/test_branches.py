@@ -60,3 +60,26 @@ def test_a_task_handed_to_a_dead_side_process_is_one_clear_error():
         with pytest.raises(SideProcessError, match="ended without a result"):  # at the hand-over or the wait
             side.submit("next", len, "x")
             side.finish()
+
+
+def _report_interrupt_handler(queue) -> None:
+    import signal
+
+    queue.put("ignored" if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else "handled")
+
+
+def test_a_side_process_is_started_deaf_to_ctrl_c_so_its_imports_never_print_a_traceback():
+    import multiprocessing
+    import signal
+
+    from jumpup.pipelines.branches import _interrupts_ignored
+
+    before = signal.getsignal(signal.SIGINT)
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    with _interrupts_ignored():
+        child = context.Process(target=_report_interrupt_handler, args=(queue,))  # no initializer of its own
+        child.start()
+    assert signal.getsignal(signal.SIGINT) == before  # the round answers Ctrl-C again at once
+    assert queue.get(timeout=120) == "ignored"
+    child.join(timeout=60)
