@@ -389,6 +389,16 @@ def screen(
                 f"벗어났습니다.",
             )
         )
+    if audits is None or audits.empty:
+        # Not an input error (the file is optional), but every applicant then lacks a complete field audit.
+        warnings.append(
+            Notice(
+                "no field-audit row was accepted (audits file absent, empty or wholly quarantined): "
+                "no applicant has a complete field audit",
+                "채택된 현장실사 행이 없습니다 (현장실사 파일이 없거나 비었거나 모든 행이 격리됨): "
+                "현장실사를 모두 마친 신청 기업이 없습니다.",
+            )
+        )
     flagged = quality.get("flagged_evaluators", [])
     if flagged:
         warnings.append(

@@ -321,3 +321,15 @@ def test_reason_texts_word_every_row_as_the_row_by_row_rule(mode):
     expected = [_row_reasons(r, scale, settings) for r in frame.itertuples(index=False)]
     assert list(step1.reason_texts(frame, scale, settings)) == expected
     assert len(step1.reason_texts(frame.iloc[:0], scale, settings)) == 0
+
+
+def test_a_round_without_any_accepted_audit_row_says_so_once():
+    scores = pd.DataFrame([scores_row("a", 700), scores_row("b", 650)])
+    apps = applications(["a", "b"])
+    settings = load_settings().step1
+    for audits in (None, pd.DataFrame(audits_for("a", 3)).iloc[0:0]):
+        result = step1.screen(scores, apps, audits, RUBRIC, settings, SCALE, None)
+        texts = [str(w) for w in result.warnings if "field-audit" in w]
+        assert len(texts) == 1 and "no applicant has a complete field audit" in texts[0]
+    with_audits = step1.screen(scores, apps, pd.DataFrame(audits_for("a", 3)), RUBRIC, settings, SCALE, None)
+    assert not [w for w in with_audits.warnings if "field-audit" in w]
