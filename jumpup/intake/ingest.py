@@ -443,7 +443,6 @@ class RawInputs:
     ``flags``: the rows so restored (``restore_leading_zeros``).
     """
 
-    directory: Path
     raws: dict[str, RawTable]
     flags: pd.DataFrame
 
@@ -479,7 +478,7 @@ def read_inputs(directory: Path, round_mode: bool = False) -> RawInputs:
         else None,
     }
     raws = {name: raw for name, raw in raws.items() if raw is not None}
-    return RawInputs(directory, raws, restore_leading_zeros(raws))
+    return RawInputs(raws, restore_leading_zeros(raws))
 
 
 def check_panel(inputs: RawInputs, settings: IngestSettings) -> PanelChecked:
@@ -653,9 +652,7 @@ def open_panel(directory: Path, settings: IngestSettings, round_mode: bool = Fal
     Commands accept either, so a user can point at the files they have; ``dvc.yaml`` chains the
     stages on the ingested directories, so there every raw file is read once.
     """
-    if is_ingested(directory):
-        return load_ingested(directory)
-    return ingest_directory(Path(directory), settings, round_mode=round_mode)
+    return check_audits(open_checked_panel(directory, settings, round_mode), settings)
 
 
 def open_checked_panel(directory: Path, settings: IngestSettings, round_mode: bool = False) -> PanelChecked:
