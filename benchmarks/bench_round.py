@@ -7,9 +7,10 @@ paths, STEP 1 decisions and the round summary. Per-firm reports are off unless `
 is given (then HTML and PDF for every firm), and the Excel workbook unless ``--workbook`` is.
 For each stage it prints seconds and the process's peak memory at the end of the stage, and the
 ratio of the end-to-end time to a bare LightGBM ``predict`` on the same feature matrix.
-Growth paths, the writing of scores.csv, quarantine.csv and growth_paths.csv, and the STEP 2
-dossiers run in a side branch (a second process from ``growth_paths.process_min_firms`` firms on,
-``pipelines/branches.py``) beside scoring, the field audit, STEP 1 and the reports, so the stage
+Eligibility, growth paths, the writing of scores.csv, quarantine.csv and growth_paths.csv, and
+one share of the STEP 2 dossiers run in a side branch (a second process from
+``growth_paths.process_min_firms`` firms on, ``pipelines/branches.py``) beside the features,
+scoring, the field audit, STEP 1, the reports and the other share, so the stage
 times add up to more than the end-to-end time: ``side: <task>`` is a task's time from submission
 to result (``side: start`` the process's own start-up), ``growth_paths_wait`` and
 ``side_branch_wait`` how long the main flow then waited. ``ingest`` counts both intake steps: the

@@ -83,32 +83,28 @@ def family_input_notes(financials: pd.DataFrame) -> pd.DataFrame:
     out = panel[KEY].copy()
     out["fiscal_year"] = out["fiscal_year"].astype("int64")
     for family, inputs in FAMILY_INPUTS.items():
-        present, source = {}, {}
+        present, names, codes = {}, {}, {}
+        pattern = np.zeros(len(panel), dtype=np.int64)  # one code per distinct (present, source) pattern
         for field in inputs:
             seen = panel[field].notna().to_numpy() if field in panel else np.zeros(len(panel), dtype=bool)
             if field == "interest_coverage" and "no_interest_expense" in panel:
                 seen = seen | (pd.to_numeric(panel["no_interest_expense"], errors="coerce") == 1).to_numpy()
             present[field] = seen
             source_column = f"source_{field}"
-            source[field] = (
-                panel[source_column].astype("string").fillna("panel").to_numpy(dtype=object)
-                if source_column in panel
-                else np.full(len(panel), "panel", dtype=object)
-            )
-        # Worded once per distinct (present, source) pattern: a panel has few patterns, many rows.
-        keys = pd.DataFrame(
-            {f"{kind}{i}": values[f] for i, f in enumerate(inputs) for kind, values in (("p", present), ("s", source))}
-        )
-        group = (
-            keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy() if len(keys) else np.zeros(0, dtype=int)
-        )
-        _, first = np.unique(group, return_index=True)
-        missing = np.array([";".join(f for f in inputs if not present[f][r]) for r in first], dtype=object)
-        sources = np.array(
-            [";".join(f"{f}={source[f][r]}" for f in inputs if present[f][r]) for r in first], dtype=object
-        )
-        out[f"missing_inputs_{family}"] = missing[group].astype(str)
-        out[f"sources_{family}"] = sources[group].astype(str)
+            if source_column in panel:
+                code, found = pd.factorize(panel[source_column].astype("string").fillna("panel"))
+                codes[field], names[field] = code.astype(np.int64), np.asarray(found, dtype=object)
+            else:
+                codes[field], names[field] = np.zeros(len(panel), dtype=np.int64), np.array(["panel"], dtype=object)
+            for part, base in ((seen.astype(np.int64), 2), (codes[field], max(len(names[field]), 1))):
+                pattern, _ = pd.factorize(pattern * base + part)  # renumbered at each step: never overflows
+        # Worded once per distinct pattern: a panel has few patterns, many rows.
+        _, first, group = np.unique(pattern, return_index=True, return_inverse=True)
+        missing = [";".join(f for f in inputs if not present[f][r]) for r in first]
+        sources = [";".join(f"{f}={names[f][codes[f][r]]}" for f in inputs if present[f][r]) for r in first]
+        # one text per pattern, spread to the rows by position (an Arrow take, not a Python loop)
+        out[f"missing_inputs_{family}"] = pd.Series(missing, dtype="str").take(group.reshape(-1)).array
+        out[f"sources_{family}"] = pd.Series(sources, dtype="str").take(group.reshape(-1)).array
     return out
 
 

@@ -5,7 +5,9 @@ No server is needed. ``MLFLOW_TRACKING_URI`` overrides the store, as MLflow user
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from jumpup.settings import PROJECT_ROOT, TrackingSettings
@@ -60,13 +62,16 @@ def start_experiment(settings: TrackingSettings):
     return mlflow
 
 
-def track_use(settings: TrackingSettings, stage: str, record: dict, metrics: dict[str, float]) -> str:
-    """One MLflow run for a round or a scoring run, linked to the model version it used; its run id.
+@contextlib.contextmanager
+def use_run(settings: TrackingSettings, stage: str, record: dict, metrics: dict[str, float]) -> Iterator[str]:
+    """One MLflow run for a round or a scoring run, linked to the model version it used; yields its run id.
 
     ``record`` carries ``as_of``, ``data_sha256``, ``code_version`` and the model description of
     ``load_bundle`` (model, model_version, model_alias, model_run_id, model_sha256). The run is
     named by stage, as-of year and data hash; its tags name the model version and the training
-    run, so the registry's version page and the run list lead to each other.
+    run, so the registry's version page and the run list lead to each other. The run is open
+    (RUNNING) inside the ``with`` block and ends FINISHED when the block does, or FAILED when it
+    raises, so a stage may open it as soon as its figures are known and finish its outputs after.
     """
     mlflow = start_experiment(settings)
     data = str(record.get("data_sha256", ""))
@@ -85,4 +90,10 @@ def track_use(settings: TrackingSettings, stage: str, record: dict, metrics: dic
     with mlflow.start_run(run_name=name) as run:
         mlflow.set_tags({k: v for k, v in tags.items() if v})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
-        return run.info.run_id
+        yield run.info.run_id
+
+
+def track_use(settings: TrackingSettings, stage: str, record: dict, metrics: dict[str, float]) -> str:
+    """``use_run`` for a stage whose outputs are already written: the run is logged and ended at once."""
+    with use_run(settings, stage, record, metrics) as run_id:
+        return run_id

@@ -151,11 +151,15 @@ class HorizonModel:
     shrinkage: float = 1.0  # the quantile models' weight against ``reference`` (1 = no shrinkage)
     reference: np.ndarray = field(default_factory=lambda: np.empty(0))
 
-    def forecast(self, queries: pd.DataFrame, workers: int | None = None) -> tuple[pd.DataFrame, PeerDraws, np.ndarray]:
+    def forecast(
+        self, queries: pd.DataFrame, workers: int | None = None, with_peer_ids: bool = True
+    ) -> tuple[pd.DataFrame, PeerDraws, np.ndarray]:
         """(one row per query with every method's quantiles and the probabilities, the peer draws, raw pooled).
 
         ``workers``: threads for the peer queries and quantile predictions (the index's own count
         when None); rows are forecast independently, so the count never changes a result.
+        ``with_peer_ids``: the frame's ``nearest_peers`` column ('firm_id:year' of the ten nearest,
+        ';'-joined; about 1.5 s per 100,000 firms and horizon); without it the column is absent.
         """
         k, quantiles = self.horizon, self.quantiles
         queries = queries.reset_index(drop=True)
@@ -176,7 +180,8 @@ class HorizonModel:
         frame["peer_pool_size"] = draws.pool_size
         frame["peer_count"] = (draws.rows >= 0).sum(axis=1)
         frame["recalibrated"] = len(self.recalibration.pit) > 0
-        frame["nearest_peers"] = [";".join(p for p in row if p) for row in draws.index.labels(draws.rows[:, :10])]
+        if with_peer_ids:
+            frame["nearest_peers"] = [";".join(p for p in row if p) for row in draws.index.labels(draws.rows[:, :10])]
         columns = {}
         for name, values in {"peers": peers_q, "pooled": pooled_q, "blend": blend_q}.items():
             columns.update(zip(quantile_columns(name, quantiles), values.T, strict=True))
@@ -357,10 +362,13 @@ class GrowthPathModel:
             return False
         return as_of >= fitted if fitted == self.history_last_year_ else as_of == fitted
 
-    def predict(self, queries: pd.DataFrame, with_draws: bool = True, workers: int | None = None) -> dict[int, dict]:
+    def predict(
+        self, queries: pd.DataFrame, with_draws: bool = True, workers: int | None = None, with_peer_ids: bool = True
+    ) -> dict[int, dict]:
         """Per horizon: the forecast frame and (``with_draws``) the peer draws of each query firm.
 
         ``workers``: threads per horizon's forecast (``HorizonModel.forecast``), the fitted count when None.
+        ``with_peer_ids``: whether the frames carry the nearest peers' ids (``HorizonModel.forecast``).
 
         Without the draws (ids and outcomes of every peer of every firm, about 100 MB per horizon
         at 100,000 firms) only the frames are kept.
@@ -369,7 +377,7 @@ class GrowthPathModel:
         if queries.empty:
             return forecasts
         for k, model in self.horizons_.items():
-            frame, draws, _ = model.forecast(queries, workers)
+            frame, draws, _ = model.forecast(queries, workers, with_peer_ids)
             forecasts[k] = {"frame": frame, "draws": draws} if with_draws else {"frame": frame}
         return forecasts
 
@@ -544,8 +552,9 @@ def growth_path_table(
     model: GrowthPathModel | None = None,
     workers: int | None = None,
 ) -> pd.DataFrame:
-    """The growth-path table of ``forecast_paths`` alone (one row per firm and future year), without the peer ids."""
-    return forecast_paths(history, queries, as_of, settings, model=model, workers=workers)[0]
+    """The growth-path table of ``forecast_paths`` alone (one row per firm and future year); the
+    peers' ids are never looked up."""
+    return forecast_paths(history, queries, as_of, settings, model=model, workers=workers, with_peers=False)[0]
 
 
 def forecast_paths(
@@ -555,6 +564,7 @@ def forecast_paths(
     settings: Settings,
     model: GrowthPathModel | None = None,
     workers: int | None = None,
+    with_peers: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Growth paths of ``queries`` (feature rows at ``as_of``) against a peer ``history``.
 
@@ -564,13 +574,15 @@ def forecast_paths(
     median never comes with a decline probability above one half. The second frame keeps the nearest
     peers' ids for the report, which shows aggregates only. A fitted ``model`` that serves
     ``as_of`` is used as it is; otherwise one is fitted on ``history`` here. ``workers``: threads
-    for the forecast (the model's own count when None; results never depend on it).
+    for the forecast (the model's own count when None; results never depend on it). Without
+    ``with_peers`` the second frame is empty and no peer id is looked up.
     """
     g = settings.growth_paths
     queries = queries.reset_index(drop=True)
     if model is None or not model.serves(as_of, g, settings.seed):
         model = fit_growth_model(history, settings, as_of)
-    forecasts = model.predict(queries, with_draws=False, workers=workers)  # the paths read the frames only
+    # the paths read the frames only
+    forecasts = model.predict(queries, with_draws=False, workers=workers, with_peer_ids=with_peers)
     size_class = queries["size_class"].astype("object")
     floor_eok = np.select(
         [size_class == name for name in NEXT_CLASS_FLOOR],
@@ -600,8 +612,11 @@ def forecast_paths(
         out["employees_growth_q50"] = np.round(np.exp(frame["employee_growth_q50"].to_numpy(dtype="float64")) - 1, 4)
         out["operating_margin_q50"] = frame["margin_q50"].round(4)
         rows.append(out)
-        peers.append(frame[["firm_id", "horizon", "nearest_peers"]])
+        if with_peers:
+            peers.append(frame[["firm_id", "horizon", "nearest_peers"]])
     if not rows:
         return pd.DataFrame(columns=["firm_id", "horizon", "year"]), pd.DataFrame(columns=["firm_id", "horizon"])
     paths = pd.concat(rows, ignore_index=True).sort_values(["firm_id", "horizon"], kind="stable").reset_index(drop=True)
+    if not peers:
+        return paths, pd.DataFrame(columns=["firm_id", "horizon", "nearest_peers"])
     return paths, pd.concat(peers, ignore_index=True)

@@ -217,10 +217,15 @@ class PeerIndex:
         return PeerDraws(self.gather(self.outcome, rows), rows, level, pool_size, self)
 
     def gather(self, column: str, rows: np.ndarray) -> np.ndarray:
+        """The pool column's value at each position of ``rows`` (any shape; NaN where -1 or not kept)."""
         values = self.columns.get(column)
         if values is None or not len(values):
             return np.full(rows.shape, np.nan)
-        return np.where(rows >= 0, values[np.clip(rows, 0, None)], np.nan)
+        taken = values.take(rows, mode="clip")  # a padded -1 reads position 0, made missing below
+        padded = rows < 0
+        if padded.any():
+            taken[padded] = np.nan
+        return taken
 
     def labels(self, rows: np.ndarray) -> np.ndarray:
         """'firm_id:year' of each pool position in ``rows`` (any shape; '' where -1)."""

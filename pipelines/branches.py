@@ -4,8 +4,9 @@ The growth paths depend only on the feature table and the model, and nothing bef
 dossiers reads them (``docs/architecture.md``); ``scores.csv``, ``quarantine.csv`` and
 ``growth_paths.csv`` are written from tables that the main flow keeps in memory and never reads
 back. That work therefore runs in a side branch while the main flow scores, audits, decides and
-writes the STEP 1 files, one task after another in submission order. Once the paths are back, the
-side branch also writes the STEP 2 dossiers while the main flow writes the workbook and reports.
+writes the STEP 1 files, one task after another in submission order. The paths come back before
+their file is written; the side branch then writes the STEP 2 dossiers and ``growth_paths.csv``
+while the main flow writes the workbook and reports.
 
 Python threads share one interpreter lock, and the growth engine's own work (peer queries, quantile
 models) and CSV formatting hold it most of the time; from ``growth_paths.process_min_firms`` query
@@ -26,35 +27,32 @@ import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
 
 import pandas as pd
 
 from jumpup.models.growth_engine import GrowthPathModel, growth_path_table
-from jumpup.safe_text import write_csv
 from jumpup.schemas import GROWTH_PATHS
 from jumpup.settings import GrowthPathSettings, Settings
 
 
-def forecast_and_write(
+def checked_growth_paths(
     history: pd.DataFrame,
     queries: pd.DataFrame,
     as_of: int,
     settings: Settings,
     model: GrowthPathModel | None,
-    target: Path,
     workers: int | None = None,
 ) -> pd.DataFrame:
-    """Growth paths of ``queries`` (``growth_path_table``), checked against ``GROWTH_PATHS`` and written to ``target``.
+    """Growth paths of ``queries`` (``growth_path_table``: one row per firm and future year), checked
+    against ``GROWTH_PATHS``. ``workers``: the forecast's threads (``SideBranch.workers``; the
+    model's own count when None). The round writes the table in a following side task, so the
+    dossiers and reports get it without waiting for the CSV.
 
-    Returns the table (one row per firm and future year) for the dossiers and reports. ``workers``:
-    the forecast's threads (``SideBranch.workers``; the model's own count when None).
-    Raises ``pandera.errors.SchemaError`` when the table breaks its contract (nothing is written then).
+    Raises ``pandera.errors.SchemaError`` when the table breaks its contract.
     """
     paths = growth_path_table(history, queries, as_of, settings, model, workers)
     if len(paths):
         GROWTH_PATHS.validate(paths)
-    write_csv(paths, target, encoding="utf-8")
     return paths
 
 

@@ -10,7 +10,9 @@ is redone, so an interrupted run resumes and no output is ever duplicated.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -30,15 +32,17 @@ from jumpup.models.bundle import GrowthModelBundle, attach_missing_inputs, model
 from jumpup.models.grading import MasterScale, feature_label
 from jumpup.models.metrics import psi
 from jumpup.notices import Notice
-from jumpup.pipelines.branches import SideBranch, forecast_and_write, side_branch
+from jumpup.pipelines.branches import SideBranch, checked_growth_paths, side_branch
 from jumpup.pipelines.score import load_bundle, unpromoted_notice
 from jumpup.pipelines.step1 import (
     append_decision_record,
     audit_round,
+    clear_dossiers,
     decide_round,
     decision_log_path,
     dossier_inputs,
-    eligibility_of,
+    dossier_shares,
+    eligibility_inputs,
     write_dossier_files,
     write_step1_files,
 )
@@ -51,7 +55,8 @@ from jumpup.safe_text import write_csv
 from jumpup.schemas import FEATURES, GROWTH_PATHS, SCORES
 from jumpup.settings import Settings
 from jumpup.step1.decisions import as_of_year
-from jumpup.tracking import track_use
+from jumpup.step1.eligibility import round_eligibility
+from jumpup.tracking import use_run
 
 STAGES = ("score", "growth_paths")
 
@@ -163,16 +168,20 @@ def run_round(
     # its features, and its bad rows quarantined like any other.
     panel = open_checked_panel(Path(round_dir), settings.ingest, round_mode=True)
     result = panel.result
-    # Eligibility is policy read now, with this run's params; a date without a size table stops here.
-    eligibility = eligibility_of(result, settings)
+    # Eligibility is policy read with this run's params; a round without applications, or with a
+    # date no size table covers, stops here. The applicants are judged in the side branch.
+    eligibility = eligibility_inputs(result, settings)
     checked = Checked(bundle, model_info, panel, eligibility, time.perf_counter() - started)
     # Exits in reverse order: the side branch's tasks end before the lock is released or a failed run's folder removed.
     with (
         removed_on_failure(out_dir),
         out_dir_lock(out_dir, "round"),
         side_branch(len(result.tables["applications"]), settings.growth_paths) as side,
+        contextlib.ExitStack() as run_scope,  # the round's MLflow run: FINISHED on return, FAILED on an error
     ):
-        return _run_round(checked, out_dir, settings, side, with_reports, language, notify, log_path, with_workbook)
+        return _run_round(
+            checked, out_dir, settings, side, run_scope, with_reports, language, notify, log_path, with_workbook
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,7 +191,7 @@ class Checked:
     bundle: GrowthModelBundle
     model_info: dict
     panel: PanelChecked
-    eligibility: pd.DataFrame
+    eligibility: dict  # the checked arguments of ``round_eligibility``
     seconds: float
 
 
@@ -191,6 +200,7 @@ def _run_round(
     out_dir: Path,
     settings: Settings,
     side: SideBranch,
+    run_scope: contextlib.ExitStack,
     with_reports: bool,
     language: str,
     notify: Callable[[str], None],
@@ -200,10 +210,12 @@ def _run_round(
     state = StageState(out_dir)
     timings: dict[str, float] = {}
     code = code_version()
-    bundle, model_info, eligibility = checked.bundle, checked.model_info, checked.eligibility
+    bundle, model_info = checked.bundle, checked.model_info
     result = checked.panel.result  # firms, financials and applications; the audits join it below
     inputs = input_sha256(checked.panel)
     timings["ingest"] = checked.seconds
+    # Each applicant's size class, age and focus field, judged in the side branch while the features are built.
+    judged = side.submit("eligibility", round_eligibility, **checked.eligibility)
 
     notify("score")
     started = time.perf_counter()
@@ -227,9 +239,8 @@ def _run_round(
     growth = None
     if not cached_paths and bundle.history is not None and not bundle.history.empty:
         model = getattr(bundle, "growth_model", None)  # bundles from before the engine was stored have none
-        history, target = bundle.history, out_dir / "growth_paths.csv"
         growth = side.submit(
-            "growth_paths", forecast_and_write, history, queries, as_of, settings, model, target, side.workers
+            "growth_paths", checked_growth_paths, bundle.history, queries, as_of, settings, model, side.workers
         )
 
     if cached:
@@ -238,6 +249,7 @@ def _run_round(
         scores = bundle.score_features(features, language).sort_values("firm_id", kind="stable")
         scores = attach_missing_inputs(scores.reset_index(drop=True), rows)
         state.save("score", score_fp, {"scores": scores, "features": features})
+    eligibility = side.result(judged)
     scores = with_round_eligibility(scores, eligibility)
     SCORES.validate(scores)
     scores_manifest = {
@@ -316,6 +328,15 @@ def _run_round(
     }
     timings["checks"] = time.perf_counter() - started
 
+    # The round's MLflow run opens now, while the side branch still forecasts: its figures are known.
+    # It stays RUNNING until the outputs are written and ends FAILED if anything after this fails.
+    started = time.perf_counter()
+    metrics = {k: float(v) for k, v in counts.items()}
+    run_id = run_scope.enter_context(use_run(settings.tracking, "round", scores_manifest, metrics))
+    timings["tracking"] = time.perf_counter() - started
+
+    cut = dossier_inputs(step1, dossier, result)  # the dossiers' inputs but the growth paths
+
     notify("growth paths")
     started = time.perf_counter()
     if growth:
@@ -327,21 +348,23 @@ def _run_round(
             state.save("growth_paths", growth_fp, {"growth_paths": paths})
         if len(paths):
             GROWTH_PATHS.validate(paths)
-        tables_written.append(
-            side.submit("growth_paths.csv", write_csv, paths.copy(), out_dir / "growth_paths.csv", encoding="utf-8")
-        )
     timings["growth_paths_wait"] = time.perf_counter() - started
 
     notify("write")
     started = time.perf_counter()
-    # The dossiers are written beside the workbook and reports, from their inputs cut to the passed firms.
+    # The dossiers (from their inputs cut to the passed firms) are written in two shares: the side
+    # branch writes its share and then the growth paths' file, the main flow the workbook, the
+    # reports and then its share.
     sentences = growth_sentences(paths, passed)
-    cut = dossier_inputs(step1, dossier, result)
-    side.submit(
-        "dossiers", write_dossier_files, out_dir / "step1", growth_summary=sentences, model=scores_manifest, **cut
+    clear_dossiers(out_dir / "step1")
+    side_share, main_share = dossier_shares(cut, 2)
+    write_share = functools.partial(
+        write_dossier_files, out_dir / "step1", growth_summary=sentences, model=scores_manifest, clear=False
     )
-    for future in tables_written:
-        side.result(future)  # the tables are whole before the manifest hashes them
+    side.submit("dossiers", write_share, **side_share)
+    tables_written.append(
+        side.submit("growth_paths.csv", write_csv, paths.copy(), out_dir / "growth_paths.csv", encoding="utf-8")
+    )
     timings["write"] += time.perf_counter() - started
 
     notify("reports")
@@ -359,10 +382,7 @@ def _run_round(
         },
         "eligibility": summary["eligibility"],
         "counts": counts,
-        "outputs_sha256": {
-            name: file_sha256(out_dir / name)
-            for name in ("scores.csv", "step1_decisions.csv", "growth_paths.csv", "quarantine.csv")
-        },
+        "outputs_sha256": None,  # once the side branch has written them, below
     }
     workbook_started = time.perf_counter()
     if with_workbook:
@@ -392,15 +412,22 @@ def _run_round(
     if with_workbook:
         timings["workbook"] = workbook_seconds
     started = time.perf_counter()
+    write_share(**main_share)
+    timings["write"] += time.perf_counter() - started
+    started = time.perf_counter()
+    for future in tables_written:
+        side.result(future)  # the tables are whole before the manifest hashes them
+    manifest["outputs_sha256"] = {
+        name: file_sha256(out_dir / name)
+        for name in ("scores.csv", "step1_decisions.csv", "growth_paths.csv", "quarantine.csv")
+    }
     side.finish()  # every side task done, the dossiers included, or its error raised here
     timings["side_branch_wait"] = time.perf_counter() - started
     timings.update({f"side: {name}": seconds for name, seconds in side.seconds.items()})
     # The decision-log record once the round's own outputs are all written (a failed branch leaves none).
     append_decision_record(summary, Path(log_path) if log_path else decision_log_path(settings, out_dir))
     manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
-    manifest["mlflow_run_id"] = track_use(
-        settings.tracking, "round", scores_manifest, {k: float(v) for k, v in counts.items()}
-    )
+    manifest["mlflow_run_id"] = run_id
     manifest["warnings"] = warnings
     write_json(out_dir / "manifest.json", manifest)
     return manifest

@@ -13,6 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from jumpup.frames import is_known
@@ -28,7 +29,7 @@ from jumpup.schemas import DECISIONS, SCORES
 from jumpup.settings import Settings
 from jumpup.step1.audit import ScoredAudits, score_audits
 from jumpup.step1.decisions import Step1Result, as_of_year, screen
-from jumpup.step1.eligibility import eligibility_record, round_eligibility
+from jumpup.step1.eligibility import check_size_tables, eligibility_record, round_eligibility
 
 
 def decision_log_path(settings: Settings, out_dir: Path, step: str = "step1") -> Path:
@@ -46,12 +47,13 @@ def decision_log_path(settings: Settings, out_dir: Path, step: str = "step1") ->
     return Path(out_dir) / name
 
 
-def eligibility_of(ingested: IngestResult, settings: Settings) -> pd.DataFrame:
-    """Round-time eligibility of every applicant with this run's ``program`` settings.
+def eligibility_inputs(ingested: IngestResult, settings: Settings) -> dict:
+    """The keyword arguments of ``round_eligibility`` for a round, checked: its tables, as-of year and settings.
 
     Raises ``InputFileError`` when the round has no application (a header-only file, or every
     row quarantined) and ``SizeTableMissing`` (a ``ValueError``) when an application date has
-    no size table.
+    no size table. A round checks these before its output folder exists and judges eligibility
+    itself later, beside the features.
     """
     applications = ingested.tables["applications"]
     if applications.empty:
@@ -62,14 +64,21 @@ def eligibility_of(ingested: IngestResult, settings: Settings) -> pd.DataFrame:
             f"{where}: no application to decide ({counts}; see quarantine.csv); a round needs at least one "
             f"application row under the header"
         )
-    return round_eligibility(
-        ingested.tables["firms"],
-        ingested.tables["financials"],
-        applications,
-        as_of_year(applications),
-        settings.size_class,
-        settings.program,
-    )
+    check_size_tables(applications, settings.program)
+    return {
+        "firms": ingested.tables["firms"],
+        "financials": ingested.tables["financials"],
+        "applications": applications,
+        "as_of": as_of_year(applications),
+        "size_settings": settings.size_class,
+        "program": settings.program,
+    }
+
+
+def eligibility_of(ingested: IngestResult, settings: Settings) -> pd.DataFrame:
+    """Round-time eligibility of every applicant with this run's ``program`` settings
+    (``round_eligibility``: one row per applying firm); raises as ``eligibility_inputs`` does."""
+    return round_eligibility(**eligibility_inputs(ingested, settings))
 
 
 def audit_round(ingested: IngestResult, settings: Settings) -> ScoredAudits:
@@ -232,6 +241,23 @@ def dossier_inputs(result: Step1Result, scores: pd.DataFrame, ingested: IngestRe
     }
 
 
+def dossier_shares(inputs: dict[str, pd.DataFrame], parts: int) -> list[dict[str, pd.DataFrame]]:
+    """``dossier_inputs`` in ``parts`` shares of the passed firms (contiguous, in decision order), each
+    with only its own firms' rows, for writers working side by side; a firm's dossier is the same
+    whichever share writes it."""
+    decisions = inputs["decisions"]
+    shares = []
+    for rows in np.array_split(np.arange(len(decisions)), parts):
+        firm_ids = decisions["firm_id"].iloc[rows]
+        shares.append({name: frame[is_known(frame["firm_id"], firm_ids)] for name, frame in inputs.items()})
+    return shares
+
+
+def clear_dossiers(out_dir: Path) -> None:
+    """Remove ``out_dir/dossiers``, so a rerun leaves no dossier of an earlier run behind."""
+    shutil.rmtree(Path(out_dir) / "dossiers", ignore_errors=True)
+
+
 def write_dossier_files(
     out_dir: Path,
     decisions: pd.DataFrame,
@@ -240,10 +266,14 @@ def write_dossier_files(
     firms: pd.DataFrame,
     growth_summary: dict[str, str] | None,
     model: dict,
+    clear: bool = True,
 ) -> list[Path]:
-    """``write_step1_dossiers`` from its inputs cut to the passed firms (``dossier_inputs``)."""
+    """``write_step1_dossiers`` from its inputs cut to the passed firms (``dossier_inputs``, or one of
+    its ``dossier_shares``); the folder is first cleared (``clear_dossiers``) unless ``clear`` is
+    False, as for the shares after the first. Returns the files written."""
     dossier_dir = Path(out_dir) / "dossiers"
-    shutil.rmtree(dossier_dir, ignore_errors=True)  # a rerun leaves no dossier of an earlier run behind
+    if clear:
+        clear_dossiers(out_dir)
     return write_dossiers(decisions, scores, audit_summary, firms, audit_rubric(), dossier_dir, growth_summary, model)
 
 

@@ -224,6 +224,37 @@ def test_calibration_picks_the_weight_that_fits_and_widens_to_nominal_coverage()
         growth_engine.fit_quantile_calibration(predicted, reference, np.full(4000, np.nan), quantiles)
 
 
+def test_the_growth_path_table_skips_the_peer_ids_and_equals_the_full_forecast(panel):
+    history, _ = growth._history(panel, SETTINGS, up_to=2021)
+    queries = history[history["fiscal_year"] == 2021]
+    model = GrowthPathModel(SETTINGS.growth_paths, SETTINGS.seed).fit(history)
+    paths, peers = growth_engine.forecast_paths(history, queries, 2021, SETTINGS, model=model)
+    assert len(peers) and peers["nearest_peers"].str.len().gt(0).all()
+    frames = model.predict(queries, with_draws=False, with_peer_ids=False)
+    assert all("nearest_peers" not in f["frame"] for f in frames.values())  # no id is looked up
+    pd.testing.assert_frame_equal(growth_engine.growth_path_table(history, queries, 2021, SETTINGS, model), paths)
+
+
+def test_gathered_peer_values_equal_the_padded_definition():
+    settings = load_settings().growth_paths
+    pool = pd.DataFrame(
+        {
+            "firm_id": ["A", "B", "C"],
+            "fiscal_year": [2019, 2020, 2021],
+            "ksic_division": ["C26"] * 3,
+            "log_growth_1": [0.1, 0.2, 0.3],
+            "margin_1": [0.05, np.nan, 0.07],
+            **{name: [1.0, 2.0, 3.0] for name in settings.weights},
+        }
+    )
+    index = PeerIndex(pool, "log_growth_1", settings, keep=("margin_1",))
+    rows = np.array([[2, 0, -1], [-1, -1, -1], [1, 1, 0]])
+    expected = np.array([[0.07, 0.05, np.nan], [np.nan] * 3, [np.nan, np.nan, 0.05]])
+    np.testing.assert_array_equal(index.gather("margin_1", rows), expected)  # -1 is missing, never position 0
+    np.testing.assert_array_equal(index.gather("log_growth_1", rows[:1]), [[0.3, 0.1, np.nan]])
+    assert np.isnan(index.gather("employee_log_growth_1", rows)).all()  # a column the index does not keep
+
+
 def test_row_median_equals_numpy_nanmedian_row_by_row():
     rng = np.random.default_rng(3)
     values = rng.normal(size=(400, 60))

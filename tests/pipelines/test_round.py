@@ -67,6 +67,33 @@ def test_round_writes_every_output_and_resumes_identically(trained):
     assert "workbook" not in third["timings_seconds"] and third["reports"]["firm_pages"] == 0
 
 
+def test_the_rounds_mlflow_run_ends_finished_or_failed_with_the_round(trained, tmp_path, monkeypatch):
+    import mlflow
+
+    import jumpup.pipelines.round as round_module
+
+    settings, root = trained
+    done = run_round(
+        root / "data" / "round", tmp_path / "done", settings, str(root / "model" / "bundle"), with_reports=False
+    )
+    run = mlflow.get_run(done["mlflow_run_id"])
+    assert run.info.status == "FINISHED" and run.data.metrics["applicants"] == done["counts"]["applicants"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("reports could not be written")
+
+    monkeypatch.setattr(round_module, "write_round_reports", broken)  # fails after the run has opened
+    with pytest.raises(RuntimeError, match="reports could not be written"):
+        run_round(root / "data" / "round", tmp_path / "failed", settings, str(root / "model" / "bundle"))
+    runs = mlflow.search_runs(
+        experiment_names=[settings.tracking.experiment],
+        filter_string="tags.stage = 'round'",
+        order_by=["start_time DESC"],
+    )
+    assert runs.iloc[0]["status"] == "FAILED" and runs.iloc[0]["run_id"] != done["mlflow_run_id"]
+    assert not (tmp_path / "failed").exists()  # and the failed round left no folder
+
+
 def test_without_a_log_path_the_decision_log_stays_inside_out(trained, tmp_path):
     settings, root = trained
     run_round(root / "data" / "round", tmp_path / "out", settings, str(root / "model" / "bundle"), with_reports=False)

@@ -209,6 +209,49 @@ def test_dossiers_are_written_for_passed_firms_only(tmp_path):
     assert "&lt;가온&gt;" in html and "수출 증가" in html and "나래" not in html
 
 
+def test_dossiers_written_in_shares_are_the_files_of_one_writer(tmp_path):
+    from jumpup.pipelines.step1 import clear_dossiers, dossier_shares, write_dossier_files
+
+    ids = [f"F{i}" for i in range(7)]
+    decisions = pd.DataFrame(
+        {
+            "firm_id": ids,
+            "decision": ["pass", "fail", "pass", "pass", "pass", "fail", "pass"],
+            "size_class": ["small"] * 7,
+            "step1_grade": [SCALE.labels[0]] * 7,
+            "step1_points": [700.0 - i for i in range(7)],
+            "ai_grade": [SCALE.labels[0]] * 7,
+            "ai_points": [690.0] * 7,
+            "ai_probability": [0.4] * 7,
+            "audit_score": [4.2] * 7,
+            "complete_evaluators": [3] * 7,
+            "reasons": ["ok"] * 7,
+            "round_id": ["R"] * 7,
+            "focus_field": [None] * 7,
+        }
+    )
+    passed = decisions[decisions["decision"] == "pass"]
+    inputs = {
+        "decisions": passed,
+        "scores": pd.DataFrame({"firm_id": ids, "reason_up_1": [f"강점 {i}" for i in range(7)]}),
+        "audit_summary": pd.DataFrame({"firm_id": ids, "audit_item_novelty": [4.0] * 7}),
+        "firms": pd.DataFrame({"firm_id": ids, "name": [f"기업{i}" for i in range(7)]}),
+    }
+    growth = {f: f"{f} 성장" for f in ids}
+    write_dossier_files(tmp_path / "one", growth_summary=growth, model={}, **inputs)
+    (tmp_path / "two" / "dossiers" / "F1.html").parent.mkdir(parents=True)
+    (tmp_path / "two" / "dossiers" / "F1.html").write_text("an earlier run's dossier")
+    clear_dossiers(tmp_path / "two")
+    shares = dossier_shares(inputs, 2)
+    assert [len(share["decisions"]) for share in shares] == [3, 2]
+    assert all(set(share["scores"]["firm_id"]) == set(share["decisions"]["firm_id"]) for share in shares)
+    for share in shares:
+        write_dossier_files(tmp_path / "two", growth_summary=growth, model={}, clear=False, **share)
+    one = {p.name: p.read_bytes() for p in (tmp_path / "one" / "dossiers").iterdir()}
+    two = {p.name: p.read_bytes() for p in (tmp_path / "two" / "dossiers").iterdir()}
+    assert sorted(one) == ["F0.html", "F2.html", "F3.html", "F4.html", "F6.html"] and one == two
+
+
 def test_round_summary_counts_grades_breakdowns_and_the_whatif_chart():
     decisions = pd.DataFrame(
         {
