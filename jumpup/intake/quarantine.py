@@ -358,6 +358,11 @@ def split_rows(frame: pd.DataFrame, issues: pd.DataFrame) -> tuple[pd.DataFrame,
     ordered = issues.reset_index(drop=True)
     ordered["_order"] = np.arange(len(ordered))
     ordered = ordered.sort_values(["row", "_order"], kind="stable")
+    # A cell already rejected (a score that is not a number, a short line) is also empty once
+    # parsed; its "missing_required" repeats the same cell and is not listed again.
+    cell = ordered[["row", "column"]].assign(column=ordered["column"].fillna(""))
+    repeated = (ordered["rule"] == "missing_required") & cell.duplicated(keep="first")
+    ordered = ordered[~repeated]
     description = ordered["rule"] + ":" + ordered["column"].fillna("")
     others = description.groupby(ordered["row"]).agg(lambda s: "; ".join(s.iloc[1:]))
     first = ordered.drop_duplicates("row", keep="first").set_index("row")

@@ -88,6 +88,15 @@ def test_each_financials_rule_is_caught_with_row_column_and_value(tmp_path, inge
     assert_balanced(result)
 
 
+def test_a_rejected_cell_is_not_listed_again_as_empty(tmp_path, ingest_settings):
+    bad = ["000001,2020,abc,1,10000000000,4000000000,6000000000,10", "000002,,100,1,10,5,5,1"]
+    result = ingest_directory(write_panel(tmp_path / "p", GOOD_FIRMS, GOOD_FIN + bad), ingest_settings)
+    quarantine = result.quarantine.set_index("row")
+    assert quarantine.loc[6, "rule"] == "non_numeric" and quarantine.loc[7, "rule"] == "missing_required"
+    # 'abc' parses to nothing and the empty year is empty after parsing too: the same cells, not new problems
+    assert quarantine.loc[6, "other_problems"] == "" and quarantine.loc[7, "other_problems"] == ""
+
+
 def test_firms_rules_and_orphaned_financials_follow(tmp_path, ingest_settings):
     bad_firms = [
         "000004,없는업종,Z99,,2000,",  # row 5 unknown division
