@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 LOCK_NAME = ".jumpup.lock"
@@ -82,15 +82,16 @@ def out_dir_lock(out_dir: Path, command: str) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def removed_on_failure(out_dir: Path) -> Iterator[Path]:
+def removed_on_failure(out_dir: Path, resumable: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """On an error in the block, remove what the block created under ``out_dir``, and nothing else.
 
     A folder that did not exist before (with any parent folders the block made for it) is removed
     whole; in a folder that existed, only the files and folders that were not there before go, so
     an earlier run's outputs are never deleted (a file the block rewrote keeps its new content).
-    Left as they are: a busy folder (``OutputLocked``: it belongs to another run) and an
-    interruption (``KeyboardInterrupt``), after which ``jumpup round`` resumes from ``<out>/.stages``.
-    The error is raised again after the cleanup.
+    Left as they are: a busy folder (``OutputLocked``: it belongs to another run) and, when
+    ``resumable(out_dir)`` says a rerun can resume from what is there, an interruption
+    (``KeyboardInterrupt``; ``jumpup round`` resumes from ``<out>/.stages``). Any other
+    interruption is cleaned up like an error. The error is raised again after the cleanup.
     """
     out_dir = Path(out_dir)
     top = out_dir
@@ -98,21 +99,29 @@ def removed_on_failure(out_dir: Path) -> Iterator[Path]:
         top = top.parent
     existed = out_dir.exists()
     before = set(out_dir.rglob("*")) if existed else set()
+
+    def remove_what_was_made() -> None:
+        if not existed:
+            if top.is_dir():
+                shutil.rmtree(top, ignore_errors=True)
+            return
+        new = set(out_dir.rglob("*")) - before
+        for path in sorted(new):
+            if path.parent in new or not (path.exists() or path.is_symlink()):
+                continue  # inside a new folder (removed with it) or gone already
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
     try:
         yield out_dir
     except OutputLocked:
         raise
+    except KeyboardInterrupt:
+        if resumable is None or not resumable(out_dir):
+            remove_what_was_made()
+        raise
     except Exception:
-        if not existed:
-            if top.is_dir():
-                shutil.rmtree(top, ignore_errors=True)
-        else:
-            new = set(out_dir.rglob("*")) - before
-            for path in sorted(new):
-                if path.parent in new or not (path.exists() or path.is_symlink()):
-                    continue  # inside a new folder (removed with it) or gone already
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
+        remove_what_was_made()
         raise

@@ -868,10 +868,14 @@ def score_round(
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Score a whole application round: ingest, features, grades, growth paths, STEP 1 and reports."""
-    from jumpup.intake.readers import InputFileError
-    from jumpup.pipelines.branches import SideProcessError
-    from jumpup.pipelines.round import STAGES, run_round
-    from jumpup.rendering.round_reports import model_label
+    try:
+        from jumpup.intake.readers import InputFileError
+        from jumpup.pipelines.branches import SideProcessError
+        from jumpup.pipelines.round import STAGES, has_finished_stage, run_round
+        from jumpup.rendering.round_reports import model_label
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/yellow]: nothing was written")
+        raise typer.Exit(130) from None
 
     settings = _settings(params)
     try:
@@ -895,6 +899,8 @@ def score_round(
         left = (
             f"{escape(str(out))} is incomplete (no manifest.json); run the same command again to resume "
             "from its finished stages"
+            if has_finished_stage(out)
+            else "no stage had finished, and nothing this run wrote was kept"
             if out.exists()
             else "nothing was written"
         )

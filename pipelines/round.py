@@ -61,6 +61,11 @@ from jumpup.tracking import use_run
 STAGES = ("score", "growth_paths")
 
 
+def has_finished_stage(out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds a finished stage a rerun of the round resumes from (``StageState``)."""
+    return (Path(out_dir) / ".stages" / "fingerprints.json").is_file()
+
+
 class StageState:
     """Results of finished stages, kept in ``<out>/.stages/`` with the fingerprint of their inputs.
 
@@ -174,7 +179,7 @@ def run_round(
     checked = Checked(bundle, model_info, panel, eligibility, time.perf_counter() - started)
     # Exits in reverse order: the side branch's tasks end before the lock is released or a failed run's folder removed.
     with (
-        removed_on_failure(out_dir),
+        removed_on_failure(out_dir, resumable=has_finished_stage),  # Ctrl-C keeps what a rerun resumes from
         out_dir_lock(out_dir, "round"),
         side_branch(len(result.tables["applications"]), settings.growth_paths) as side,
         contextlib.ExitStack() as run_scope,  # the round's MLflow run: FINISHED on return, FAILED on an error

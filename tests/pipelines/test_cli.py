@@ -147,3 +147,46 @@ def test_a_chosen_value_reaches_the_stage_as_plain_text(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert list((tmp_path / "s" / "round").glob("*.parquet")) and not list((tmp_path / "s" / "round").glob("*.csv"))
+
+
+def test_a_ctrl_c_while_the_command_starts_is_one_line_and_exit_130(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from jumpup.entry import INTERRUPTED
+
+    command = Path(sys.executable).parent / "jumpup"
+    if not command.exists():
+        pytest.skip("the jumpup console command is not installed in this environment")
+    child = subprocess.Popen(
+        [str(command), "round", str(tmp_path / "none"), "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.15)  # the CLI's imports take a second or more: the Ctrl-C lands inside them
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130 and "Traceback" not in err
+    assert err.strip() == INTERRUPTED and not (tmp_path / "out").exists()
+
+
+def test_the_entry_point_answers_an_interrupted_import_without_a_traceback(monkeypatch, capsys):
+    import sys
+
+    from jumpup import entry
+
+    class Interrupting:
+        def find_spec(self, name, path=None, target=None):
+            if name == "jumpup.pipelines.cli":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "jumpup.pipelines.cli")
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    with pytest.raises(SystemExit) as stop:
+        entry.main()
+    assert stop.value.code == 130 and capsys.readouterr().err.strip() == entry.INTERRUPTED

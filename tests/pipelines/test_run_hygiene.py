@@ -182,10 +182,19 @@ def test_a_failed_run_removes_only_what_it_made(tmp_path):
         (tmp_path / "busy").mkdir()
         raise OutputLocked("another run")
     assert (tmp_path / "busy").exists()  # a busy folder belongs to the run that holds it
-    with pytest.raises(KeyboardInterrupt), removed_on_failure(tmp_path / "stopped"):
+    resumable = lambda out: (out / ".stages").exists()  # noqa: E731
+    with pytest.raises(KeyboardInterrupt), removed_on_failure(tmp_path / "stopped", resumable):
         (tmp_path / "stopped" / ".stages").mkdir(parents=True)
         raise KeyboardInterrupt
     assert (tmp_path / "stopped" / ".stages").exists()  # an interrupted round resumes from here
+    with pytest.raises(KeyboardInterrupt), removed_on_failure(tmp_path / "early", resumable):
+        (tmp_path / "early" / "reports").mkdir(parents=True)
+        raise KeyboardInterrupt
+    assert not (tmp_path / "early").exists()  # nothing to resume from: cleaned up like an error
+    with pytest.raises(KeyboardInterrupt), removed_on_failure(tmp_path / "score"):
+        (tmp_path / "score").mkdir()
+        raise KeyboardInterrupt
+    assert not (tmp_path / "score").exists()  # a command that never resumes keeps nothing half-written
     with removed_on_failure(tmp_path / "done"):
         (tmp_path / "done").mkdir()
     assert (tmp_path / "done").exists()
@@ -196,11 +205,18 @@ def test_an_interrupted_round_says_so_in_one_line(tmp_path, monkeypatch):
 
     def interrupted(round_dir, out, *args, **kwargs):
         if "resumable" in str(out):
-            Path(out).mkdir()
+            (Path(out) / ".stages").mkdir(parents=True)
+            (Path(out) / ".stages" / "fingerprints.json").write_text("{}")
+        if "earlier" in str(out):
+            Path(out).mkdir()  # an earlier run's folder, with no finished stage of this one
         raise KeyboardInterrupt
 
     monkeypatch.setattr(round_stage, "run_round", interrupted)
-    for name, says in (("fresh", "nothing was written"), ("resumable", "run the same command again to resume")):
+    for name, says in (
+        ("fresh", "nothing was written"),
+        ("resumable", "run the same command again to resume"),
+        ("earlier", "no stage had finished, and nothing this run wrote was kept"),
+    ):
         result = runner.invoke(app, ["round", str(tmp_path), "--out", str(tmp_path / name), "--model", "m"])
         assert result.exit_code == 130, result.output
         assert "Traceback" not in result.output
