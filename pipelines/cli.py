@@ -757,6 +757,9 @@ def step1(
         typer.Option("--round", help="Round directory: raw files, or the output of `jumpup ingest --round`."),
     ],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Decision log (default: paths.decision_log, else in --out).")
+    ] = None,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """STEP 1 decisions against the reference grade, audit-quality report, what-if table and STEP 2 dossiers."""
@@ -767,7 +770,7 @@ def step1(
     settings = _settings(params)
     report = _step(
         "STEP 1",
-        lambda: step1_stage.run(scores, open_panel(round_dir, settings.ingest, round_mode=True), out, settings),
+        lambda: step1_stage.run(scores, open_panel(round_dir, settings.ingest, round_mode=True), out, settings, log),
         (InputFileError, ValueError),
     )
     counts = report["counts"]
@@ -865,6 +868,9 @@ def score_round(
         bool, typer.Option("--workbook/--no-workbook", help="Write the Excel workbook for evaluators.")
     ] = True,
     language: Annotated[Language, typer.Option("--language", help="Report language.")] = Language.ko,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Decision log (default: paths.decision_log, else in --out).")
+    ] = None,
     params: ParamsOption = DEFAULT_PARAMS_PATH,
 ) -> None:
     """Score a whole application round: ingest, features, grades, growth paths, STEP 1 and reports."""
@@ -888,7 +894,7 @@ def score_round(
                     progress.advance(task)
 
             manifest = run_round(
-                round_dir, out, settings, model, reports_on, language.value, advance, with_workbook=workbook
+                round_dir, out, settings, model, reports_on, language.value, advance, log, with_workbook=workbook
             )
             progress.update(task, completed=len(STAGES), description="done")
     except OSError as exc:

@@ -190,3 +190,32 @@ def test_the_entry_point_answers_an_interrupted_import_without_a_traceback(monke
     with pytest.raises(SystemExit) as stop:
         entry.main()
     assert stop.value.code == 130 and capsys.readouterr().err.strip() == entry.INTERRUPTED
+
+
+def test_round_and_step1_pass_their_log_option_to_the_stage(tmp_path, monkeypatch):
+    from jumpup.pipelines import round as round_stage
+    from jumpup.pipelines import step1 as step1_stage
+
+    seen = {}
+
+    def fake_round(round_dir, out, settings, model, reports, language, progress, log_path, with_workbook):
+        seen["round"] = log_path
+        manifest = {"counts": {"applicants": 1, "passed": 0}, "model": {"model_version": "file ab12"}}
+        return {**manifest, "timings_seconds": {}, "warnings": []}
+
+    monkeypatch.setattr(round_stage, "run_round", fake_round)
+    log = tmp_path / "logs" / "decisions.jsonl"
+    args = ["round", str(tmp_path), "--out", str(tmp_path / "out"), "--model", "m", "--no-reports", "--log", str(log)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert seen["round"] == log
+
+    def fake_step1(scores, ingested, out, settings, log_path=None):
+        seen["step1"] = log_path
+        raise ValueError("stopped after the log was read")
+
+    monkeypatch.setattr(step1_stage, "run", fake_step1)
+    monkeypatch.setattr("jumpup.intake.ingest.open_panel", lambda *a, **k: None)
+    args = ["step1", "--scores", "s.csv", "--round", str(tmp_path), "--out", str(tmp_path / "o"), "--log", str(log)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and seen["step1"] == log
