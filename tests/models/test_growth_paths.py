@@ -235,18 +235,23 @@ def test_the_growth_path_table_skips_the_peer_ids_and_equals_the_full_forecast(p
     pd.testing.assert_frame_equal(growth_engine.growth_path_table(history, queries, 2021, SETTINGS, model), paths)
 
 
-def test_gathered_peer_values_equal_the_padded_definition():
-    settings = load_settings().growth_paths
-    pool = pd.DataFrame(
+def _three_firm_pool(settings: GrowthPathSettings, **columns) -> pd.DataFrame:
+    """A pool of three firm-years (A 2019, B 2020, C 2021) in one division, with ``columns`` added."""
+    return pd.DataFrame(
         {
             "firm_id": ["A", "B", "C"],
             "fiscal_year": [2019, 2020, 2021],
             "ksic_division": ["C26"] * 3,
             "log_growth_1": [0.1, 0.2, 0.3],
-            "margin_1": [0.05, np.nan, 0.07],
+            **columns,
             **{name: [1.0, 2.0, 3.0] for name in settings.weights},
         }
     )
+
+
+def test_gathered_peer_values_equal_the_padded_definition():
+    settings = load_settings().growth_paths
+    pool = _three_firm_pool(settings, margin_1=[0.05, np.nan, 0.07])
     index = PeerIndex(pool, "log_growth_1", settings, keep=("margin_1",))
     rows = np.array([[2, 0, -1], [-1, -1, -1], [1, 1, 0]])
     expected = np.array([[0.07, 0.05, np.nan], [np.nan] * 3, [np.nan, np.nan, 0.05]])
@@ -273,16 +278,7 @@ def test_row_median_equals_numpy_nanmedian_row_by_row():
 
 def test_peer_labels_name_firm_and_year_and_leave_padding_empty():
     settings = load_settings().growth_paths
-    pool = pd.DataFrame(
-        {
-            "firm_id": ["A", "B", "C"],
-            "fiscal_year": [2019, 2020, 2021],
-            "ksic_division": ["C26"] * 3,
-            "log_growth_1": [0.1, 0.2, 0.3],
-            **{name: [1.0, 2.0, 3.0] for name in settings.weights},
-        }
-    )
-    index = PeerIndex(pool, "log_growth_1", settings)
+    index = PeerIndex(_three_firm_pool(settings), "log_growth_1", settings)
     rows = np.array([[2, 0, -1], [-1, -1, -1]])
     np.testing.assert_array_equal(index.labels(rows), np.array([["C:2021", "A:2019", ""], ["", "", ""]], dtype=object))
     assert "_labels" not in index.__getstate__()  # made again on first use, never stored
