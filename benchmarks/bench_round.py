@@ -1,6 +1,6 @@
 """Benchmark ``jumpup round`` end to end on synthetic application rounds.
 
-Usage: python benchmarks/bench_round.py [--applicants 1000,10000,100000] [--reports]
+Usage: python benchmarks/bench_round.py [--applicants 1000,10000,100000] [--reports] [--repeat N]
 A setup child trains one model on the default synthetic history (not timed). Each round size
 then runs in its own process: ingest with quarantine, features, scores with reasons, growth
 paths, STEP 1 decisions and the round summary. Per-firm reports are off unless ``--reports``
@@ -26,6 +26,8 @@ import contextlib
 import json
 import os
 import resource
+import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -49,7 +51,10 @@ class TreeMemory:
     """Peak resident memory of this process plus its child processes, sampled every ``interval`` s.
 
     ``ru_maxrss`` of the children cannot serve: a child started by fork and exec keeps the parent's
-    resident size at the fork as its high-water mark.
+    resident size at the fork as its high-water mark. For the same reason a child counts with its
+    unique set size (pages no other process maps): a child sampled between its fork and its exec
+    (the side process at its start, ``fc-match`` for the report fonts) shares every page of this
+    process, and its resident size would count them twice.
     """
 
     def __init__(self, interval: float = 0.1):
@@ -68,7 +73,7 @@ class TreeMemory:
             side = 0
             for child in self.me.children(recursive=True):
                 with contextlib.suppress(psutil.Error):  # ended between listing and reading
-                    side += child.memory_info().rss
+                    side += child.memory_full_info().uss
             own = self.me.memory_info().rss
             self.side_peak_mb = max(self.side_peak_mb, round(side / 2**20))
             self.peak_mb = max(self.peak_mb, round((own + side) / 2**20))
@@ -108,6 +113,7 @@ def child(directory: str, applicants: int, with_reports: bool, with_workbook: bo
 
     settings = load_settings(overrides={"synth": {"applicants": applicants, "firms": 200}})
     root = Path(directory) / f"round_{applicants}"
+    shutil.rmtree(root / "out", ignore_errors=True)  # every run starts afresh: a benchmark never resumes
     synth.run(settings, root / "data", settings.seed + applicants)
     bundle_path = str(Path(directory) / "model" / "bundle")
     stage_peaks: dict[str, int] = {}
@@ -178,6 +184,7 @@ def main() -> None:
     parser.add_argument("--reports", action="store_true", help="also write every per-firm report (HTML and PDF)")
     parser.add_argument("--setup", nargs=1)
     parser.add_argument("--workbook", action="store_true", help="also write the Excel workbook")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per size (each afresh); prints their median")
     parser.add_argument("--child", nargs=4)
     args = parser.parse_args()
     if args.setup:
@@ -191,8 +198,10 @@ def main() -> None:
         print(f"model: {subprocess_out['bundle']} (trained on the default synthetic history; not timed)")
         print(f"reports: {'HTML + PDF per firm' if args.reports else 'off (round summary only)'}")
         print(f"workbook: {'on' if args.workbook else 'off'}")
-        for size in map(int, args.applicants.split(",")):
+        walls: dict[int, list[float]] = {}
+        for size in [int(n) for n in args.applicants.split(",") for _ in range(args.repeat)]:
             r = run_child(__file__, directory, str(size), "1" if args.reports else "0", "1" if args.workbook else "0")
+            walls.setdefault(r["applicants"], []).append(r["seconds"])
             print(
                 f"\n{r['applicants']:,} applicants ({r['scored']:,} scored): {r['seconds']:.1f} s end to end "
                 f"({r['cpu_seconds']:.1f} CPU s, {r['side_cpu_seconds']:.1f} of them in the side process), "
@@ -210,6 +219,12 @@ def main() -> None:
                 print(f"  {stage:<22} {seconds:>9} {peak:>9}")
             if r["report_steps"]:
                 print("  reports by step: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["report_steps"].items()))
+        for applicants, runs in walls.items():
+            if len(runs) > 1:
+                listed = ", ".join(f"{t:.1f}" for t in runs)
+                print(
+                    f"\n{applicants:,} applicants, {len(runs)} runs: median {statistics.median(runs):.1f} s ({listed})"
+                )
 
 
 def run_child_setup(directory: str) -> dict:
