@@ -23,6 +23,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -85,9 +86,22 @@ def _interrupts_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
-def _ignore_interrupt() -> None:
-    """The side process leaves Ctrl-C to the round, which stops it (``SideBranch.__exit__``)."""
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent ends
+
+
+def _ignore_interrupt(round_pid: int | None = None) -> None:
+    """The side process leaves Ctrl-C to the round, which stops it (``SideBranch.__exit__``).
+
+    On Linux it also asks the kernel for SIGTERM when the round's process ends in any way, a
+    ``kill -9`` or the out-of-memory killer included, so it never outlives the round.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if round_pid is not None and os.getppid() != round_pid:  # the round ended before the request took effect
+            os._exit(1)
 
 
 class SideBranch:
@@ -112,7 +126,9 @@ class SideBranch:
     def __enter__(self) -> SideBranch:
         if self.in_process:
             context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_ignore_interrupt)
+            self._executor = ProcessPoolExecutor(
+                max_workers=1, mp_context=context, initializer=_ignore_interrupt, initargs=(os.getpid(),)
+            )
             # The process starts now, not at the first real task. It is started with Ctrl-C ignored,
             # which a new interpreter keeps: a Ctrl-C while it imports reaches the round alone.
             with _interrupts_ignored():

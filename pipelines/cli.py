@@ -854,6 +854,16 @@ def backtest_growth(
     console.print(f"MLflow run {summary.get('run_id')}; metrics {out}")
 
 
+def _interruption(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Ctrl-C: a ``KeyboardInterrupt``, or an error it caused (its ``__cause__`` chain)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__
+    return False
+
+
 @app.command("round")
 def score_round(
     round_dir: Annotated[Path, typer.Argument(help="Application round directory.")],
@@ -901,7 +911,11 @@ def score_round(
         _fail(_os_error(exc))
     except (InputFileError, ValueError, OutputLocked, SideProcessError) as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, RuntimeError) as exc:
+        # Python 3.11 reports a Ctrl-C that lands while a class is being created (inside an import,
+        # e.g. MLflow's) as a RuntimeError caused by it: the same interruption.
+        if not _interruption(exc):
+            raise
         left = (
             f"{escape(str(out))} is incomplete (no manifest.json); run the same command again to resume "
             "from its finished stages"

@@ -83,3 +83,39 @@ def test_a_side_process_is_started_deaf_to_ctrl_c_so_its_imports_never_print_a_t
     assert signal.getsignal(signal.SIGINT) == before  # the round answers Ctrl-C again at once
     assert queue.get(timeout=120) == "ignored"
     child.join(timeout=60)
+
+
+def _orphaned_side_process(started, ended) -> None:
+    """A round stand-in: starts a side branch, says its worker's pid, then dies at once (a kill -9)."""
+    import os
+
+    side = SideBranch(in_process=True).__enter__()
+    side.result(side.submit("start", os.getpid))
+    pid = side.result(side.submit("pid", os.getpid))
+    started.put(pid)
+    ended.wait(60)
+    os._exit(9)  # no cleanup of any kind, as after kill -9 or the out-of-memory killer
+
+
+def test_the_side_process_never_outlives_a_round_killed_outright():
+    import multiprocessing
+    import os
+    import time
+
+    context = multiprocessing.get_context("spawn")
+    started, ended = context.Queue(), context.Event()
+    round_process = context.Process(target=_orphaned_side_process, args=(started, ended))
+    round_process.start()
+    side_pid = started.get(timeout=120)
+    ended.set()
+    round_process.join(timeout=60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(side_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(side_pid, 9)
+        pytest.fail("the side process kept running after its round died")

@@ -222,3 +222,25 @@ def test_an_interrupted_round_says_so_in_one_line(tmp_path, monkeypatch):
         assert "Traceback" not in result.output
         text = " ".join(result.output.split())
         assert text.startswith("interrupted:") and says in text, text
+
+
+def test_a_ctrl_c_that_python_reports_as_an_import_error_is_still_an_interruption(tmp_path, monkeypatch):
+    from jumpup.pipelines import round as round_stage
+
+    def interrupted_import(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:  # as Python 3.11 reports a Ctrl-C inside a class's creation
+            raise RuntimeError("Error calling __set_name__ on 'Field' instance 'app'") from exc
+
+    monkeypatch.setattr(round_stage, "run_round", interrupted_import)
+    result = runner.invoke(app, ["round", str(tmp_path), "--out", str(tmp_path / "out"), "--model", "m"])
+    assert result.exit_code == 130 and "Traceback" not in result.output
+    assert " ".join(result.output.split()).startswith("interrupted: nothing was written")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a real defect")
+
+    monkeypatch.setattr(round_stage, "run_round", broken)
+    result = runner.invoke(app, ["round", str(tmp_path), "--out", str(tmp_path / "out"), "--model", "m"])
+    assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)  # not hidden as an interrupt
