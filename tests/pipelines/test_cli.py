@@ -156,7 +156,7 @@ def test_a_ctrl_c_while_the_command_starts_is_one_line_and_exit_130(tmp_path):
     import time
     from pathlib import Path
 
-    from jumpup.entry import INTERRUPTED
+    from jumpup.pipelines.entry import INTERRUPTED
 
     command = Path(sys.executable).parent / "jumpup"
     if not command.exists():
@@ -177,7 +177,7 @@ def test_a_ctrl_c_while_the_command_starts_is_one_line_and_exit_130(tmp_path):
 def test_the_entry_point_answers_an_interrupted_import_without_a_traceback(monkeypatch, capsys):
     import sys
 
-    from jumpup import entry
+    from jumpup.pipelines import entry
 
     class Interrupting:
         def find_spec(self, name, path=None, target=None):
