@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,3 +98,16 @@ def track_use(settings: TrackingSettings, stage: str, record: dict, metrics: dic
     """``use_run`` for a stage whose outputs are already written: the run is logged and ended at once."""
     with use_run(settings, stage, record, metrics) as run_id:
         return run_id
+
+
+def log_model_from_code(mlflow, **log_model):
+    """``mlflow.pyfunc.log_model(**log_model)`` for a model from code with a signature and no input example.
+
+    The signature carries the input schema; an input example would copy firms' rows (financial
+    statements) into every logged model, so none is given, and MLflow's warning that asks for one
+    is not shown. Every other warning is. Returns MLflow's ``ModelInfo``.
+    """
+    with warnings.catch_warnings():
+        # MLflow colours the message: it starts with a terminal escape code, not with these words.
+        warnings.filterwarnings("ignore", message=r".*An input example was not provided", category=UserWarning)
+        return mlflow.pyfunc.log_model(**log_model)

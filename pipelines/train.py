@@ -30,7 +30,7 @@ from jumpup.models.training import CrossValidation, cross_validate_origin, train
 from jumpup.provenance import code_version, frame_sha256, shown_path, stage_code_version, write_json
 from jumpup.rendering.validation_report import render_validation_html
 from jumpup.settings import PROJECT_ROOT, Settings, load_settings
-from jumpup.tracking import REGISTERED_MODEL, start_experiment
+from jumpup.tracking import REGISTERED_MODEL, log_model_from_code, start_experiment
 
 PIP_REQUIREMENTS = [f"-r {PROJECT_ROOT / 'requirements.lock'}"]
 # MLflow "models from code": the logged python_model is this file of the package, not a pickle.
@@ -163,7 +163,8 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
         example = example[[c for c in contract_columns() if c in example]]
         output = training.bundle.score_rows(example)[0]
         signature = infer_signature(example, output, params={"as_of": 0, "language": "ko", "reasons": True})
-        info = mlflow.pyfunc.log_model(
+        info = log_model_from_code(
+            mlflow,
             name="model",
             python_model=str(PYFUNC_CODE),  # models from code: no cloudpickle is written
             artifacts={"bundle": str(bundle_path)},

@@ -24,7 +24,7 @@ from jumpup.models.crisis import crisis_targets, headline_metrics, train_crisis
 from jumpup.provenance import code_version, frame_sha256, write_json
 from jumpup.rendering.crisis_validation import render_crisis_validation_html
 from jumpup.settings import PROJECT_ROOT, Settings
-from jumpup.tracking import start_experiment
+from jumpup.tracking import log_model_from_code, start_experiment
 
 PYFUNC_CODE = Path(crisis_pyfunc.__file__).with_name("crisis_pyfunc_model.py")
 PIP_REQUIREMENTS = [f"-r {PROJECT_ROOT / 'requirements.lock'}"]
@@ -117,7 +117,8 @@ def run(panel: Path, out: Path, settings: Settings, register: bool = True) -> di
         example = features[features["fiscal_year"] == features["fiscal_year"].max()].head(5).reset_index(drop=True)
         example = example[["firm_id", "fiscal_year", *training.model.feature_names]]
         signature = infer_signature(example, training.model.score_features(example), params={"reasons": True})
-        info = mlflow.pyfunc.log_model(
+        info = log_model_from_code(
+            mlflow,
             name="model",
             python_model=str(PYFUNC_CODE),
             signature=signature,

@@ -31,3 +31,35 @@ def test_a_use_run_is_running_inside_its_block_and_ends_failed_when_the_block_ra
     with pytest.raises(RuntimeError), use_run(tracking, "round", record, {}) as failed_id:
         raise RuntimeError("the round failed after its figures were logged")
     assert mlflow.get_run(failed_id).info.status == "FAILED"
+
+
+def test_a_model_from_code_is_logged_with_its_signature_no_example_and_no_warning_asking_for_one(tmp_path, monkeypatch):
+    import warnings
+
+    import mlflow
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    from jumpup.settings import load_settings
+    from jumpup.tracking import log_model_from_code, start_experiment
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    start_experiment(load_settings().tracking)
+    code = tmp_path / "echo_model.py"
+    code.write_text(
+        "import mlflow.pyfunc\nfrom mlflow.models import set_model\n\n\n"
+        "class Echo(mlflow.pyfunc.PythonModel):\n"
+        "    def predict(self, context, model_input, params=None):\n"
+        "        return model_input\n\n\n"
+        "set_model(Echo())\n",
+        encoding="utf-8",
+    )
+    rows = pd.DataFrame({"firm_id": ["F1"], "revenue": [1.0]})
+    with warnings.catch_warnings(record=True) as caught, mlflow.start_run():
+        warnings.simplefilter("always")
+        info = log_model_from_code(
+            mlflow, name="model", python_model=str(code), signature=infer_signature(rows, rows), pip_requirements=[]
+        )
+    asked = [str(w.message) for w in caught if "An input example was not provided" in str(w.message)]
+    assert not asked, asked
+    assert info.signature is not None and info.saved_input_example_info is None  # no firm rows in the model
