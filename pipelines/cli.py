@@ -931,6 +931,11 @@ def score_round(
         f"{counts['applicants']:,} applicants, {counts['passed']:,} pass STEP 1 "
         f"(model {model_label(manifest['model'])}); outputs in [bold]{out}[/bold]"
     )
+    if manifest["resumed_stages"]:
+        console.print(
+            f"resumed: {', '.join(s.replace('_', ' ') for s in manifest['resumed_stages'])} loaded from an "
+            f"earlier run on the same inputs ({escape(str(out / '.stages'))}); their times below are the loading"
+        )
     for stage, seconds in manifest["timings_seconds"].items():
         console.print(f"  {stage:<13} {seconds:7.1f} s")
     for warning in manifest["warnings"]:

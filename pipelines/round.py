@@ -70,13 +70,15 @@ class StageState:
     """Results of finished stages, kept in ``<out>/.stages/`` with the fingerprint of their inputs.
 
     A stage whose fingerprint matches is loaded instead of recomputed; finishing a stage drops every
-    later stage's result, so nothing downstream of a changed input is ever reused.
+    later stage's result, so nothing downstream of a changed input is ever reused. ``resumed``
+    lists the stages loaded so, in order.
     """
 
     def __init__(self, out_dir: Path):
         self.dir = out_dir / ".stages"
         self.path = self.dir / "fingerprints.json"
         self.done = self._read_fingerprints()
+        self.resumed: list[str] = []
 
     def _damaged(self, path: Path, why: str) -> ResumeFileError:
         return ResumeFileError(
@@ -105,6 +107,7 @@ class StageState:
                 loaded[name] = pd.read_parquet(f)
             except (OSError, ValueError) as exc:  # pyarrow's errors for a torn file derive from these
                 raise self._damaged(f, f"not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+        self.resumed.append(stage)
         return loaded
 
     def save(self, stage: str, fingerprint: str, tables: dict[str, pd.DataFrame]) -> None:
@@ -432,6 +435,9 @@ def _run_round(
     # The decision-log record once the round's own outputs are all written (a failed branch leaves none).
     append_decision_record(summary, Path(log_path) if log_path else decision_log_path(settings, out_dir))
     manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
+    manifest["resumed_stages"] = (
+        state.resumed
+    )  # loaded from <out>/.stages/, not recomputed; their timings are the loading
     manifest["mlflow_run_id"] = run_id
     manifest["warnings"] = warnings
     write_json(out_dir / "manifest.json", manifest)

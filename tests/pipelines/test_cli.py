@@ -201,7 +201,7 @@ def test_round_and_step1_pass_their_log_option_to_the_stage(tmp_path, monkeypatc
     def fake_round(round_dir, out, settings, model, reports, language, progress, log_path, with_workbook):
         seen["round"] = log_path
         manifest = {"counts": {"applicants": 1, "passed": 0}, "model": {"model_version": "file ab12"}}
-        return {**manifest, "timings_seconds": {}, "warnings": []}
+        return {**manifest, "timings_seconds": {}, "warnings": [], "resumed_stages": []}
 
     monkeypatch.setattr(round_stage, "run_round", fake_round)
     log = tmp_path / "logs" / "decisions.jsonl"
@@ -219,3 +219,22 @@ def test_round_and_step1_pass_their_log_option_to_the_stage(tmp_path, monkeypatc
     args = ["step1", "--scores", "s.csv", "--round", str(tmp_path), "--out", str(tmp_path / "o"), "--log", str(log)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and seen["step1"] == log
+
+
+def test_a_resumed_round_says_which_stages_it_loaded_and_a_fresh_one_says_nothing_of_it(tmp_path, monkeypatch):
+    from jumpup.pipelines import round as round_stage
+
+    resumed: list[str] = []
+
+    def fake_round(round_dir, out, settings, model, reports, language, progress, log_path, with_workbook):
+        manifest = {"counts": {"applicants": 1, "passed": 0}, "model": {"model_version": "file ab12"}}
+        return {**manifest, "timings_seconds": {"score": 0.1}, "warnings": [], "resumed_stages": resumed}
+
+    monkeypatch.setattr(round_stage, "run_round", fake_round)
+    args = ["round", str(tmp_path), "--out", str(tmp_path / "out"), "--model", "m", "--no-reports"]
+    fresh = CliRunner().invoke(app, args)
+    assert fresh.exit_code == 0 and not [x for x in fresh.output.splitlines() if x.startswith("resumed")], fresh.output
+    resumed += ["score", "growth_paths"]
+    again = CliRunner().invoke(app, args)
+    line = next(line for line in again.output.splitlines() if line.startswith("resumed"))
+    assert "score, growth paths loaded from an earlier run on the same inputs" in line, again.output

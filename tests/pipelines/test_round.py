@@ -47,6 +47,7 @@ def test_round_writes_every_output_and_resumes_identically(trained):
     assert sheets == ["점수", "STEP1 결정", "성장경로", "격리", "현장실사 품질"]
     second = run_round(root / "data" / "round", root / "out", settings, str(root / "model" / "bundle"), log_path=log)
     assert second["outputs_sha256"] == first["outputs_sha256"]
+    assert first["resumed_stages"] == [] and second["resumed_stages"] == ["score", "growth_paths"]
     assert json.loads((root / "out" / ".stages" / "fingerprints.json").read_text()).keys() >= {"score", "growth_paths"}
     assert len(log.read_text().splitlines()) == 2  # one decision-log record per run, nothing duplicated
     # rerun without per-firm reports and workbook: the summary stays, nothing of the earlier run lingers
