@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 
 from jumpup.locks import OutputLocked
-from jumpup.pipelines.console import console, print_ingest_summary, print_warning, progress_bar
+from jumpup.pipelines.console import console, error_console, print_ingest_summary, print_warning, progress_bar
 from jumpup.pipelines.console import table as console_table
 from jumpup.settings import DEFAULT_PARAMS_PATH, AmountUnit, SettingsError, TargetName, load_settings
 from jumpup.tracking import CHAMPION_URI
@@ -75,7 +75,7 @@ def _settings(params: Path, overrides: dict | None = None):
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {escape(message)}")  # the message quotes input as written: never markup
+    error_console.print(f"[red]error:[/red] {escape(message)}")  # the message quotes input as written: never markup
     raise typer.Exit(2)
 
 
@@ -890,7 +890,7 @@ def score_round(
         from jumpup.pipelines.round import STAGES, has_finished_stage, run_round
         from jumpup.rendering.round_reports import model_label
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/yellow]: nothing was written")
+        error_console.print("[yellow]interrupted[/yellow]: nothing was written")
         raise typer.Exit(130) from None
 
     settings = _settings(params)
@@ -924,7 +924,7 @@ def score_round(
             if out.exists()
             else "nothing was written"
         )
-        console.print(f"[yellow]interrupted[/yellow]: {left}")
+        error_console.print(f"[yellow]interrupted[/yellow]: {left}")
         raise typer.Exit(130) from None
     counts = manifest["counts"]
     console.print(

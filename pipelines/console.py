@@ -12,6 +12,9 @@ from rich.table import Table
 # Lines are never wrapped (a log or a pipe would get an 80-column console), and nothing is
 # highlighted: a message quotes file names and values as written.
 console = Console(soft_wrap=True, highlight=False)
+# Errors and interruptions go to standard error, so a run whose results are piped to a file still
+# shows why it stopped (as the console command's own start-up interruption does).
+error_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def print_warning(warning: object) -> None:

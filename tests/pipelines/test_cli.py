@@ -149,6 +149,25 @@ def test_a_chosen_value_reaches_the_stage_as_plain_text(tmp_path):
     assert list((tmp_path / "s" / "round").glob("*.parquet")) and not list((tmp_path / "s" / "round").glob("*.csv"))
 
 
+def test_an_error_goes_to_standard_error_as_one_line_and_leaves_standard_output_to_results(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    command = Path(sys.executable).parent / "jumpup"
+    if not command.exists():
+        pytest.skip("the jumpup console command is not installed in this environment")
+    done = subprocess.run(
+        [str(command), "round", str(tmp_path / "none"), "--out", str(tmp_path / "out"), "--model", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(tmp_path) in lines[0], done.stderr
+
+
 def test_a_ctrl_c_while_the_command_starts_is_one_line_and_exit_130(tmp_path):
     import signal
     import subprocess
