@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from jumpup.models import training
 from jumpup.pipelines import synth
 from jumpup.pipelines.cli import app
+from jumpup.pipelines.console import console
 from jumpup.pipelines.train import _origin_features, cross_validate_panel
 from jumpup.settings import SettingsError, load_settings
 from tests.conftest import quick_settings
@@ -123,6 +124,8 @@ def test_cli_prints_both_aucs_the_learning_curve_and_writes_json_and_predictions
     )
     monkeypatch.setattr(cli, "_settings", lambda params, overrides=None: one_share)
     out, predictions = tmp_path / "cv.json", tmp_path / "oof.csv"
+    # Wide enough for the tables' cells on one line whatever the console's width was when it was made.
+    monkeypatch.setattr(console, "width", 200)
     result = CliRunner().invoke(
         app,
         [

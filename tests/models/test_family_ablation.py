@@ -14,6 +14,7 @@ from jumpup.models.bundle import model_feature_names
 from jumpup.models.family_ablation import family_features
 from jumpup.pipelines import synth
 from jumpup.pipelines.cli import app
+from jumpup.pipelines.console import console
 from tests.conftest import quick_settings
 
 ORIGIN = 2020
@@ -48,6 +49,7 @@ def ablation(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
     patch.setattr(cli, "_settings", lambda params, overrides=None: settings)
+    patch.setattr(console, "width", 200)  # the tables' cells on one line, whatever width the console started with
     result = CliRunner().invoke(
         app,
         ["evaluate-families", "--panel", str(history), "--origin", str(ORIGIN), "--out", str(root / "out")],

@@ -185,6 +185,9 @@ def test_a_ctrl_c_while_the_command_starts_is_one_line_and_exit_130(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as a terminal delivers it, even when this test runs in a process that ignores it
+        # (a parallel test worker): an ignored SIGINT would be inherited and Python would keep ignoring it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(0.15)  # the CLI's imports take a second or more: the Ctrl-C lands inside them
     child.send_signal(signal.SIGINT)
