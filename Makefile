@@ -20,10 +20,10 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 test-all: setup
-	$(BIN)/python -m pytest -q --run-slow
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --run-slow
 
 lint: setup
 	$(BIN)/ruff check .
