@@ -435,9 +435,8 @@ def _run_round(
     # The decision-log record once the round's own outputs are all written (a failed branch leaves none).
     append_decision_record(summary, Path(log_path) if log_path else decision_log_path(settings, out_dir))
     manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
-    manifest["resumed_stages"] = (
-        state.resumed
-    )  # loaded from <out>/.stages/, not recomputed; their timings are the loading
+    # Stages loaded from <out>/.stages/ instead of computed; their timings are the loading.
+    manifest["resumed_stages"] = state.resumed
     manifest["mlflow_run_id"] = run_id
     manifest["warnings"] = warnings
     write_json(out_dir / "manifest.json", manifest)
