@@ -158,15 +158,27 @@ def _delimiter(header_line: str) -> str:
     return "\t" if header_line.count("\t") > header_line.count(",") else ","
 
 
+def _head_lines(text: str, count: int) -> list[str]:
+    """The first ``count`` lines of ``text`` exactly as ``text.splitlines()`` gives them, without
+    splitting the rest of a large file (a 100 MB file is 2 million lines)."""
+    size = 1 << 16
+    while True:
+        lines = text[:size].splitlines()
+        # More than ``count`` lines: the first ``count`` each end before the cut, so none is partial.
+        if len(lines) > count or size >= len(text):
+            return lines[:count]
+        size *= 4
+
+
 def _read_csv_text(text: str, path: Path) -> tuple[pd.DataFrame, list[tuple[int, str, str]], str | None]:
-    all_lines = text.splitlines()
-    first = next((line for line in all_lines[: _MAX_TITLE_ROWS + 1] if line.count("\t") + line.count(",")), "")
+    head = _head_lines(text, _MAX_TITLE_ROWS + 1)
+    first = next((line for line in head if line.count("\t") + line.count(",")), "")
     delimiter = _delimiter(first)
-    head_rows = list(csv.reader(all_lines[: _MAX_TITLE_ROWS + 1], delimiter=delimiter))
+    head_rows = list(csv.reader(head, delimiter=delimiter))
     skip, unit = _title_rows(head_rows, path)
     if skip:
-        text = "\n".join(all_lines[skip:])
-    header_cells = next(csv.reader(all_lines[skip : skip + 1], delimiter=delimiter), [])
+        text = "\n".join(text.splitlines()[skip:])
+    header_cells = next(csv.reader(head[skip : skip + 1], delimiter=delimiter), [])
     _check_header(header_cells, path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

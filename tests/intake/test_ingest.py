@@ -290,3 +290,23 @@ def test_evaluator_roles_written_in_korean_or_in_words_are_read_as_the_rubric_id
     }
     assert quarantine_rules(result, "audits.csv")[7] == ("unknown_evaluator_role", "evaluator_role", "청소부")
     assert_balanced(result)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a,b",
+        "a,b\r\n1,2\r\n",
+        "(단위: 천원)\n\na,b\n1,2\n3,4\n5,6\n7,8",
+        "x" * 65535 + "\r\n" + "a,b\r\n" * 10,  # a CR LF pair cut by the first look-ahead
+        "x" * 65536 + "\r\n" + "a,b\r\n" * 10,
+        "y\x0cz\u2028w\x1cv\rq\n" + "a,b\n" * 3,  # every line boundary splitlines knows
+        ("c" * 70000 + "\n") * 8,  # longer lines than the first look-ahead
+    ],
+)
+def test_the_head_of_a_file_is_read_as_splitlines_reads_it(text):
+    from jumpup.intake.readers import _head_lines
+
+    for count in (1, 2, 6, 20):
+        assert _head_lines(text, count) == text.splitlines()[:count]
