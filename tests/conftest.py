@@ -86,7 +86,8 @@ def _isolated_mlflow(tmp_path, monkeypatch):
 
 
 def quick_settings(firms: int, applicants: int, bootstrap: int = 20, leaves=(3,)):
-    """Settings for a small, fast synthetic panel and model (tests only)."""
+    """Settings for a small, fast synthetic panel and model (tests only): the growth engine's pooled
+    quantile models with 40 trees, as the growth-path tests use (half a training's time at 150)."""
     from jumpup.settings import load_settings
 
     return load_settings(
@@ -95,6 +96,7 @@ def quick_settings(firms: int, applicants: int, bootstrap: int = 20, leaves=(3,)
             "ingest": {"max_fiscal_year": 2024},
             "validation": {"bootstrap": bootstrap},
             "model": {"tuning_grid": {"num_leaves": list(leaves)}},
+            "growth_paths": {"pooled_estimators": 40},
         }
     )
 
