@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 
 from jumpup.locks import OutputLocked
-from jumpup.pipelines.console import console, error_console, print_ingest_summary, print_warning, progress_bar
+from jumpup.pipelines.console import console, error_console, plain, print_ingest_summary, print_warning, progress_bar
 from jumpup.pipelines.console import table as console_table
 from jumpup.settings import DEFAULT_PARAMS_PATH, AmountUnit, SettingsError, TargetName, load_settings
 from jumpup.tracking import CHAMPION_URI
@@ -159,7 +159,7 @@ def synth(
     )
     console.print(
         f"wrote {manifest['firms']:,} firms, {manifest['firm_years']:,} firm-years, "
-        f"{manifest['applicants']:,} applicants to [bold]{out}[/bold] in {manifest['seconds']} s"
+        f"{manifest['applicants']:,} applicants to [bold]{plain(out)}[/bold] in {manifest['seconds']} s"
     )
 
 
@@ -182,12 +182,12 @@ def ingest(
     settings = _settings(params, {"ingest": {"amount_unit": amount_unit.value}} if amount_unit else None)
     started = time.perf_counter()
     report = _step(
-        f"ingest {source}",
+        f"ingest {plain(source)}",
         lambda: write_outputs(ingest_directory(source, settings.ingest, round_mode=round_mode), out, started),
         (InputFileError,),
     )
     print_ingest_summary(report, out)
-    console.print(f"quarantine: {out / 'quarantine.csv'}")
+    console.print(f"quarantine: {plain(out / 'quarantine.csv')}")
 
 
 @import_app.command("dart-bulk")
@@ -202,10 +202,10 @@ def import_dart_bulk(
     from jumpup.intake.dart_bulk import import_dart_bulk as run_import
 
     report = _step(
-        f"import {source}", lambda: run_import(source, out, statements.value), (FileNotFoundError, ValueError)
+        f"import {plain(source)}", lambda: run_import(source, out, statements.value), (FileNotFoundError, ValueError)
     )
     table = console_table(
-        f"DART bulk import → {out}",
+        f"DART bulk import → {plain(out)}",
         ("file", "lines read", "usable", "quarantined"),
         right=("lines read", "usable", "quarantined"),
     )
@@ -243,8 +243,8 @@ def import_dart_bulk(
     for item in report["unreadable_files"]:
         console.print("[red]unreadable file:[/red] " + escape(f"{item['file']}: {item['reason']}"))
     console.print(
-        f"report: {out / 'import_report.json'}; quarantine: {out / 'quarantine.csv'}; "
-        f"set aside: {out / 'superseded.csv'}"
+        f"report: {plain(out / 'import_report.json')}; quarantine: {plain(out / 'quarantine.csv')}; "
+        f"set aside: {plain(out / 'superseded.csv')}"
     )
 
 
@@ -260,7 +260,7 @@ def import_ts2000(
 
     settings = _settings(params)
     manifest = _step(
-        f"import {source}",
+        f"import {plain(source)}",
         lambda: run_import(
             source,
             out,
@@ -271,7 +271,7 @@ def import_ts2000(
         (Ts2000Error, FileNotFoundError),
     )
     table = console_table(
-        f"TS-2000 import → {out}",
+        f"TS-2000 import → {plain(out)}",
         ("file", "rows read", "accepted", "quarantined"),
         right=("rows read", "accepted", "quarantined"),
     )
@@ -286,7 +286,7 @@ def import_ts2000(
         console.print("quarantined rows: " + ", ".join(f"{k} {v}" for k, v in manifest["quarantined_by_rule"].items()))
     for warning in manifest["warnings"]:
         console.print(f"[yellow]{escape(str(warning))}[/yellow]")
-    console.print(f"manifest: {out / 'manifest.json'}; quarantine: {out / 'quarantine.csv'}")
+    console.print(f"manifest: {plain(out / 'manifest.json')}; quarantine: {plain(out / 'quarantine.csv')}")
 
 
 def _print_source_manifest(manifest: dict, out: Path) -> None:
@@ -297,7 +297,7 @@ def _print_source_manifest(manifest: dict, out: Path) -> None:
     )
     if manifest["quarantined_by_rule"]:
         console.print("quarantined rows: " + ", ".join(f"{k} {v}" for k, v in manifest["quarantined_by_rule"].items()))
-    console.print(f"manifest: {out / 'manifest.json'}; quarantine: {out / 'quarantine.csv'}")
+    console.print(f"manifest: {plain(out / 'manifest.json')}; quarantine: {plain(out / 'quarantine.csv')}")
 
 
 @import_app.command("fnguide")
@@ -311,7 +311,7 @@ def import_fnguide(
 
     settings = _settings(params)
     manifest = _step(
-        f"import {source}",
+        f"import {plain(source)}",
         lambda: import_itemised(source, out, "fnguide", settings.ingest.max_fiscal_year),
         (SourceError,),
     )
@@ -329,7 +329,7 @@ def import_dart_employees(
 
     settings = _settings(params)
     manifest = _step(
-        f"import {source}",
+        f"import {plain(source)}",
         lambda: import_itemised(source, out, "dart_employees", settings.ingest.max_fiscal_year),
         (SourceError,),
     )
@@ -397,7 +397,7 @@ def evaluate_families(
     console.print(table)
     for name, d in result["difference"].items():
         console.print(f"{name}: {d['value']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
-    console.print(f"MLflow run {result['mlflow_run_id']}; results: {out / 'families.json'}")
+    console.print(f"MLflow run {result['mlflow_run_id']}; results: {plain(out / 'families.json')}")
 
 
 @app.command("evaluate-ts2000")
@@ -413,7 +413,9 @@ def evaluate_ts2000(
     settings = _settings(params)
     if bootstrap < 10:
         _fail(f"--bootstrap must be at least 10, got {bootstrap}")
-    results = _step(f"evaluate {panel}", lambda: run(panel, out, settings, bootstrap), (FileNotFoundError, ValueError))
+    results = _step(
+        f"evaluate {plain(panel)}", lambda: run(panel, out, settings, bootstrap), (FileNotFoundError, ValueError)
+    )
     table = console_table(
         f"TS-2000 out of time: {results['test_rows']:,} held-out firms at origin 2019",
         ("model", "AUC", "95% CI"),
@@ -448,7 +450,7 @@ def evaluate_ts2000(
         f"{e['pinball_ratio']:.3f} ({e['pinball_ratio_ci'][0]:.3f}–{e['pinball_ratio_ci'][1]:.3f}); "
         f"coverage 50% {e['coverage_50']:.3f}, 80% {e['coverage_80']:.3f} ({e['n']:,} firms)"
     )
-    console.print(f"wrote {out / 'evaluation.json'}; MLflow run {results['mlflow_run_id']}")
+    console.print(f"wrote {plain(out / 'evaluation.json')}; MLflow run {results['mlflow_run_id']}")
 
 
 @app.command()
@@ -471,18 +473,18 @@ def features(
 
     settings = _settings(params)
     manifest = _step(
-        f"features {panel}",
+        f"features {plain(panel)}",
         lambda: features_stage.run(panel, out, settings, reference, save_reference),
         (InputFileError, BundleError),
     )
     console.print(
-        f"wrote {manifest['firm_years']:,} firm-years to [bold]{out}[/bold] in {manifest['seconds']} s "
+        f"wrote {manifest['firm_years']:,} firm-years to [bold]{plain(out)}[/bold] in {manifest['seconds']} s "
         f"(schema, manifest and quarantine beside it); infinite values: {manifest['infinite_values']}"
     )
     quarantined = sum(manifest["rows_quarantined"].values())
     if quarantined:
         console.print(
-            f"[yellow]{quarantined} input rows quarantined[/yellow] (see {out.with_suffix('')}.quarantine.csv)"
+            f"[yellow]{quarantined} input rows quarantined[/yellow] (see {plain(out.with_suffix(''))}.quarantine.csv)"
         )
 
 
@@ -515,7 +517,7 @@ def train(
     m = summary["metrics"]
     console.print(f"run id    : [bold]{summary['run_id']}[/bold]")
     console.print(
-        f"model URI : [bold]{summary['model_uri']}[/bold]"
+        f"model URI : [bold]{plain(summary['model_uri'])}[/bold]"
         + (f" (alias {summary['alias']})" if summary["alias"] else "")
     )
     for split in ("train", "out_of_sample", "out_of_time"):
@@ -526,7 +528,7 @@ def train(
                 f"  scorecard {m[split + '.scorecard_auc']:.3f}  past growth {m[split + '.baseline_auc']:.3f}"
                 f"  grade inversions {m[split + '.grade_inversions']}"
             )
-    console.print(f"validation report: {out / 'validation_report.html'}")
+    console.print(f"validation report: {plain(out / 'validation_report.html')}")
 
 
 def _train_crisis(panel: Path, out: Path, register: bool, settings) -> None:
@@ -537,7 +539,7 @@ def _train_crisis(panel: Path, out: Path, register: bool, settings) -> None:
         f"train crisis h={settings.crisis.horizon}", lambda: run(panel, out, settings, register), (ValueError,)
     )
     console.print(f"run id    : [bold]{summary['run_id']}[/bold]")
-    console.print(f"model URI : [bold]{summary['model_uri']}[/bold]")
+    console.print(f"model URI : [bold]{plain(summary['model_uri'])}[/bold]")
     evaluation = summary["evaluation"]
     console.print(
         f"held-out firms, origin {evaluation['origin']} (outcome {evaluation['outcome_years'][0]}-"
@@ -547,7 +549,7 @@ def _train_crisis(panel: Path, out: Path, register: bool, settings) -> None:
         value = entry.get("auc", entry.get("difference"))
         console.print(f"  {name:<40} {value:+.3f} [{entry['ci_low']:.3f}, {entry['ci_high']:.3f}]")
     console.print(f"realised rates monotone across grades: {evaluation['monotone']['monotone']}")
-    console.print(f"validation report: {out / 'validation_report.html'} (figures: validation_report.json)")
+    console.print(f"validation report: {plain(out / 'validation_report.html')} (figures: validation_report.json)")
 
 
 MonitorEngine = _choices("MonitorEngine", ("pandas", "spark"))
@@ -576,7 +578,7 @@ def monitor(
         (ValueError, EngineError),
     )
     counts = manifest["counts"]
-    console.print(f"model     : {manifest['model_version']}")
+    console.print(f"model     : {plain(manifest['model_version'])}")
     console.print(
         f"firms {counts['firms_scored']:,}: flagged {counts['firms_flagged']:,}, newly flagged "
         f"{counts['firms_newly_flagged']:,}, not scored a year before {counts['firms_without_previous']:,}"
@@ -584,11 +586,11 @@ def monitor(
     console.print(
         f"already in crisis {counts['firms_in_crisis']:,} (coverage below threshold "
         f"{counts['firms_in_crisis_coverage']:,}, opinion {counts['firms_in_crisis_opinion']:,}): "
-        f"not scored, listed in {out / 'in_crisis.csv'}"
+        f"not scored, listed in {plain(out / 'in_crisis.csv')}"
     )
     for warning in manifest.get("report", {}).get("warnings", []):
         console.print(f"[yellow]{escape(str(warning))}[/yellow]")
-    console.print(f"report: {out / 'monitor_report.html'}  workbook: {out / 'monitor.xlsx'}")
+    console.print(f"report: {plain(out / 'monitor_report.html')}  workbook: {plain(out / 'monitor.xlsx')}")
 
 
 @app.command()
@@ -609,13 +611,13 @@ def score(
 
     settings = _settings(params)
     manifest = _step(
-        f"score {panel} as of {as_of}",
+        f"score {plain(panel)} as of {as_of}",
         lambda: score_panel(panel, as_of, model, out, settings, language.value),
         (InputFileError, ModelNotFoundError, BundleError),
     )
     console.print(
-        f"scored {manifest['firms_scored']:,} firms as of {as_of} → {out / 'scores.csv'} "
-        f"(model {manifest.get('model_version', manifest['model'])})"
+        f"scored {manifest['firms_scored']:,} firms as of {as_of} → {plain(out / 'scores.csv')} "
+        f"(model {plain(manifest.get('model_version', manifest['model']))})"
     )
     _print_skipped(manifest["firms_read"], manifest["firms_scored"], manifest["firms_skipped"], out / "skipped.csv")
     _print_quarantined(manifest["rows_quarantined"], out / "quarantine.csv")
@@ -653,7 +655,7 @@ def promote(
         )
     console.print(
         f"decision: [bold]{record['decision']}[/bold]; champion is version {record['champion_after']} "
-        f"(log: {record['log']})"
+        f"(log: {plain(record['log'])})"
     )
 
 
@@ -776,7 +778,7 @@ def step1(
     counts = report["counts"]
     console.print(
         f"{counts['passed']:,} of {counts['applicants']:,} applicants pass STEP 1 at reference grade "
-        f"{settings.grade_scale.reference_grade} → {out / 'step1_decisions.csv'}"
+        f"{settings.grade_scale.reference_grade} → {plain(out / 'step1_decisions.csv')}"
     )
     share = report["recommendation_share"]
     console.print(
@@ -789,7 +791,10 @@ def step1(
     )
     for warning in report["warnings"]:
         print_warning(warning)
-    console.print(f"what-if: {out / 'whatif.csv'} and whatif.svg; dossiers: {out / 'dossiers'} ({report['dossiers']})")
+    console.print(
+        f"what-if: {plain(out / 'whatif.csv')} and whatif.svg; "
+        f"dossiers: {plain(out / 'dossiers')} ({report['dossiers']})"
+    )
 
 
 @app.command("growth-path")
@@ -810,8 +815,8 @@ def growth_path(
         f"growth paths as of {as_of}", lambda: write_growth_paths(panel, as_of, out, settings), (InputFileError,)
     )
     console.print(
-        f"{manifest['firms']:,} firms × {settings.growth_paths.horizon} years → {out} "
-        f"(nearest peers: {out.with_suffix('.peers.csv')}) in {manifest['seconds']} s"
+        f"{manifest['firms']:,} firms × {settings.growth_paths.horizon} years → {plain(out)} "
+        f"(nearest peers: {plain(out.with_suffix('.peers.csv'))}) in {manifest['seconds']} s"
     )
     _print_skipped(
         manifest["firms_read"],
@@ -835,7 +840,7 @@ def backtest_growth(
     from jumpup.pipelines.growth_paths import backtest
 
     settings = _settings(params)
-    summary = _step(f"backtest {panel}", lambda: backtest(panel, settings, out))
+    summary = _step(f"backtest {plain(panel)}", lambda: backtest(panel, settings, out))
     table = console_table(
         f"growth-path backtest: origins {summary['origins'][0]}–{summary['origins'][-1]}, "
         f"horizons 1–{summary['horizon']}, {summary['rows']:,} forecasts",
@@ -851,7 +856,7 @@ def backtest_growth(
             f"[{row['pinball_ratio_ci_low'] - 1:+.1%}, {row['pinball_ratio_ci_high'] - 1:+.1%}]",
         )
     console.print(table)
-    console.print(f"MLflow run {summary.get('run_id')}; metrics {out}")
+    console.print(f"MLflow run {summary.get('run_id')}; metrics {plain(out)}")
 
 
 def _interruption(exc: BaseException) -> bool:
@@ -929,20 +934,22 @@ def score_round(
     counts = manifest["counts"]
     console.print(
         f"{counts['applicants']:,} applicants, {counts['passed']:,} pass STEP 1 "
-        f"(model {model_label(manifest['model'])}); outputs in [bold]{out}[/bold]"
+        f"(model {plain(model_label(manifest['model']))}); outputs in [bold]{plain(out)}[/bold]"
     )
     if manifest["resumed_stages"]:
         console.print(
             f"resumed: {', '.join(s.replace('_', ' ') for s in manifest['resumed_stages'])} loaded from an "
             f"earlier run on the same inputs ({escape(str(out / '.stages'))}); their times below are the loading"
         )
+    width = max(map(len, manifest["timings_seconds"]), default=0)
     for stage, seconds in manifest["timings_seconds"].items():
-        console.print(f"  {stage:<13} {seconds:7.1f} s")
+        console.print(f"  {plain(stage):<{width}} {seconds:7.1f} s")
     for warning in manifest["warnings"]:
         print_warning(warning)
     if reports_on:
         console.print(
-            f"reports: {out / 'reports' / 'round_summary.html'} (operator index: {out / 'operator' / 'index.html'})"
+            f"reports: {plain(out / 'reports' / 'round_summary.html')} "
+            f"(operator index: {plain(out / 'operator' / 'index.html')})"
         )
 
 
@@ -1001,9 +1008,9 @@ def step2_selection(
     for warning in manifest["warnings"]:
         print_warning(warning)
     console.print(
-        f"cohort: {out / 'selection.csv'}; record: {out / 'step2_decisions.csv'}; "
+        f"cohort: {plain(out / 'selection.csv')}; record: {plain(out / 'step2_decisions.csv')}; "
         f"page: {manifest['reports']['selection']}; "
-        f"quarantine: {out / 'quarantine.csv'} ({counts['quarantined_rows']} rows)"
+        f"quarantine: {plain(out / 'quarantine.csv')} ({counts['quarantined_rows']} rows)"
     )
 
 
@@ -1051,7 +1058,7 @@ def progress_review(
     for warning in manifest["warnings"]:
         print_warning(warning)
     console.print(
-        f"decisions: {out / 'continuation.csv'}; dropped: {out / 'dropped.csv'}; dashboard: "
+        f"decisions: {plain(out / 'continuation.csv')}; dropped: {plain(out / 'dropped.csv')}; dashboard: "
         f"{manifest['reports']['dashboard']}; MLflow run {manifest.get('mlflow_run_id')}"
     )
 

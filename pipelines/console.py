@@ -17,6 +17,12 @@ console = Console(soft_wrap=True, highlight=False)
 error_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
+def plain(value: object) -> str:
+    """``value`` as text the console prints as written: a path or name with ``[...]`` in it is never
+    read as markup (``/tmp/run[draft]`` would lose ``[draft]``, ``out[/x]`` would stop the command)."""
+    return escape(str(value))
+
+
 def print_warning(warning: object) -> None:
     """One warning line; its text (file names, values) is printed as written, never as markup."""
     console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
@@ -46,7 +52,7 @@ def table(title: str, columns: tuple[str, ...], right: tuple[str, ...] = ()) -> 
 def print_ingest_summary(report: dict, out_dir: Path) -> None:
     """The ingest report as a console table: read = accepted + quarantined per file, rules and warnings."""
     ingest = table(
-        f"ingest → {out_dir}",
+        f"ingest → {plain(out_dir)}",
         ("file", "encoding", "read", "accepted", "quarantined", "read = accepted + quarantined"),
         right=("read", "accepted", "quarantined"),
     )

@@ -22,7 +22,7 @@ from jumpup.intake.ingest import ingest_directory, write_outputs
 from jumpup.notices import in_language
 from jumpup.pipelines import features_stage
 from jumpup.pipelines import synth as synth_stage
-from jumpup.pipelines.console import print_ingest_summary
+from jumpup.pipelines.console import plain, print_ingest_summary
 from jumpup.pipelines.review import run_review
 from jumpup.pipelines.round import run_round
 from jumpup.pipelines.step2 import run_step2
@@ -183,35 +183,44 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
     }
     write_json(out / "demo_summary.json", summary)
     console.print("\n[bold green]demo finished.[/bold green] Outputs:")
-    console.print(f"  synthetic inputs : {summary['synthetic_inputs']}")
+    console.print(f"  synthetic inputs : {plain(summary['synthetic_inputs'])}")
     for name, path in summary["ingested"].items():
-        console.print(f"  ingested {name:<8}: {path}  (quarantine: {summary['quarantine'][name]})")
-    console.print(f"  features         : {summary['features']['history']} (round: {summary['features']['round']})")
-    console.print(f"  model            : {summary['model_uri']} (validation: {summary['validation_report']})")
+        console.print(f"  ingested {name:<8}: {plain(path)}  (quarantine: {summary['quarantine'][name]})")
+    console.print(
+        f"  features         : {plain(summary['features']['history'])} (round: {plain(summary['features']['round'])})"
+    )
+    console.print(
+        f"  model            : {plain(summary['model_uri'])} (validation: {plain(summary['validation_report'])})"
+    )
     if trained.get("alias") != "champion":
         console.print(
             "  [yellow]the model failed a promotion gate and is not champion[/yellow]: the demo scores with "
-            f"{summary['model_uri']}; see `jumpup promote` and the version's 'validation' tag"
+            f"{plain(summary['model_uri'])}; see `jumpup promote` and the version's 'validation' tag"
         )
     counts = summary["round_counts"]
     console.print(
-        f"  round            : {summary['round']} — {counts['applicants']} applicants, {counts['passed']} pass STEP 1"
+        f"  round            : {plain(summary['round'])} — {counts['applicants']} applicants, "
+        f"{counts['passed']} pass STEP 1"
     )
-    console.print(f"  reports          : {summary['reports']} (operator index: {summary['operator_index']})")
+    console.print(
+        f"  reports          : {plain(summary['reports'])} (operator index: {plain(summary['operator_index'])})"
+    )
     s2 = summary["step2_counts"]
     console.print(
-        f"  STEP 2           : {summary['cohort']} — {s2['passed_step1']} evaluated, "
+        f"  STEP 2           : {plain(summary['cohort'])} — {s2['passed_step1']} evaluated, "
         f"{s2['unanimous_select']} unanimous select, {s2['split']} split, {s2['selected']} selected "
-        f"(page: {summary['selection_page']})"
+        f"(page: {plain(summary['selection_page'])})"
     )
-    console.print(f"  selection        : {summary['selection']} (decision log: {summary['step2_decision_log']})")
+    console.print(
+        f"  selection        : {plain(summary['selection'])} (decision log: {plain(summary['step2_decision_log'])})"
+    )
     rc = summary["review_counts"]
     console.print(
-        f"  review {summary['review_year']}      : {summary['review']} — {rc['continue']} continue, "
-        f"{rc['drop']} dropped, {rc['completed']} completed (dashboard: {summary['review_dashboard']})"
+        f"  review {summary['review_year']}      : {plain(summary['review'])} — {rc['continue']} continue, "
+        f"{rc['drop']} dropped, {rc['completed']} completed (dashboard: {plain(summary['review_dashboard'])})"
     )
-    console.print(f"  MLflow run       : {run_id} in {summary['mlflow_tracking_uri']}")
-    console.print(f"  summary          : {out / 'demo_summary.json'}")
+    console.print(f"  MLflow run       : {run_id} in {plain(summary['mlflow_tracking_uri'])}")
+    console.print(f"  summary          : {plain(out / 'demo_summary.json')}")
     recorded = demo_warnings(reports, round_result, step2_result, review_result)
     for step, warning in recorded:
         console.print(f"[yellow]warning ({step}):[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)

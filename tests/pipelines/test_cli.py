@@ -260,3 +260,23 @@ def test_a_resumed_round_says_which_stages_it_loaded_and_a_fresh_one_says_nothin
     again = CliRunner().invoke(app, args)
     line = next(line for line in again.output.splitlines() if line.startswith("resumed"))
     assert "score, growth paths loaded from an earlier run on the same inputs" in line, again.output
+
+
+@pytest.mark.parametrize("folder", ["run[draft]", "out[/x]", "[bold]x"])
+def test_an_output_folder_with_square_brackets_is_printed_as_written(tmp_path, monkeypatch, folder):
+    from jumpup.pipelines import round as round_stage
+
+    def fake_round(round_dir, out, settings, model, reports, language, progress, log_path, with_workbook):
+        manifest = {"counts": {"applicants": 1, "passed": 0}, "model": {"model": str(out), "model_version": "[x]"}}
+        timings = {"score": 0.1, "side: quarantine.csv": 0.2}
+        return {**manifest, "timings_seconds": timings, "warnings": [], "resumed_stages": ["score"]}
+
+    monkeypatch.setattr(round_stage, "run_round", fake_round)
+    out = tmp_path / folder
+    result = CliRunner().invoke(
+        app, ["round", str(tmp_path), "--out", str(out), "--model", "m"], env={"COLUMNS": "400"}
+    )
+    assert result.exit_code == 0, result.output
+    assert f"outputs in {out}" in result.output and str(out / ".stages") in result.output
+    timings = [line for line in result.output.splitlines() if line.endswith(" s") and line.startswith("  ")]
+    assert len({line.rindex(".") for line in timings}) == 1, timings  # one column, whatever the stage's name
