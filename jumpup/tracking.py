@@ -111,3 +111,27 @@ def log_model_from_code(mlflow, **log_model):
         # MLflow colours the message: it starts with a terminal escape code, not with these words.
         warnings.filterwarnings("ignore", message=r".*An input example was not provided", category=UserWarning)
         return mlflow.pyfunc.log_model(**log_model)
+
+
+REQUIRED_INTEGER_COLUMNS = frozenset({"fiscal_year"})  # every input contract requires it: never missing
+
+
+def model_signature(example, output, params: dict):
+    """``mlflow.models.infer_signature(example, output, params=params)`` of a model's example rows.
+
+    MLflow warns that an integer column cannot hold a missing value at scoring time. When the only
+    integer columns of ``example`` and ``output`` (pandas frames) are ``REQUIRED_INTEGER_COLUMNS``,
+    which intake never lets be missing, that warning says nothing true and is not shown; any other
+    integer column keeps it.
+    """
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    frames = [f for f in (example, output) if isinstance(f, pd.DataFrame)]
+    integers = {c for f in frames for c in f.columns if pd.api.types.is_integer_dtype(f[c])}
+    with warnings.catch_warnings():
+        if integers <= REQUIRED_INTEGER_COLUMNS:
+            warnings.filterwarnings(
+                "ignore", message=r".*Inferred schema contains integer column", category=UserWarning
+            )
+        return infer_signature(example, output, params=params)

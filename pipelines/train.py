@@ -30,7 +30,7 @@ from jumpup.models.training import CrossValidation, cross_validate_origin, train
 from jumpup.provenance import code_version, frame_sha256, shown_path, stage_code_version, write_json
 from jumpup.rendering.validation_report import render_validation_html
 from jumpup.settings import PROJECT_ROOT, Settings, load_settings
-from jumpup.tracking import REGISTERED_MODEL, log_model_from_code, start_experiment
+from jumpup.tracking import REGISTERED_MODEL, log_model_from_code, model_signature, start_experiment
 
 PIP_REQUIREMENTS = [f"-r {PROJECT_ROOT / 'requirements.lock'}"]
 # MLflow "models from code": the logged python_model is this file of the package, not a pickle.
@@ -136,7 +136,6 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
     )
 
     mlflow = start_experiment(settings.tracking)
-    from mlflow.models import infer_signature
 
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.set_tags(
@@ -162,7 +161,7 @@ def train_panel(panel_dir: Path, out_dir: Path, settings: Settings, register: bo
         example = complete_rows(rows[rows["firm_id"].isin(rows["firm_id"].unique()[:5])]).reset_index(drop=True)
         example = example[[c for c in contract_columns() if c in example]]
         output = training.bundle.score_rows(example)[0]
-        signature = infer_signature(example, output, params={"as_of": 0, "language": "ko", "reasons": True})
+        signature = model_signature(example, output, params={"as_of": 0, "language": "ko", "reasons": True})
         info = log_model_from_code(
             mlflow,
             name="model",

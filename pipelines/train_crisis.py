@@ -24,7 +24,7 @@ from jumpup.models.crisis import crisis_targets, headline_metrics, train_crisis
 from jumpup.provenance import code_version, frame_sha256, write_json
 from jumpup.rendering.crisis_validation import render_crisis_validation_html
 from jumpup.settings import PROJECT_ROOT, Settings
-from jumpup.tracking import log_model_from_code, start_experiment
+from jumpup.tracking import log_model_from_code, model_signature, start_experiment
 
 PYFUNC_CODE = Path(crisis_pyfunc.__file__).with_name("crisis_pyfunc_model.py")
 PIP_REQUIREMENTS = [f"-r {PROJECT_ROOT / 'requirements.lock'}"]
@@ -103,7 +103,6 @@ def run(panel: Path, out: Path, settings: Settings, register: bool = True) -> di
     (out / "validation_report.html").write_text(render_crisis_validation_html(training.report, page_meta), "utf-8")
 
     mlflow = start_experiment(settings.tracking)
-    from mlflow.models import infer_signature
 
     name = settings.crisis.registered_model
     with mlflow.start_run(run_name=run_name) as active:
@@ -116,7 +115,7 @@ def run(panel: Path, out: Path, settings: Settings, register: bool = True) -> di
             mlflow.log_artifact(str(out / artifact), artifact_path="validation")
         example = features[features["fiscal_year"] == features["fiscal_year"].max()].head(5).reset_index(drop=True)
         example = example[["firm_id", "fiscal_year", *training.model.feature_names]]
-        signature = infer_signature(example, training.model.score_features(example), params={"reasons": True})
+        signature = model_signature(example, training.model.score_features(example), params={"reasons": True})
         info = log_model_from_code(
             mlflow,
             name="model",

@@ -63,3 +63,22 @@ def test_a_model_from_code_is_logged_with_its_signature_no_example_and_no_warnin
     asked = [str(w.message) for w in caught if "An input example was not provided" in str(w.message)]
     assert not asked, asked
     assert info.signature is not None and info.saved_input_example_info is None  # no firm rows in the model
+
+
+def test_the_integer_column_hint_is_shown_only_for_integer_columns_that_may_be_missing():
+    import warnings
+
+    import pandas as pd
+
+    from jumpup.tracking import model_signature
+
+    def hints(example: pd.DataFrame) -> list[str]:
+        output = pd.DataFrame({"firm_id": example["firm_id"], "probability": 0.5})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model_signature(example, output, params={"reasons": True})
+        return [str(w.message) for w in caught if "integer column" in str(w.message)]
+
+    rows = pd.DataFrame({"firm_id": ["F1", "F2"], "fiscal_year": [2023, 2023], "revenue": [1.0, 2.0]})
+    assert hints(rows) == []  # fiscal_year is required by every input contract
+    assert hints(rows.assign(patents_granted=[1, 2]))  # a count may be missing: MLflow's hint stays
