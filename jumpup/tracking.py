@@ -119,16 +119,15 @@ REQUIRED_INTEGER_COLUMNS = frozenset({"fiscal_year"})  # every input contract re
 def model_signature(example, output, params: dict):
     """``mlflow.models.infer_signature(example, output, params=params)`` of a model's example rows.
 
-    MLflow warns that an integer column cannot hold a missing value at scoring time. When the only
-    integer columns of ``example`` and ``output`` (pandas frames) are ``REQUIRED_INTEGER_COLUMNS``,
-    which intake never lets be missing, that warning says nothing true and is not shown; any other
-    integer column keeps it.
+    MLflow warns that an integer input column cannot hold a missing value when the model is called
+    (only inputs are checked against the schema then). When the only integer columns of ``example``
+    (a pandas frame) are ``REQUIRED_INTEGER_COLUMNS``, which intake never lets be missing, that
+    warning says nothing true and is not shown; any other integer input column keeps it.
     """
     import pandas as pd
     from mlflow.models import infer_signature
 
-    frames = [f for f in (example, output) if isinstance(f, pd.DataFrame)]
-    integers = {c for f in frames for c in f.columns if pd.api.types.is_integer_dtype(f[c])}
+    integers = {c for c in example.columns if pd.api.types.is_integer_dtype(example[c])}
     with warnings.catch_warnings():
         if integers <= REQUIRED_INTEGER_COLUMNS:
             warnings.filterwarnings(

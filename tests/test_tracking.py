@@ -73,7 +73,8 @@ def test_the_integer_column_hint_is_shown_only_for_integer_columns_that_may_be_m
     from jumpup.tracking import model_signature
 
     def hints(example: pd.DataFrame) -> list[str]:
-        output = pd.DataFrame({"firm_id": example["firm_id"], "probability": 0.5})
+        # Outputs are never checked against the schema: their integer counts do not matter.
+        output = pd.DataFrame({"firm_id": example["firm_id"], "probability": 0.5, "peer_group_size": 30})
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model_signature(example, output, params={"reasons": True})
