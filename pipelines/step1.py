@@ -19,7 +19,7 @@ import pandas as pd
 from jumpup.frames import is_known
 from jumpup.intake.ingest import IngestResult
 from jumpup.intake.readers import InputFileError
-from jumpup.locks import out_dir_lock
+from jumpup.locks import out_dir_lock, removed_on_failure
 from jumpup.models.grading import MasterScale
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.reference import audit_rubric
@@ -298,28 +298,31 @@ def run(
 ) -> dict:
     """``jumpup step1``: STEP 1 from a ``scores.csv`` and an ingested round.
 
-    The scores are read before ``out_dir`` is made: a missing or unreadable file leaves no folder.
+    The scores are read and the round decided before ``out_dir`` is made: a missing or unreadable
+    file, or a date no size table covers (``SizeTableMissing``), leaves no folder; a run that fails
+    while writing removes what it created (``removed_on_failure``).
     """
     started = time.perf_counter()
     scores = pd.read_csv(scores_path, dtype={"firm_id": str})
-    with out_dir_lock(Path(out_dir), "step1"):
-        return _run(scores_path, scores, ingested, Path(out_dir), settings, log_path, started)
+    eligibility = eligibility_of(ingested, settings)
+    try:
+        result = decide_round(scores, ingested, settings, MasterScale.from_settings(settings.grade_scale), eligibility)
+    except ValueError as exc:
+        raise ValueError(f"{scores_path}: {exc}") from None
+    with removed_on_failure(Path(out_dir)), out_dir_lock(Path(out_dir), "step1"):
+        return _run(scores_path, scores, ingested, result, Path(out_dir), settings, log_path, started)
 
 
 def _run(
     scores_path: Path,
     scores: pd.DataFrame,
     ingested: IngestResult,
+    result: Step1Result,
     out_dir: Path,
     settings: Settings,
     log_path: Path,
     started: float,
 ) -> dict:
-    eligibility = eligibility_of(ingested, settings)
-    try:
-        result = decide_round(scores, ingested, settings, MasterScale.from_settings(settings.grade_scale), eligibility)
-    except ValueError as exc:
-        raise ValueError(f"{scores_path}: {exc}") from None
     manifest_file = Path(scores_path).with_name("scores_manifest.json")
     model = json.loads(manifest_file.read_text()) if manifest_file.exists() else {}
     report = write_step1(

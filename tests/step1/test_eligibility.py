@@ -103,9 +103,18 @@ def test_a_date_without_a_size_table_stops_with_one_operator_error(tmp_path):
     # through the command: one line, exit code 2, no traceback
     result = CliRunner().invoke(
         app,
-        ["step1", "--scores", str(tmp_path / "scores.csv"), "--round", str(tmp_path / "round"), "--out", "o"],
+        [
+            "step1",
+            "--scores",
+            str(tmp_path / "scores.csv"),
+            "--round",
+            str(tmp_path / "round"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
     )
     assert result.exit_code == 2 and "sme_size_criteria" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()  # the operator error comes before any output folder
 
 
 def _made_up_table(path, small_cap_eok):
