@@ -115,14 +115,14 @@ def _step(description: str, work, errors: tuple[type[Exception], ...] = ()):
 def _print_quarantined(rows: int, where: Path) -> None:
     """The input rows the contracts rejected, and where each one's reason is; nothing when none."""
     if rows:
-        console.print(f"[yellow]{rows:,} input row(s) quarantined[/yellow] (reason per row: {escape(str(where))})")
+        console.print(f"[yellow]{rows:,} input row(s) quarantined[/yellow] (reason per row: {plain(where)})")
 
 
 def _print_skipped(read: int, done: int, skipped: int, where: Path, done_as: str = "scored") -> None:
     """read / done / skipped, and where the reason for each skipped firm is."""
     line = f"firms read {read:,} = {done_as} {done:,} + skipped {skipped:,}"
     if skipped:
-        console.print(f"[yellow]{escape(str(line))}[/yellow] (reason per firm: {escape(str(where))})")
+        console.print(f"[yellow]{plain(line)}[/yellow] (reason per firm: {plain(where)})")
     else:
         console.print(line)
 
@@ -285,7 +285,7 @@ def import_ts2000(
     if manifest["quarantined_by_rule"]:
         console.print("quarantined rows: " + ", ".join(f"{k} {v}" for k, v in manifest["quarantined_by_rule"].items()))
     for warning in manifest["warnings"]:
-        console.print(f"[yellow]{escape(str(warning))}[/yellow]")
+        console.print(f"[yellow]{plain(warning)}[/yellow]")
     console.print(f"manifest: {plain(out / 'manifest.json')}; quarantine: {plain(out / 'quarantine.csv')}")
 
 
@@ -589,7 +589,7 @@ def monitor(
         f"not scored, listed in {plain(out / 'in_crisis.csv')}"
     )
     for warning in manifest.get("report", {}).get("warnings", []):
-        console.print(f"[yellow]{escape(str(warning))}[/yellow]")
+        console.print(f"[yellow]{plain(warning)}[/yellow]")
     console.print(f"report: {plain(out / 'monitor_report.html')}  workbook: {plain(out / 'monitor.xlsx')}")
 
 
@@ -922,7 +922,7 @@ def score_round(
         if not _interruption(exc):
             raise
         left = (
-            f"{escape(str(out))} is incomplete (no manifest.json); run the same command again to resume "
+            f"{plain(out)} is incomplete (no manifest.json); run the same command again to resume "
             "from its finished stages"
             if has_finished_stage(out)
             else "no stage had finished, and nothing this run wrote was kept"
@@ -939,7 +939,7 @@ def score_round(
     if manifest["resumed_stages"]:
         console.print(
             f"resumed: {', '.join(s.replace('_', ' ') for s in manifest['resumed_stages'])} loaded from an "
-            f"earlier run on the same inputs ({escape(str(out / '.stages'))}); their times below are the loading"
+            f"earlier run on the same inputs ({plain(out / '.stages')}); their times below are the loading"
         )
     width = max(map(len, manifest["timings_seconds"]), default=0)
     for stage, seconds in manifest["timings_seconds"].items():
@@ -1009,7 +1009,7 @@ def step2_selection(
         print_warning(warning)
     console.print(
         f"cohort: {plain(out / 'selection.csv')}; record: {plain(out / 'step2_decisions.csv')}; "
-        f"page: {manifest['reports']['selection']}; "
+        f"page: {plain(manifest['reports']['selection'])}; "
         f"quarantine: {plain(out / 'quarantine.csv')} ({counts['quarantined_rows']} rows)"
     )
 
@@ -1059,7 +1059,7 @@ def progress_review(
         print_warning(warning)
     console.print(
         f"decisions: {plain(out / 'continuation.csv')}; dropped: {plain(out / 'dropped.csv')}; dashboard: "
-        f"{manifest['reports']['dashboard']}; MLflow run {manifest.get('mlflow_run_id')}"
+        f"{plain(manifest['reports']['dashboard'])}; MLflow run {manifest.get('mlflow_run_id')}"
     )
 
 

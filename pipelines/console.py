@@ -25,7 +25,7 @@ def plain(value: object) -> str:
 
 def print_warning(warning: object) -> None:
     """One warning line; its text (file names, values) is printed as written, never as markup."""
-    console.print(f"[yellow]warning:[/yellow] {escape(str(warning))}")
+    console.print(f"[yellow]warning:[/yellow] {plain(warning)}")
 
 
 def progress_bar() -> Progress:
