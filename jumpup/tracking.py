@@ -71,8 +71,9 @@ def use_run(settings: TrackingSettings, stage: str, record: dict, metrics: dict[
     ``load_bundle`` (model, model_version, model_alias, model_run_id, model_sha256). The run is
     named by stage, as-of year and data hash; its tags name the model version and the training
     run, so the registry's version page and the run list lead to each other. The run is open
-    (RUNNING) inside the ``with`` block and ends FINISHED when the block does, or FAILED when it
-    raises, so a stage may open it as soon as its figures are known and finish its outputs after.
+    (RUNNING) inside the ``with`` block and ends FINISHED when the block does, KILLED when Ctrl-C
+    stops it (``interrupted``) and FAILED on any other error, so a stage may open it as soon as its
+    figures are known and finish its outputs after.
     """
     mlflow = start_experiment(settings)
     data = str(record.get("data_sha256", ""))
@@ -88,10 +89,29 @@ def use_run(settings: TrackingSettings, stage: str, record: dict, metrics: dict[
         "model_run_id": str(record.get("model_run_id", "")),
         "model_sha256": str(record.get("model_sha256", "")),
     }
-    with mlflow.start_run(run_name=name) as run:
+    run = mlflow.start_run(run_name=name)
+    try:
         mlflow.set_tags({k: v for k, v in tags.items() if v})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
         yield run.info.run_id
+    except BaseException as exc:
+        mlflow.end_run("KILLED" if interrupted(exc) else "FAILED")
+        raise
+    mlflow.end_run("FINISHED")
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Ctrl-C: a ``KeyboardInterrupt``, or an error it caused (its ``__cause__`` chain).
+
+    Python 3.11 reports a Ctrl-C that lands while a class is being created (inside an import)
+    as a ``RuntimeError`` caused by it.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 def track_use(settings: TrackingSettings, stage: str, record: dict, metrics: dict[str, float]) -> str:

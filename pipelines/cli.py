@@ -20,7 +20,7 @@ from jumpup.locks import OutputLocked
 from jumpup.pipelines.console import console, error_console, plain, print_ingest_summary, print_warning, progress_bar
 from jumpup.pipelines.console import table as console_table
 from jumpup.settings import DEFAULT_PARAMS_PATH, AmountUnit, SettingsError, TargetName, load_settings
-from jumpup.tracking import CHAMPION_URI
+from jumpup.tracking import CHAMPION_URI, interrupted
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Jump-Up (도약) STEP 1 scoring pipeline.")
 
@@ -859,16 +859,6 @@ def backtest_growth(
     console.print(f"MLflow run {summary.get('run_id')}; metrics {plain(out)}")
 
 
-def _interruption(exc: BaseException) -> bool:
-    """Whether ``exc`` is a Ctrl-C: a ``KeyboardInterrupt``, or an error it caused (its ``__cause__`` chain)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, KeyboardInterrupt):
-            return True
-        seen = seen.__cause__
-    return False
-
-
 @app.command("round")
 def score_round(
     round_dir: Annotated[Path, typer.Argument(help="Application round directory.")],
@@ -919,7 +909,7 @@ def score_round(
     except (KeyboardInterrupt, RuntimeError) as exc:
         # Python 3.11 reports a Ctrl-C that lands while a class is being created (inside an import,
         # e.g. MLflow's) as a RuntimeError caused by it: the same interruption.
-        if not _interruption(exc):
+        if not interrupted(exc):
             raise
         left = (
             f"{plain(out)} is incomplete (no manifest.json); run the same command again to resume "

@@ -13,7 +13,7 @@ def test_artifacts_and_the_promotion_log_follow_the_store_in_force(tmp_path, mon
     assert promotion_log_path(tracking) == tmp_path / "store" / "promotion_log.jsonl"
 
 
-def test_a_use_run_is_running_inside_its_block_and_ends_failed_when_the_block_raises(tmp_path, monkeypatch):
+def test_a_use_run_is_running_inside_its_block_ends_failed_on_an_error_and_killed_on_ctrl_c(tmp_path, monkeypatch):
     import mlflow
     import pytest
 
@@ -31,6 +31,14 @@ def test_a_use_run_is_running_inside_its_block_and_ends_failed_when_the_block_ra
     with pytest.raises(RuntimeError), use_run(tracking, "round", record, {}) as failed_id:
         raise RuntimeError("the round failed after its figures were logged")
     assert mlflow.get_run(failed_id).info.status == "FAILED"
+    with pytest.raises(KeyboardInterrupt), use_run(tracking, "round", record, {}) as stopped_id:
+        raise KeyboardInterrupt
+    assert mlflow.get_run(stopped_id).info.status == "KILLED"
+    # Python 3.11 reports a Ctrl-C inside an import as a RuntimeError caused by it: the same stop.
+    with pytest.raises(RuntimeError), use_run(tracking, "round", record, {}) as stopped_id:
+        raise RuntimeError("interrupted while importing") from KeyboardInterrupt()
+    assert mlflow.get_run(stopped_id).info.status == "KILLED"
+    assert mlflow.active_run() is None
 
 
 def test_a_model_from_code_is_logged_with_its_signature_no_example_and_no_warning_asking_for_one(tmp_path, monkeypatch):
