@@ -26,7 +26,14 @@ import pandas as pd
 
 from jumpup.features.builder import panel_rows
 from jumpup.frames import is_known
-from jumpup.intake.ingest import PanelChecked, check_audits, input_sha256, open_checked_panel, write_outputs
+from jumpup.intake.ingest import (
+    PanelChecked,
+    check_audits,
+    input_sha256,
+    open_checked_panel,
+    require_directory,
+    write_outputs,
+)
 from jumpup.locks import out_dir_lock, removed_on_failure
 from jumpup.models.bundle import GrowthModelBundle, attach_missing_inputs, model_matrix
 from jumpup.models.grading import MasterScale, feature_label
@@ -170,6 +177,7 @@ def run_round(
     notify = progress or (lambda stage: None)
     notify("ingest")
     started = time.perf_counter()
+    require_directory(round_dir)  # a mistyped round folder is named before the model is loaded
     bundle, model_info = load_bundle(model, settings)  # a mistyped model stops here, before any work
     # Every file is read, and all but the field audit checked, before the folder exists; the audit
     # file's rows (the largest file, which only STEP 1 reads) are checked once the growth branch has

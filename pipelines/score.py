@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from jumpup.features.builder import panel_rows
-from jumpup.intake.ingest import IngestResult, open_panel
+from jumpup.intake.ingest import IngestResult, open_panel, require_directory
 from jumpup.intake.readers import InputFileError
 from jumpup.locks import out_dir_lock, removed_on_failure
 from jumpup.models.bundle import GrowthModelBundle
@@ -231,6 +231,7 @@ def score_panel(
     ``InputFileError`` (one line) when the panel has no statements in ``as_of``.
     """
     started = time.perf_counter()
+    require_directory(panel_dir)  # a mistyped panel folder is named before the model is loaded
     bundle, description = load_bundle(model, settings)
     result = open_panel(Path(panel_dir), settings.ingest)
     years = sorted({int(y) for y in result.tables["financials"]["fiscal_year"].dropna()})

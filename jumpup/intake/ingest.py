@@ -460,15 +460,25 @@ class PanelChecked:
     raw_audits: RawTable | None
 
 
+def require_directory(directory: Path) -> Path:
+    """``directory`` as a ``Path``; raises ``InputFileError`` (one line) when it is not a directory.
+
+    A command calls it before it loads a model, so a mistyped input folder is named as such
+    rather than hidden behind a model error.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputFileError(f"{directory}: not a directory")
+    return directory
+
+
 def read_inputs(directory: Path, round_mode: bool = False) -> RawInputs:
     """Read a panel (firms, financials) or a round (plus applications, audits) directory as text.
 
     Raises ``InputFileError`` (one line) for a missing directory, a missing required file or
     column, or a file that cannot be read at all; rows are not checked here (``check_panel``).
     """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise InputFileError(f"{directory}: not a directory")
+    directory = require_directory(directory)
     raws = {
         "firms": _load(directory, FIRMS, required=True),
         "financials": _load(directory, FINANCIALS, required=True),

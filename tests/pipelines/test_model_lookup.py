@@ -74,6 +74,32 @@ def test_a_missing_model_in_a_new_store_is_one_line_and_nothing_else(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["round", "{missing}"], ["score", "--panel", "{missing}", "--as-of", "2024"]],
+    ids=["round", "score"],
+)
+def test_a_missing_input_folder_is_named_before_a_missing_model(command, tmp_path):
+    """Without --model and with no champion in the store, a mistyped folder is still what the error names."""
+    import os
+    import subprocess
+    import sys
+
+    missing = tmp_path / "no_such_round"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'new.db'}"}
+    args = [part.replace("{missing}", str(missing)) for part in command]
+    done = subprocess.run(
+        [sys.executable, "-m", "jumpup.pipelines.cli", *args, "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"error: {missing}: not a directory"
+    assert not (tmp_path / "out").exists() and not (tmp_path / "new.db").exists()
+
+
 def test_commands_send_no_mlflow_telemetry_and_write_nothing_under_home(tmp_path):
     """MLflow's usage telemetry (a remote endpoint, an id under ~/.config/mlflow) stays off."""
     import os
