@@ -60,11 +60,12 @@ def check_size_tables(applications: pd.DataFrame, program: ProgramSettings) -> N
     """
     extra = program_tables(program)
     versions = load_catalog(REFERENCE_DIR)["sme_size_criteria"] + extra
-    dates = pd.to_datetime(applications["applied_on"]).dt.date
-    uncovered = sorted({d for d in dates.dropna() if not any(v.covers(d) for v in versions)})
+    dates = pd.to_datetime(applications["applied_on"])
+    # A round has few distinct dates: each is looked up once, however many firms applied on it.
+    uncovered = sorted(d for d in dates.dropna().dt.date.unique() if not any(v.covers(d) for v in versions))
     if not uncovered:
         return
-    count = int(dates.isin(uncovered).sum())
+    count = int(dates.dt.date.isin(uncovered).sum())
     span = f"{uncovered[0]}" if len(uncovered) == 1 else f"{uncovered[0]}..{uncovered[-1]}"
     held = ", ".join(f"{v.valid_from}..{v.valid_to or 'open'}" for v in versions)
     raise SizeTableMissing(
