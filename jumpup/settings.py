@@ -483,6 +483,12 @@ def load_settings(path: Path | str | None = None, overrides: dict | None = None)
     """
     params_path = Path(path) if path is not None else DEFAULT_PARAMS_PATH
     if not params_path.exists():
+        if params_path == DEFAULT_PARAMS_PATH and not (PROJECT_ROOT / "data" / "reference").is_dir():
+            # installed from a wheel: params.yaml, data/reference/ and the stores live in the repository
+            raise SettingsError(
+                f"{params_path}: settings file not found; jumpup runs from a checkout of its repository "
+                "(params.yaml, data/reference/): clone it and install it there with `pip install -e .`"
+            )
         raise SettingsError(f"{params_path}: settings file not found")
     try:
         raw = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}

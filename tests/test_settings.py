@@ -53,6 +53,21 @@ def test_missing_file_is_a_clear_error(tmp_path):
         load_settings(tmp_path / "nope.yaml")
 
 
+def test_an_install_outside_a_checkout_says_that_jumpup_runs_from_its_repository(tmp_path, monkeypatch):
+    """A wheel installed into site-packages has no params.yaml or data/reference/ beside it."""
+    import jumpup.settings
+
+    monkeypatch.setattr(jumpup.settings, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(jumpup.settings, "DEFAULT_PARAMS_PATH", tmp_path / "params.yaml")
+    with pytest.raises(SettingsError) as caught:
+        jumpup.settings.load_settings()
+    message = str(caught.value)
+    assert "\n" not in message and "checkout of its repository" in message and "pip install -e ." in message
+    (tmp_path / "data" / "reference").mkdir(parents=True)  # a checkout that lost its params.yaml
+    with pytest.raises(SettingsError, match=r"settings file not found$"):
+        jumpup.settings.load_settings()
+
+
 def test_notices_are_english_strings_carrying_their_korean_wording():
     import json
     import pickle
