@@ -82,7 +82,8 @@ class MasterScale:
 
     def at_or_above(self, grades: pd.Series, reference: str | None = None) -> pd.Series:
         """True where a grade is ``reference`` (default: the reference grade) or better; missing is False."""
-        rank = pd.Categorical(grades, categories=list(self.labels)).codes  # -1: missing or not a grade
+        # -1: missing or not a grade (pandas 3 deprecates building a Categorical from values outside its categories)
+        rank = pd.Index(list(self.labels)).get_indexer(grades.astype("object"))
         limit = self.labels.index(reference or self.reference_grade)
         return pd.Series((rank >= 0) & (rank <= limit), index=grades.index)
 

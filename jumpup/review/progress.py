@@ -283,8 +283,9 @@ def monitoring(progress: pd.DataFrame, grade_labels: tuple[str, ...], high_growt
 
 def migration(progress: pd.DataFrame, column: str, order: list[str]) -> pd.DataFrame:
     """Counts of firms from each class at selection (rows) to each class now (columns), '판정 불가' when unknown."""
-    before = progress[f"{column}_before"].fillna(UNKNOWN_KO)
-    after = progress[f"{column}_after"].fillna(UNKNOWN_KO)
+    # as text first: a column with no known class at all is read as float NaN
+    before = progress[f"{column}_before"].astype("object").fillna(UNKNOWN_KO)
+    after = progress[f"{column}_after"].astype("object").fillna(UNKNOWN_KO)
     labels = [*order, UNKNOWN_KO]
     table = pd.crosstab(pd.Categorical(before, labels), pd.Categorical(after, labels), dropna=False)
     table.index.name, table.columns.name = "selection", "now"
