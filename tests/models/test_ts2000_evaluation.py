@@ -235,8 +235,13 @@ def test_growth_quantiles_are_calibrated_on_earlier_origins_and_beat_the_pooled_
 
 
 @pytest.mark.real_data
-def test_real_ts2000_sample_runs_out_of_time_on_held_out_firms(ts2000_audited, tmp_path):
+def test_real_ts2000_sample_runs_out_of_time_on_held_out_firms(ts2000_audited, tmp_path, monkeypatch):
+    import jumpup.models.ts2000_evaluation as evaluation
+
     # A quick sample: every income file, the audit files of three industry groups (other firms are orphans).
+    # Two LightGBM candidates and three cross-firm folds keep every step of the choice at a third of
+    # its cost; the full grid runs in `jumpup evaluate-ts2000` (docs/models.md).
+    monkeypatch.setattr(evaluation, "PARAM_GRID", (evaluation.PARAM_GRID[0], evaluation.PARAM_GRID[2]))
     source = tmp_path / "exports"
     (source / "cashflow_audit").mkdir(parents=True)
     (source / "income").mkdir()
@@ -248,8 +253,9 @@ def test_real_ts2000_sample_runs_out_of_time_on_held_out_firms(ts2000_audited, t
     import_ts2000(source, tmp_path / "panel", ("kgaap", "ifrs", "ifrs_consolidated"))
     firms = pd.read_csv(tmp_path / "panel" / "firms.csv", dtype={"firm_id": str})
     financials = pd.read_csv(tmp_path / "panel" / "financials.csv", dtype={"firm_id": str}, low_memory=False)
-    results, predictions = evaluate(firms, financials, Design(n_boot=20), load_settings())
+    results, predictions = evaluate(firms, financials, Design(n_boot=20, cv_folds=3), load_settings())
     assert results["test_firms_overlap_fit"] == 0 and set(predictions["fiscal_year"]) == {2019}
+    assert len(results["param_grid"]) == 2 and len(results["chosen_params"]["full_lgbm"]["validation_auc"]) == 2
     assert results["test_rows"] > 300
     assert results["auc"]["full_lgbm"]["auc"] > 0.6 and results["auc"]["plain_lgbm"]["auc"] > 0.6
     assert results["auc"]["graded"]["auc"] > 0.6 and results["chosen_params"]["graded"]["params"]["c"] > 0
