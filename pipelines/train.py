@@ -334,5 +334,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    pd.options.mode.copy_on_write = True
     main()
