@@ -127,3 +127,16 @@ def test_pipelines_neither_render_nor_read_raw_files():
         }
         if path.stem not in ("ingest", "demo", "cli"):
             assert not called & readers, f"{path.name} reads raw files itself: {sorted(called & readers)}"
+
+
+def test_no_pickle_is_committed():
+    """A committed pickle would run code when loaded; the product refuses them (docs/trust_model.md)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: no committed files to list")
+    files = subprocess.run(
+        ["git", "--no-optional-locks", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode("utf-8", "replace").split("\0")
+    assert [f for f in files if f.lower().endswith((".pkl", ".pickle"))] == []
