@@ -24,8 +24,9 @@ _RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10
 def safe_slug(value: object) -> str:
     """A file-name stem for ``value`` that stays inside its folder on any common file system.
 
-    A value that already follows the firm-id rule is returned unchanged (so report links built
-    from ids keep working). Anything else — ``../../evil``, ``a/b``, 300 characters, NUL or other
+    A value that follows the firm-id rule is returned unchanged, unless it is a Windows device
+    name (``CON``, ``com1.txt``) or ends in a dot; links to a file must therefore be built from the
+    slug, never from the id. Anything else — ``../../evil``, ``a/b``, 300 characters, NUL or other
     control characters, a Windows device name — becomes its letters and digits (at most 40)
     followed by ``~`` and 16 hex digits of its sha256. ``~`` is outside the id rule, so a slug
     of a hostile value never equals a valid id, and different values give different slugs.

@@ -397,6 +397,8 @@ def write_round_reports(
         firms=[
             {
                 "firm_id": r.firm_id,
+                # the report's file name (``safe_slug``: letters, digits and ``._-~``, safe in a URL as it is)
+                "slug": safe_slug(r.firm_id),
                 "name": r.name,
                 "grade": r.grade,
                 "decision": wording.decision_ko(r.decision),

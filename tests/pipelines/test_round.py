@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 
 import openpyxl
 import pandas as pd
 import pytest
 
+from jumpup.paths import safe_slug
 from jumpup.pipelines.round import run_round
 from jumpup.rendering.browser import find_browser
 from tests.conftest import quick_settings, synth_and_train
@@ -165,13 +167,15 @@ def test_a_rerun_gives_byte_identical_pdfs_and_workbook(trained, monkeypatch):
 
 
 HOSTILE_IDS = ("../../../../evil", "a/b", "x" * 300, "nul\x00id", "bell\x07id", "=cmd|' /C calc'!A0")
+# Valid ids (the firm-id rule) that still cannot name a file as they are: Windows device names, a final dot.
+DEVICE_IDS = ("CON", "com1.txt", "ABC.")
 
 
-def _hostile_round(source, target):
-    """A copy of a round whose first applicants carry hostile ids in every file."""
+def _hostile_round(source, target, ids=HOSTILE_IDS):
+    """A copy of a round whose first applicants carry ``ids`` in every file."""
     target.mkdir(parents=True)
     applications = pd.read_csv(source / "applications.csv", dtype=str)
-    renamed = dict(zip(applications["firm_id"].head(len(HOSTILE_IDS)), HOSTILE_IDS, strict=True))
+    renamed = dict(zip(applications["firm_id"].head(len(ids)), ids, strict=True))
     for name in ("firms", "financials", "applications", "audits"):
         frame = pd.read_csv(source / f"{name}.csv", dtype=str)
         frame["firm_id"] = frame["firm_id"].replace(renamed)
@@ -182,7 +186,7 @@ def _hostile_round(source, target):
 def test_hostile_firm_ids_are_quarantined_and_never_name_a_file_outside_out(trained, tmp_path):
     settings, root = trained
     sandbox = tmp_path / "sandbox"
-    renamed = _hostile_round(root / "data" / "round", sandbox / "round")
+    _hostile_round(root / "data" / "round", sandbox / "round", (*HOSTILE_IDS, *DEVICE_IDS))
     out = sandbox / "outer" / "out"
     manifest = run_round(sandbox / "round", out, settings, str(root / "model" / "bundle"), log_path=tmp_path / "log")
     assert sorted(p.name for p in sandbox.iterdir()) == ["outer", "round"]  # nothing written beside --out
@@ -194,10 +198,16 @@ def test_hostile_firm_ids_are_quarantined_and_never_name_a_file_outside_out(trai
     assert by_rule["file"].str.contains("applications").sum() == len(HOSTILE_IDS)
     scores = pd.read_csv(out / "scores.csv", dtype={"firm_id": str})
     applicants = pd.read_csv(sandbox / "round" / "applications.csv", dtype=str)["firm_id"]
-    assert set(scores["firm_id"]) == set(applicants) - set(renamed.values())
+    assert set(scores["firm_id"]) == set(applicants) - set(HOSTILE_IDS) and set(DEVICE_IDS) <= set(scores["firm_id"])
     assert manifest["counts"]["scored"] == len(scores) and manifest["counts"]["applicants"] == len(scores)
     pages = sorted(p.stem for p in (out / "reports" / "firms").glob("*.html"))
-    assert pages == sorted(scores["firm_id"])
+    assert pages == sorted(safe_slug(f) for f in scores["firm_id"])
+    assert {"CON", "com1.txt", "ABC"}.isdisjoint(pages)  # device names and a final dot never name a file
+    # Every report link of the operator's index opens a file that exists, the device-name firms' included.
+    index = (out / "operator" / "index.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="(\.\./reports/firms/[^"]+)"', index)
+    assert len([link for link in links if link.endswith(".html")]) == len(scores)
+    assert [link for link in links if not (out / "operator" / link).is_file()] == []
 
 
 def test_safe_slug_keeps_valid_ids_and_confines_everything_else():
