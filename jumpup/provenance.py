@@ -44,7 +44,8 @@ def frame_sha256(frame: pd.DataFrame) -> str:
 
 @lru_cache(maxsize=1)
 def checkout_version() -> str:
-    """Package version plus git commit (and '+dirty' with uncommitted changes) when in a checkout."""
+    """Package version plus git commit when in a checkout: '+dirty' with uncommitted changes,
+    '+status-unknown' when git cannot tell. Only reads the repository (never takes its index lock)."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"],
@@ -55,14 +56,16 @@ def checkout_version() -> str:
         )
         if commit.returncode != 0:
             return __version__
+        # --no-optional-locks: git status would otherwise refresh the checkout's index, writing
+        # .git/index.lock, outside any --out, and clash with the user's own git commands
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"],
             cwd=PROJECT_ROOT,
             capture_output=True,
             text=True,
             timeout=5,
         )
-        suffix = "+dirty" if dirty.stdout.strip() else ""
+        suffix = "+dirty" if dirty.stdout.strip() else "" if dirty.returncode == 0 else "+status-unknown"
         return f"{__version__}+g{commit.stdout.strip()}{suffix}"
     except (OSError, subprocess.SubprocessError):
         return __version__
