@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from jumpup.settings import PROJECT_ROOT
+from jumpup.settings import OUTSIDE_CHECKOUT, PROJECT_ROOT, in_checkout
 
 REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
 
@@ -41,7 +41,16 @@ def _as_date(value: str | None) -> dt.date | None:
 
 @lru_cache(maxsize=4)
 def load_catalog(reference_dir: Path = REFERENCE_DIR) -> dict[str, tuple[TableVersion, ...]]:
-    raw = yaml.safe_load((reference_dir / "catalog.yaml").read_text(encoding="utf-8"))
+    """Every table's versions from ``reference_dir/catalog.yaml``, by table name.
+
+    Raises ``ReferenceTableError`` (one line) when the catalog is missing; outside a checkout
+    (a wheel in site-packages) the line says that jumpup runs from its repository.
+    """
+    path = reference_dir / "catalog.yaml"
+    if not path.is_file():
+        hint = OUTSIDE_CHECKOUT if reference_dir == REFERENCE_DIR and not in_checkout() else "reference catalog missing"
+        raise ReferenceTableError(f"{path}: not found; {hint}")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     catalog: dict[str, tuple[TableVersion, ...]] = {}
     for name, versions in raw["tables"].items():
         catalog[name] = tuple(

@@ -476,6 +476,21 @@ def _describe_errors(error: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+OUTSIDE_CHECKOUT = (
+    "jumpup runs from a checkout of its repository (params.yaml, data/reference/): clone it and install it "
+    "there with `pip install -e .`"
+)
+
+
+def in_checkout() -> bool:
+    """Whether this code runs from a checkout (``PROJECT_ROOT`` holds ``data/reference/``).
+
+    Installed from a wheel into site-packages it does not: ``params.yaml``, the reference tables
+    and the stores live in the repository, and commands then stop with ``OUTSIDE_CHECKOUT``.
+    """
+    return (PROJECT_ROOT / "data" / "reference").is_dir()
+
+
 def load_settings(path: Path | str | None = None, overrides: dict | None = None) -> Settings:
     """Load params.yaml (default: the project's) into frozen settings.
 
@@ -483,12 +498,8 @@ def load_settings(path: Path | str | None = None, overrides: dict | None = None)
     """
     params_path = Path(path) if path is not None else DEFAULT_PARAMS_PATH
     if not params_path.exists():
-        if params_path == DEFAULT_PARAMS_PATH and not (PROJECT_ROOT / "data" / "reference").is_dir():
-            # installed from a wheel: params.yaml, data/reference/ and the stores live in the repository
-            raise SettingsError(
-                f"{params_path}: settings file not found; jumpup runs from a checkout of its repository "
-                "(params.yaml, data/reference/): clone it and install it there with `pip install -e .`"
-            )
+        if params_path == DEFAULT_PARAMS_PATH and not in_checkout():
+            raise SettingsError(f"{params_path}: settings file not found; {OUTSIDE_CHECKOUT}")
         raise SettingsError(f"{params_path}: settings file not found")
     try:
         raw = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}

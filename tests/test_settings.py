@@ -63,9 +63,20 @@ def test_an_install_outside_a_checkout_says_that_jumpup_runs_from_its_repository
         jumpup.settings.load_settings()
     message = str(caught.value)
     assert "\n" not in message and "checkout of its repository" in message and "pip install -e ." in message
+    # The reference tables say the same (commands that read no settings, e.g. `jumpup import dart-bulk`).
+    import jumpup.reference
+
+    monkeypatch.setattr(jumpup.reference, "REFERENCE_DIR", tmp_path / "data" / "reference")
+    with pytest.raises(jumpup.reference.ReferenceTableError) as caught:
+        jumpup.reference.load_catalog(tmp_path / "data" / "reference")
+    assert "checkout of its repository" in str(caught.value) and isinstance(caught.value, ValueError)
     (tmp_path / "data" / "reference").mkdir(parents=True)  # a checkout that lost its params.yaml
     with pytest.raises(SettingsError, match=r"settings file not found$"):
         jumpup.settings.load_settings()
+    with pytest.raises(
+        jumpup.reference.ReferenceTableError, match=r"catalog.yaml: not found; reference catalog missing$"
+    ):
+        jumpup.reference.load_catalog(tmp_path / "data" / "reference")
 
 
 def test_notices_are_english_strings_carrying_their_korean_wording():
