@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
@@ -28,6 +29,15 @@ LOCK_NAME = ".jumpup.lock"
 
 class OutputLocked(RuntimeError):
     """Another live run holds the output folder's lock."""
+
+
+def check_out_dir(out_dir: Path) -> Path:
+    """``out_dir`` as a ``Path``; raises ``NotADirectoryError`` naming it when it is an existing
+    file, so a command refuses such an ``--out`` before it reads or computes anything."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder; choose another --out", str(out_dir))
+    return out_dir
 
 
 def _holder(path: Path) -> str:

@@ -34,7 +34,7 @@ from jumpup.intake.ingest import (
     require_directory,
     write_outputs,
 )
-from jumpup.locks import out_dir_lock, removed_on_failure
+from jumpup.locks import check_out_dir, out_dir_lock, removed_on_failure
 from jumpup.models.bundle import GrowthModelBundle, attach_missing_inputs, model_matrix
 from jumpup.models.grading import MasterScale, feature_label
 from jumpup.models.metrics import psi
@@ -178,6 +178,7 @@ def run_round(
     notify("ingest")
     started = time.perf_counter()
     require_directory(round_dir)  # a mistyped round folder is named before the model is loaded
+    check_out_dir(out_dir)
     bundle, model_info = load_bundle(model, settings)  # a mistyped model stops here, before any work
     # Every file is read, and all but the field audit checked, before the folder exists; the audit
     # file's rows (the largest file, which only STEP 1 reads) are checked once the growth branch has

@@ -20,7 +20,7 @@ import pandas as pd
 from jumpup.features.builder import panel_rows
 from jumpup.intake.ingest import IngestResult, open_panel, require_directory
 from jumpup.intake.readers import InputFileError
-from jumpup.locks import out_dir_lock, removed_on_failure
+from jumpup.locks import check_out_dir, out_dir_lock, removed_on_failure
 from jumpup.models.bundle import GrowthModelBundle
 from jumpup.models.bundle_store import BundleError, bundle_sha256, is_bundle_dir, load_bundle_dir
 from jumpup.notices import Notice
@@ -232,6 +232,7 @@ def score_panel(
     """
     started = time.perf_counter()
     require_directory(panel_dir)  # a mistyped panel folder is named before the model is loaded
+    check_out_dir(Path(out_dir))
     bundle, description = load_bundle(model, settings)
     result = open_panel(Path(panel_dir), settings.ingest)
     years = sorted({int(y) for y in result.tables["financials"]["fiscal_year"].dropna()})

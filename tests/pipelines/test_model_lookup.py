@@ -100,6 +100,30 @@ def test_a_missing_input_folder_is_named_before_a_missing_model(command, tmp_pat
     assert not (tmp_path / "out").exists() and not (tmp_path / "new.db").exists()
 
 
+@pytest.mark.parametrize(
+    "command", [["round", "{inputs}"], ["score", "--panel", "{inputs}", "--as-of", "2024"]], ids=["round", "score"]
+)
+def test_an_out_that_is_a_file_is_refused_before_any_work(command, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    taken = tmp_path / "notes.txt"
+    taken.write_text("keep me\n", encoding="utf-8")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'new.db'}"}
+    args = [part.replace("{inputs}", str(tmp_path)) for part in command]
+    done = subprocess.run(
+        [sys.executable, "-m", "jumpup.pipelines.cli", *args, "--out", str(taken)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"error: {taken}: exists and is not a folder; choose another --out"
+    assert taken.read_text(encoding="utf-8") == "keep me\n" and not (tmp_path / "new.db").exists()
+
+
 def test_commands_send_no_mlflow_telemetry_and_write_nothing_under_home(tmp_path):
     """MLflow's usage telemetry (a remote endpoint, an id under ~/.config/mlflow) stays off."""
     import os
