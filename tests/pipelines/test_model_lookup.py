@@ -74,51 +74,42 @@ def test_a_missing_model_in_a_new_store_is_one_line_and_nothing_else(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(
-    "command",
-    [["round", "{missing}"], ["score", "--panel", "{missing}", "--as-of", "2024"]],
-    ids=["round", "score"],
-)
-def test_a_missing_input_folder_is_named_before_a_missing_model(command, tmp_path):
-    """Without --model and with no champion in the store, a mistyped folder is still what the error names."""
+# `jumpup round` and `jumpup score` with no --model; "{inputs}" stands for the input folder.
+WITHOUT_MODEL = {"round": ["round", "{inputs}"], "score": ["score", "--panel", "{inputs}", "--as-of", "2024"]}
+
+
+def _in_empty_store(command: list[str], inputs, out, tmp_path):
+    """Run ``command`` against a new, empty MLflow store (no champion); returns the finished process."""
     import os
     import subprocess
     import sys
 
-    missing = tmp_path / "no_such_round"
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'new.db'}"}
-    args = [part.replace("{missing}", str(missing)) for part in command]
-    done = subprocess.run(
-        [sys.executable, "-m", "jumpup.pipelines.cli", *args, "--out", str(tmp_path / "out")],
+    args = [part.replace("{inputs}", str(inputs)) for part in command]
+    return subprocess.run(
+        [sys.executable, "-m", "jumpup.pipelines.cli", *args, "--out", str(out)],
         capture_output=True,
         text=True,
         env=env,
         timeout=300,
     )
+
+
+@pytest.mark.parametrize("command", WITHOUT_MODEL.values(), ids=WITHOUT_MODEL.keys())
+def test_a_missing_input_folder_is_named_before_a_missing_model(command, tmp_path):
+    """Without --model and with no champion in the store, a mistyped folder is still what the error names."""
+    missing = tmp_path / "no_such_round"
+    done = _in_empty_store(command, missing, tmp_path / "out", tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == f"error: {missing}: not a directory"
     assert not (tmp_path / "out").exists() and not (tmp_path / "new.db").exists()
 
 
-@pytest.mark.parametrize(
-    "command", [["round", "{inputs}"], ["score", "--panel", "{inputs}", "--as-of", "2024"]], ids=["round", "score"]
-)
+@pytest.mark.parametrize("command", WITHOUT_MODEL.values(), ids=WITHOUT_MODEL.keys())
 def test_an_out_that_is_a_file_is_refused_before_any_work(command, tmp_path):
-    import os
-    import subprocess
-    import sys
-
     taken = tmp_path / "notes.txt"
     taken.write_text("keep me\n", encoding="utf-8")
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'new.db'}"}
-    args = [part.replace("{inputs}", str(tmp_path)) for part in command]
-    done = subprocess.run(
-        [sys.executable, "-m", "jumpup.pipelines.cli", *args, "--out", str(taken)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = _in_empty_store(command, tmp_path, taken, tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == f"error: {taken}: exists and is not a folder; choose another --out"
     assert taken.read_text(encoding="utf-8") == "keep me\n" and not (tmp_path / "new.db").exists()
