@@ -136,7 +136,9 @@ def test_no_pickle_is_committed():
 
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout: no committed files to list")
-    files = subprocess.run(
-        ["git", "--no-optional-locks", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
-    ).stdout.decode("utf-8", "replace").split("\0")
+    files = (
+        subprocess.run(["git", "--no-optional-locks", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+        .stdout.decode("utf-8", "replace")
+        .split("\0")
+    )
     assert [f for f in files if f.lower().endswith((".pkl", ".pickle"))] == []
