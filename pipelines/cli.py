@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, get_args
 
 import typer
-from rich.markup import escape
 
 from jumpup.locks import OutputLocked
 from jumpup.pipelines.console import console, error_console, plain, print_ingest_summary, print_warning, progress_bar
@@ -75,7 +74,7 @@ def _settings(params: Path, overrides: dict | None = None):
 
 
 def _fail(message: str) -> None:
-    error_console.print(f"[red]error:[/red] {escape(message)}")  # the message quotes input as written: never markup
+    error_console.print(f"[red]error:[/red] {plain(message)}")  # the message quotes input as written: never markup
     raise typer.Exit(2)
 
 
@@ -222,7 +221,7 @@ def import_dart_bulk(
             "quarantined lines: " + ", ".join(f"{k} {v}" for k, v in report["quarantined_lines_by_rule"].items())
         )
     if report["firms_not_krw"]:
-        console.print(f"[yellow]left out (amounts not in KRW):[/yellow] {escape(', '.join(report['firms_not_krw']))}")
+        console.print(f"[yellow]left out (amounts not in KRW):[/yellow] {plain(', '.join(report['firms_not_krw']))}")
     if report["firm_years_without_revenue"]:
         console.print(
             f"[yellow]{len(report['firm_years_without_revenue'])} firm-years have no line that maps to "
@@ -241,7 +240,7 @@ def import_dart_bulk(
     if report.get("lines_superseded_by_rule"):
         console.print("set aside: " + ", ".join(f"{k} {v}" for k, v in report["lines_superseded_by_rule"].items()))
     for item in report["unreadable_files"]:
-        console.print("[red]unreadable file:[/red] " + escape(f"{item['file']}: {item['reason']}"))
+        console.print("[red]unreadable file:[/red] " + plain(f"{item['file']}: {item['reason']}"))
     console.print(
         f"report: {plain(out / 'import_report.json')}; quarantine: {plain(out / 'quarantine.csv')}; "
         f"set aside: {plain(out / 'superseded.csv')}"

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import Progress
 
 from jumpup.intake.ingest import ingest_directory, write_outputs
@@ -223,7 +222,7 @@ def run_demo(settings: Settings, out: Path | None, console: Console, progress_fa
     console.print(f"  summary          : {plain(out / 'demo_summary.json')}")
     recorded = demo_warnings(reports, round_result, step2_result, review_result)
     for step, warning in recorded:
-        console.print(f"[yellow]warning ({step}):[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning ({step}):[/yellow] {plain(warning)}", highlight=False, soft_wrap=True)
     if any("Chromium" in w or "Korean font" in w for _, w in recorded):
         console.print(
             "  PDFs and the Korean font need system packages: sudo apt-get install -y chromium fonts-noto-cjk "
