@@ -1,0 +1,99 @@
+"""The CSV reader's two parsers give one table: Arrow's for regular files, pandas' for the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jumpup.intake import readers
+from jumpup.intake.readers import InputFileError, read_raw_table
+
+TESTS = Path(__file__).resolve().parent.parent
+
+# Files every record of which has the header's fields: read by Arrow.
+REGULAR = {
+    "plain": "firm_id,revenue\nA1,100\nA2,200\n",
+    "CRLF and quoted delimiters": '"firm_id","name"\r\n"A1","Kim, Lee"\r\n"A2","x"\r\n',
+    "quoted line break": 'firm_id,name\nA1,"two\nlines"\nA2,"x"\n',
+    "tab separated": "firm_id\tname\nA1\t 가나 \nA2\t1,000\n",
+    "missing tokens and a nil dash": "a,b\nNA,\nnull, - \n N/A ,None\n",
+    "quoted empty and doubled quotes": 'a,b\n"",x\n"say ""hi""",y\n',
+    "text after a closing quote": 'a,b\n"ab"cd,1\n',
+    "a stray quote inside a value": 'a,b\n5" disk,1\n',
+    "no final line break": "a,b\n1,2",
+    "lone CR line ends": "a,b\r1,2\r3,4\r",
+    "blank lines": "a,b\r\n1,2\r\n\r\n3,4\r\n\r\n",
+    "title row with a unit": "(단위: 천원)\nfirm_id,revenue\nA1,100\n",
+    "unicode spaces": "a,b\n\u3000x\u00a0,y\n",
+    "one column": "firm_id\nA1\n\nA2\n",
+    "header only": "firm_id,revenue\n",
+}
+# Files that need pandas' parser: lines it keeps for quarantine, pads, or refuses.
+IRREGULAR = {
+    "short line": "a,b,c\n1,2\n3,4,5\n",
+    "long line": "a,b\n1,2,3\n4,5\n",
+    "whitespace-only line": "a,b\n1,2\n   \n3,4\n",
+    "unterminated quote": 'a,b\n1,"2\n3,4\n',
+    "unterminated quote on the last line": 'a,b\n1,2\n3,"4',
+    "unterminated quote after a stray one": 'a,b\n5" disk,1\n1,"2',
+    "space before a quote": 'a,b\n1, "x,y"\n',
+    "empty header cell": "a,,c\n1,2,3\n",
+    "repeated header cell": "a,b,a\n1,2,3\n",
+}
+
+
+def _header(text: str) -> tuple[list[str], str]:
+    first = text.replace("\r", "\n").split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first else ","
+    return first.replace('"', "").split(delimiter), delimiter
+
+
+def _read(path: Path, arrow: bool, monkeypatch) -> tuple:
+    """What read_raw_table gives (table, lines kept, counts) or the one-line error it raises."""
+    with monkeypatch.context() as patch:
+        if not arrow:
+            patch.setattr(readers, "_read_regular_csv", lambda *args: None)
+        try:
+            raw = read_raw_table(path)
+        except InputFileError as exc:
+            return ("error", str(exc))
+    return (raw.frame, raw.bad_lines, raw.blank_rows, raw.table_unit, raw.column_units, raw.renamed, raw.encoding)
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    if isinstance(a[0], str) or isinstance(b[0], str):
+        return a == b
+    return a[0].equals(b[0]) and list(a[0].dtypes) == list(b[0].dtypes) and a[1:] == b[1:]
+
+
+@pytest.mark.parametrize("name", sorted(REGULAR))
+def test_a_regular_file_is_read_by_arrow_into_the_table_pandas_reads(name, tmp_path, monkeypatch):
+    path = tmp_path / "financials.csv"
+    path.write_text(REGULAR[name], encoding="utf-8")
+    text = REGULAR[name].split("\n", 1)[1] if name.startswith("title") else REGULAR[name]
+    header, delimiter = _header(text)
+    assert readers._read_regular_csv(text, delimiter, header) is not None, "Arrow was not used"
+    assert _same(_read(path, True, monkeypatch), _read(path, False, monkeypatch))
+
+
+@pytest.mark.parametrize("name", sorted(IRREGULAR))
+def test_an_irregular_file_is_left_to_pandas_and_read_as_before(name, tmp_path, monkeypatch):
+    text = IRREGULAR[name]
+    assert readers._read_regular_csv(text, ",", _header(text)[0]) is None
+    path = tmp_path / "financials.csv"
+    path.write_text(text, encoding="utf-8")
+    assert _same(_read(path, True, monkeypatch), _read(path, False, monkeypatch))
+
+
+def test_a_cp949_file_reads_the_same_either_way(tmp_path, monkeypatch):
+    path = tmp_path / "firms.csv"
+    path.write_bytes('firm_id,name\n000001,가온테크\n000002," 나래, 바이오 "\n'.encode("cp949"))
+    arrow = _read(path, True, monkeypatch)
+    assert arrow[-1] == "cp949" and list(arrow[0]["name"]) == ["가온테크", "나래, 바이오"]
+    assert _same(arrow, _read(path, False, monkeypatch))
+
+
+@pytest.mark.parametrize("path", sorted(TESTS.rglob("*.csv")), ids=lambda p: str(p.relative_to(TESTS)))
+def test_every_csv_among_the_tests_reads_the_same_either_way(path, monkeypatch):
+    assert _same(_read(path, True, monkeypatch), _read(path, False, monkeypatch))
