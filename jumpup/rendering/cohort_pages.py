@@ -11,13 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment
 
 from jumpup.features.size_class import EOK, SIZE_CLASS_KO
 from jumpup.intake.contracts import EVALUATOR_ROLE_KO
 from jumpup.paths import safe_slug
 from jumpup.rendering.charts import ACTUAL_COLOUR, BAND_COLOUR, MEDIAN_COLOUR, _num, _open_with_y_grid, nice_ticks
-from jumpup.rendering.firm_report import TEMPLATES
+from jumpup.rendering.jinja import render
 from jumpup.rendering.wording import model_label
 from jumpup.review.progress import BAND_KO, INDICATORS, STATUS_KO, UNKNOWN_KO, ReviewResult
 from jumpup.step2.selection import CONSENSUS_KO, DECISION_KO, FINAL_KO, TRACK_KO, Step2Result
@@ -26,12 +25,8 @@ REALISED_COLOUR = "#d9534f"
 PERCENT = ("revenue_growth_1y", "operating_margin", "equity_ratio", "rd_intensity", "probability")
 
 
-def _env() -> Environment:
-    return Environment(autoescape=True)
-
-
 def _render(template: str, **context) -> str:
-    return _env().from_string((TEMPLATES / template).read_text(encoding="utf-8")).render(**context)
+    return render(template, **context)
 
 
 def write_selection_page(result: Step2Result, selection: pd.DataFrame, manifest: dict, path: Path) -> Path:

@@ -8,13 +8,9 @@ bootstrap intervals, label status) and only draws it: Jinja (text escaped), inli
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from jinja2 import Environment
-
 from jumpup.rendering.charts import grade_rate_chart, reliability_chart
+from jumpup.rendering.jinja import render
 
-TEMPLATE_PATH = Path(__file__).parent / "templates" / "crisis_validation_report.html.j2"
 GRADE_KO = {"severe": "심각", "alert": "경계", "caution": "주의", "watch": "관심", "normal": "정상"}
 SPLIT_KO = {
     "train": "학습 (적합 기업·적합 기준연도)",
@@ -93,5 +89,4 @@ def render_crisis_validation_html(report: dict, meta: dict) -> str:
         ],
         "skipped": {name: s for name, s in report["splits"].items() if not s.get("grades")},
     }
-    template = Environment(autoescape=True).from_string(TEMPLATE_PATH.read_text(encoding="utf-8"))
-    return template.render(**context)
+    return render("crisis_validation_report.html.j2", **context)

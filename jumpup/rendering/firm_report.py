@@ -7,19 +7,16 @@ A4), Korean by default. Peer information appears only as aggregates of at least
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-from jinja2 import Environment
 
 from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.registry import FAMILIES
 from jumpup.features.size_class import EOK, INELIGIBLE_KO, SIZE_CLASS_KO, SIZE_RULE_KO
 from jumpup.rendering import charts as svg_charts
 from jumpup.rendering import wording
+from jumpup.rendering.jinja import template
 
-TEMPLATES = Path(__file__).parent / "templates"
 PEER_LEVEL_KO = {"division": "산업 중분류 기준", "section": "산업 대분류 기준", "all": "전체 기업 기준"}
 TEXT = {
     "ko": {
@@ -298,8 +295,7 @@ def firm_report(
     if language == "ko":
         firm = firm.copy()
         firm["peer_level"] = PEER_LEVEL_KO.get(firm.get("peer_level"), firm.get("peer_level"))
-    template = Environment(autoescape=True).from_string((TEMPLATES / "firm_report.html.j2").read_text(encoding="utf-8"))
-    return template.render(
+    return template("firm_report.html.j2").render(
         lang=language,
         t=t,
         firm=firm,

@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment
 
 from jumpup.rendering.browser import BrowserError, HeadlessBrowser, find_browser
-from jumpup.rendering.firm_report import TEMPLATES
+from jumpup.rendering.jinja import render
 from jumpup.rendering.workbook import write_workbook
 
 GRADE_KO = {
@@ -143,9 +142,7 @@ def render_monitor_html(
         "in_crisis": _ko_in_crisis(in_crisis.head(max_listed)).to_dict("records"),
         "in_crisis_total": len(in_crisis),
     }
-    environment = Environment(autoescape=True)
-    template = environment.from_string((TEMPLATES / "monitor_report.html.j2").read_text(encoding="utf-8"))
-    return template.render(**context)
+    return render("monitor_report.html.j2", **context)
 
 
 def write_monitor_report(

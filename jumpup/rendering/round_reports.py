@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment
 
 from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.peers import peer_group_keys
@@ -30,6 +29,7 @@ from jumpup.rendering import firm_report as reports
 from jumpup.rendering import wording
 from jumpup.rendering.browser import BrowserError, HeadlessBrowser, find_browser
 from jumpup.rendering.fonts import write_report_fonts
+from jumpup.rendering.jinja import render
 from jumpup.rendering.step1_pages import whatif_chart, whatif_label
 from jumpup.rendering.wording import model_label
 from jumpup.settings import Settings
@@ -57,11 +57,7 @@ class RoundOutputs:
 
 
 def _render(template: str, **context) -> str:
-    return (
-        Environment(autoescape=True)
-        .from_string((reports.TEMPLATES / template).read_text(encoding="utf-8"))
-        .render(**context)
-    )
+    return render(template, **context)
 
 
 def firm_pages(outputs: RoundOutputs, settings: Settings, language: str) -> dict[str, str]:

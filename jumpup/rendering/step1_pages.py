@@ -8,16 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment
 
 from jumpup.features.focus_fields import load_focus_fields
 from jumpup.features.size_class import SIZE_CLASS_KO
 from jumpup.frames import is_known
 from jumpup.paths import safe_slug
 from jumpup.rendering import charts, wording
-
-TEMPLATES = Path(__file__).parent / "templates"
-DOSSIER_TEMPLATE = TEMPLATES / "step2_dossier.html.j2"
+from jumpup.rendering.jinja import template
 
 
 def whatif_label(column: str) -> str:
@@ -64,7 +61,7 @@ def write_dossiers(
     growth_summary: dict[str, str] | None = None,
     model: dict | None = None,
 ) -> list[Path]:
-    template = Environment(autoescape=True).from_string(DOSSIER_TEMPLATE.read_text(encoding="utf-8"))
+    dossier = template("step2_dossier.html.j2")
     names = firms.set_index("firm_id")["name"].to_dict() if "name" in firms else {}
     passed = decisions[decisions["decision"] == "pass"]
     reason_columns = [c for c in scores.columns if c.startswith(("reason_up_", "reason_down_"))]
@@ -84,7 +81,7 @@ def write_dossiers(
         strengths = [r for c, r in reasons.items() if c.startswith("reason_up") and isinstance(r, str) and r]
         risks = [r for c, r in reasons.items() if c.startswith("reason_down") and isinstance(r, str) and r]
         items = [(item_names[c], v) for c, v in items_by_firm.get(d.firm_id, {}).items() if pd.notna(v)]
-        html = template.render(
+        html = dossier.render(
             d=d,
             name=names.get(d.firm_id, d.firm_id),
             strengths=strengths,

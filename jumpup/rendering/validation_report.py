@@ -5,13 +5,8 @@ Its charts are inline SVG from ``jumpup.rendering.charts``, the chart module of 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from jinja2 import Environment
-
 from jumpup.rendering.charts import grade_rate_chart, reliability_chart
-
-TEMPLATE_PATH = Path(__file__).parent / "templates" / "validation_report.html.j2"
+from jumpup.rendering.jinja import render
 
 
 def _split_charts(split: dict) -> dict[str, str]:
@@ -43,5 +38,4 @@ def render_validation_html(report: dict, meta: dict) -> str:
     single class get no grade table and no charts.
     """
     charts = {name: _split_charts(s) for name, s in report["splits"].items() if s.get("grades")}
-    template = Environment(autoescape=True).from_string(TEMPLATE_PATH.read_text(encoding="utf-8"))
-    return template.render(report=report, meta=meta, charts=charts)
+    return render("validation_report.html.j2", report=report, meta=meta, charts=charts)
