@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import auc as area_under_curve
+from sklearn.metrics import roc_curve
 
 
 def discrimination(y: np.ndarray, p: np.ndarray) -> dict:
@@ -25,8 +26,8 @@ def discrimination(y: np.ndarray, p: np.ndarray) -> dict:
     y, p = np.asarray(y, dtype=int), np.asarray(p, dtype="float64")
     if len(np.unique(y)) < 2:
         return {"auc": float("nan"), "gini": float("nan"), "ks": float("nan")}
-    auc = roc_auc_score(y, p)
     fpr, tpr, _ = roc_curve(y, p)
+    auc = area_under_curve(fpr, tpr)  # what roc_auc_score computes from this same curve, without a second sort
     return {"auc": float(auc), "gini": float(2 * auc - 1), "ks": float(np.max(tpr - fpr))}
 
 

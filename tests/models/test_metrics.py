@@ -105,3 +105,16 @@ def test_calibration_rejects_one_class_unknown_methods_and_mismatched_rows():
         ProbabilityCalibrator("beta").fit(raw, np.arange(20) % 2)
     with pytest.raises(ValueError, match="one outcome per probability"):
         fit_calibrator(raw, np.arange(19) % 2, "isotonic")
+
+
+@pytest.mark.parametrize("decimals", [1, 2, 6])
+def test_discrimination_gives_scikit_learns_auc_and_ks_exactly_with_tied_scores(decimals):
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    y, strong, _, _ = _firms()
+    scores = np.round(strong, decimals)  # one decimal: many tied scores
+    figures = discrimination(y, scores)
+    fpr, tpr, _ = roc_curve(y, scores)
+    assert figures["auc"] == roc_auc_score(y, scores)
+    assert figures["gini"] == 2 * roc_auc_score(y, scores) - 1
+    assert figures["ks"] == float(np.max(tpr - fpr))
