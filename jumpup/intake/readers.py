@@ -241,14 +241,14 @@ def _read_regular_csv(text: str, delimiter: str, header: list[str]) -> pd.DataFr
                 quoted_strings_can_be_null=False,
             ),
         )
-    except pyarrow.ArrowInvalid:
+        if table.column_names != header or not table.num_rows:
+            return None
+        if any(column[-1].as_py() != "" for column in table.columns):  # the appended row was swallowed
+            return None
+        # one chunk per column, as a table read by pandas has: the ingested Parquet files keep their bytes
+        table = table.slice(0, table.num_rows - 1).combine_chunks()
+    except pyarrow.ArrowException:  # not a regular file, or a column too large for one chunk
         return None
-    if table.column_names != header or not table.num_rows:
-        return None
-    if any(column[-1].as_py() != "" for column in table.columns):  # the appended row was swallowed
-        return None
-    # one chunk per column, as a table read by pandas has: the ingested Parquet files keep their bytes
-    table = table.slice(0, table.num_rows - 1).combine_chunks()
     return pd.DataFrame({name: pd.array(table.column(name), dtype="string") for name in header})
 
 
