@@ -25,10 +25,6 @@ REALISED_COLOUR = "#d9534f"
 PERCENT = ("revenue_growth_1y", "operating_margin", "equity_ratio", "rd_intensity", "probability")
 
 
-def _render(template: str, **context) -> str:
-    return render(template, **context)
-
-
 def write_selection_page(result: Step2Result, selection: pd.DataFrame, manifest: dict, path: Path) -> Path:
     """The STEP 2 summary: committees, consensus, overrides, conflicts, governance and the final selection."""
     decisions = result.decisions
@@ -65,7 +61,7 @@ def write_selection_page(result: Step2Result, selection: pd.DataFrame, manifest:
         }
         for r in decisions.itertuples(index=False)
     ]
-    html = _render(
+    html = render(
         "cohort_selection.html.j2",
         model_line=model_label(manifest["model"]),
         manifest=manifest,
@@ -234,7 +230,7 @@ def write_review_pages(
             }
             for name, label in INDICATORS.items()
         ]
-        page = _render(
+        page = render(
             "progress_page.html.j2",
             model_line=model_label(manifest["model"]),
             card=card,
@@ -255,7 +251,7 @@ def write_review_pages(
         {"firm_id": r.firm_id, "name": names.get(r.firm_id, r.firm_id), "reasons": r.reasons}
         for r in result.dropped.itertuples(index=False)
     ]
-    html = _render(
+    html = render(
         "cohort_dashboard.html.j2",
         model_line=model_label(manifest["model"]),
         manifest=manifest,

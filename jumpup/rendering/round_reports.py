@@ -56,10 +56,6 @@ class RoundOutputs:
         return self.step1.decisions
 
 
-def _render(template: str, **context) -> str:
-    return render(template, **context)
-
-
 def firm_pages(outputs: RoundOutputs, settings: Settings, language: str) -> dict[str, str]:
     """The HTML of every firm's grade report, by firm id."""
     result, features, scores, paths = outputs.result, outputs.features, outputs.scores, outputs.paths
@@ -189,7 +185,7 @@ def summary_page(outputs: RoundOutputs, settings: Settings) -> str:
     whatif, quality = outputs.step1.what_if, outputs.step1.quality
     failed = table.assign(outcome=outcome_reasons(decisions, scale.reference_grade))
     failed = failed[failed["decision"] != "pass"]
-    return _render(
+    return render(
         "round_summary.html.j2",
         round_id=", ".join(manifest["round_id"]),
         manifest=manifest,
@@ -385,7 +381,7 @@ def write_round_reports(
                 "PDF 보고서를 만들지 못했습니다: 이 컴퓨터에 Chromium이 없습니다 (Debian 패키지 'chromium').",
             )
         )
-    index = _render(
+    index = render(
         "index.html.j2",
         round_id=", ".join(outputs.manifest["round_id"]),
         model_label=model_label(outputs.manifest["model"]),
