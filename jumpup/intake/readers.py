@@ -198,6 +198,7 @@ def _read_csv_text(text: str, path: Path) -> tuple[pd.DataFrame, list[tuple[int,
                 na_values=MISSING_TOKENS,
                 skip_blank_lines=False,
                 on_bad_lines="warn",
+                index_col=False,  # a first record with a field too many is a bad line, never an index
                 engine="c",
             )
         except (pd.errors.ParserError, csv.Error) as exc:
@@ -205,13 +206,54 @@ def _read_csv_text(text: str, path: Path) -> tuple[pd.DataFrame, list[tuple[int,
         except pd.errors.EmptyDataError:
             raise InputFileError(f"{path}: the file is empty; it needs at least a header row") from None
     found = [(int(n), why) for w in caught for n, why in _BAD_LINE_PATTERN.findall(str(w.message))]
-    lines = text.splitlines() if found else []
-    bad = sorted((line + skip, lines[line - 1] if line - 1 < len(lines) else "", why.strip()) for line, why in found)
+    records = _records(text, delimiter)
+    if records is not None and len(records) != 1 + len(frame) + len(found):  # split otherwise than pandas did
+        records = None
+    lines = text.splitlines() if found and records is None else []
+    bad = sorted(
+        (
+            line + skip,
+            records[line - 1][0] if records is not None else (lines[line - 1] if line - 1 < len(lines) else ""),
+            why.strip(),
+        )
+        for line, why in found
+    )
     # File row of each parsed row: counted from the header, skipping the rejected lines.
     candidates = np.arange(skip + 2, skip + 2 + len(frame) + len(bad))
     rows = candidates[~np.isin(candidates, [b[0] for b in bad])][: len(frame)]
     frame[ROW_COLUMN] = rows.tolist()
+    if records is not None:
+        # pandas pads a record with too few fields and cuts one at the start with too many
+        # (``index_col=False``) without a word: both are as malformed as the lines it skips.
+        width, skipped = len(records[0][1]), {row for row, _, _ in bad}
+        malformed = {
+            skip + 1 + i: (raw, f"expected {width} fields, saw {len(fields)}")
+            for i, (raw, fields) in enumerate(records[1:], start=1)
+            if len(fields) != width and any(field.strip() for field in fields) and skip + 1 + i not in skipped
+        }
+        if malformed:
+            frame = frame[~frame[ROW_COLUMN].isin(list(malformed))].reset_index(drop=True)
+            bad = sorted([*bad, *((row, raw, why) for row, (raw, why) in malformed.items())])
     return frame, bad, unit
+
+
+def _records(text: str, delimiter: str) -> list[tuple[str, list[str]]] | None:
+    """Every record of a CSV text, header first, as (its text as written, its fields), or None when
+    Python's csv module cannot split it (a field beyond its size limit, for one).
+
+    A quoted line break makes one record of several lines, so the text of the record pandas names
+    by number is taken from here, never from the text's n-th line.
+    """
+    lines = list(io.StringIO(text, newline=""))
+    reader = csv.reader(lines, delimiter=delimiter)
+    records, used = [], 0
+    try:
+        for fields in reader:
+            records.append(("".join(lines[used : reader.line_num]).rstrip("\r\n"), fields))
+            used = reader.line_num
+    except csv.Error:
+        return None
+    return records
 
 
 def _read_regular_csv(text: str, delimiter: str, header: list[str]) -> pd.DataFrame | None:

@@ -97,3 +97,38 @@ def test_a_cp949_file_reads_the_same_either_way(tmp_path, monkeypatch):
 @pytest.mark.parametrize("path", sorted(TESTS.rglob("*.csv")), ids=lambda p: str(p.relative_to(TESTS)))
 def test_every_csv_among_the_tests_reads_the_same_either_way(path, monkeypatch):
     assert _same(_read(path, True, monkeypatch), _read(path, False, monkeypatch))
+
+
+@pytest.mark.parametrize(
+    "text, rows, bad",
+    [
+        pytest.param(
+            "a,b,c\n1,2,3\n4,5\n6,7,8\n", [2, 4], [(3, "4,5", "expected 3 fields, saw 2")], id="a field too few"
+        ),
+        pytest.param(
+            "a,b\n1,2,3\n4,5\n", [3], [(2, "1,2,3", "expected 2 fields, saw 3")], id="first record a field too many"
+        ),
+        pytest.param(
+            'firm_id,name\nA1,"x\ny"\nA2,b,EXTRA\nA3,c\n',
+            [2, 4],
+            [(3, "A2,b,EXTRA", "expected 2 fields, saw 3")],
+            id="after a quoted line break",
+        ),
+        pytest.param(
+            "(단위: 천원)\na,b,c\n1,2,3\n4,5\n", [3], [(4, "4,5", "expected 3 fields, saw 2")], id="under a title row"
+        ),
+    ],
+)
+def test_a_record_without_the_headers_fields_is_kept_for_quarantine_with_its_own_text(text, rows, bad, tmp_path):
+    path = tmp_path / "financials.csv"
+    path.write_text(text, encoding="utf-8")
+    raw = read_raw_table(path)
+    assert raw.frame["_row"].tolist() == rows  # no padded, cut or shifted record among the values
+    assert raw.bad_lines == bad
+
+
+def test_a_line_of_spaces_is_a_blank_row_not_a_malformed_one(tmp_path):
+    path = tmp_path / "financials.csv"
+    path.write_text("a,b\n1,2\n   \n3,4\n", encoding="utf-8")
+    raw = read_raw_table(path)
+    assert raw.bad_lines == [] and raw.blank_rows == 1 and raw.frame["_row"].tolist() == [2, 4]
