@@ -32,6 +32,7 @@ _UNIT_PATTERN = re.compile(r"^(?P<name>.*?)\s*[\(\[（]\s*(?P<unit>[^\)\]）]+?)
 _TITLE_UNIT = re.compile(r"단위\s*[:：]?\s*(?P<unit>[^\s\)\]）,]+)")
 _MAX_TITLE_ROWS = 5
 _BAD_LINE_PATTERN = re.compile(r"Skipping line (\d+): (.*)")
+_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
 
 class InputFileError(Exception):
@@ -202,6 +203,10 @@ def _read_csv_text(text: str, path: Path) -> tuple[pd.DataFrame, list[tuple[int,
                 engine="c",
             )
         except (pd.errors.ParserError, csv.Error) as exc:
+            opened = _OPEN_QUOTE.search(str(exc))
+            if opened:  # pandas counts rows from 0 at the header
+                row = int(opened.group(1)) + 1 + skip
+                raise InputFileError(f'{path}: row {row}: a quote (") opened on this row is never closed') from None
             raise InputFileError(f"{path}: unreadable CSV: {exc}") from None
         except pd.errors.EmptyDataError:
             raise InputFileError(f"{path}: the file is empty; it needs at least a header row") from None

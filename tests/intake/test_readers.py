@@ -132,3 +132,20 @@ def test_a_line_of_spaces_is_a_blank_row_not_a_malformed_one(tmp_path):
     path.write_text("a,b\n1,2\n   \n3,4\n", encoding="utf-8")
     raw = read_raw_table(path)
     assert raw.bad_lines == [] and raw.blank_rows == 1 and raw.frame["_row"].tolist() == [2, 4]
+
+
+@pytest.mark.parametrize(
+    "text, row",
+    [
+        pytest.param('firm_id,name\nA1,x\nA2,"y\n', 3, id="on the last record"),
+        pytest.param('(단위: 천원)\na,b\n1,2\n3,"4', 4, id="under a title row"),
+        pytest.param('a,b\n"x\ny",1\n2,"3\n', 3, id="after a quoted line break"),
+    ],
+)
+def test_a_quote_never_closed_is_refused_on_the_row_a_person_sees(text, row, tmp_path):
+    path = tmp_path / "firms.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(
+        InputFileError, match=rf"^{path}: row {row}: a quote \(\"\) opened on this row is never closed$"
+    ):
+        read_raw_table(path)
