@@ -194,7 +194,7 @@ def _read_csv_text(text: str, path: Path) -> tuple[pd.DataFrame, list[tuple[int,
             frame = pd.read_csv(
                 io.StringIO(text),
                 sep=delimiter,
-                dtype=object,  # text as Python strings: every column becomes "string" below, no Arrow detour here
+                dtype=object,  # text as Python strings; every column becomes "string" below
                 keep_default_na=False,
                 na_values=MISSING_TOKENS,
                 skip_blank_lines=False,
