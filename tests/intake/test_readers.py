@@ -29,7 +29,7 @@ REGULAR = {
     "one column": "firm_id\nA1\n\nA2\n",
     "header only": "firm_id,revenue\n",
 }
-# Files that need pandas' parser: lines it keeps for quarantine, pads, or refuses.
+# Files that need pandas' parser: records it keeps for quarantine, blank-looking lines, quotes it refuses.
 IRREGULAR = {
     "short line": "a,b,c\n1,2\n3,4,5\n",
     "long line": "a,b\n1,2,3\n4,5\n",
