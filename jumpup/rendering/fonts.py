@@ -70,19 +70,33 @@ def subset_font(source: tuple[Path, int], characters: Iterable[str], target: Pat
     return target.stat().st_size
 
 
-def write_report_fonts(pages: Iterable[str], assets_dir: Path) -> dict:
+FONT_WEIGHTS = {"Regular": 400, "Bold": 700}  # the report font's weights and their CSS weights
+
+
+def find_report_fonts() -> dict[str, tuple[Path, int]]:
+    """The installed CJK font of each weight in ``FONT_WEIGHTS`` (weight -> file and index in a
+    collection), leaving out a weight this machine has no font for; empty without any CJK font."""
+    found = {weight: find_cjk_font(weight) for weight in FONT_WEIGHTS}
+    return {weight: source for weight, source in found.items() if source is not None}
+
+
+def write_report_fonts(
+    pages: Iterable[str], assets_dir: Path, fonts: dict[str, tuple[Path, int]] | None = None
+) -> dict:
     """Subset the CJK font to the characters of ``pages`` and write ``fonts.css`` into ``assets_dir``.
 
-    Without a CJK font on this machine the stylesheet is empty and pages fall back to the
-    fonts they name; the returned record says so, for the round's warnings.
+    ``fonts``: what ``find_report_fonts`` gives, looked up here when None. Without a CJK font on
+    this machine the stylesheet is empty and pages fall back to the fonts they name; the returned
+    record says so (``embedded`` False).
     """
     characters = set(BASE_CHARACTERS)
     for page in pages:
         characters.update(page)
     assets_dir.mkdir(parents=True, exist_ok=True)
     rules, files = [], {}
-    for weight, css_weight in (("Regular", 400), ("Bold", 700)):
-        source = find_cjk_font(weight)
+    fonts = find_report_fonts() if fonts is None else fonts
+    for weight, css_weight in FONT_WEIGHTS.items():
+        source = fonts.get(weight)
         if source is None:
             continue
         name = f"report-sans-{weight.lower()}.otf"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from jumpup.reference import audit_rubric
 from jumpup.rendering import firm_report as reports
 from jumpup.rendering import wording
 from jumpup.rendering.browser import BrowserError, HeadlessBrowser, find_browser
-from jumpup.rendering.fonts import write_report_fonts
+from jumpup.rendering.fonts import find_report_fonts, write_report_fonts
 from jumpup.rendering.jinja import render
 from jumpup.rendering.step1_pages import whatif_chart, whatif_label
 from jumpup.rendering.wording import model_label
@@ -358,7 +358,9 @@ def write_round_reports(
 
     Returns what was written: page and PDF counts, seconds per step, the font record and any
     warning an operator must see. PDFs need a Chromium browser; without one the HTML is written
-    and a warning says so.
+    and a warning says so. The round summary lists these warnings beside the round's own
+    (``outputs.warnings``): a missing browser or font is known before any page is drawn, and a
+    browser that fails while printing has the summary page written again with the failure.
     """
     notify = progress or (lambda stage: None)
     report_dir = out_dir / "reports"
@@ -370,7 +372,6 @@ def write_round_reports(
     started = time.perf_counter()
     notify("reports: pages")
     pages = firm_pages(outputs, settings, language) if firm_reports else {}
-    summary = summary_page(outputs, settings)
     record: dict = {"firm_pages": len(pages), "pdfs": 0, "seconds": seconds, "warnings": []}
     pdf_wanted = settings.reports.pdf and bool(pages)
     browser = find_browser() if pdf_wanted else None
@@ -381,6 +382,15 @@ def write_round_reports(
                 "PDF 보고서를 만들지 못했습니다: 이 컴퓨터에 Chromium이 없습니다 (Debian 패키지 'chromium').",
             )
         )
+    fonts = find_report_fonts() if settings.reports.embed_font else {}
+    if settings.reports.embed_font and not fonts:
+        record["warnings"].append(
+            Notice(
+                "no Korean font found to ship with the reports (Debian package 'fonts-noto-cjk')",
+                "보고서에 넣을 한글 글꼴을 찾지 못했습니다 (Debian 패키지 'fonts-noto-cjk').",
+            )
+        )
+    summary = summary_page(replace(outputs, warnings=[*outputs.warnings, *record["warnings"]]), settings)
     index = render(
         "index.html.j2",
         round_id=", ".join(outputs.manifest["round_id"]),
@@ -405,14 +415,7 @@ def write_round_reports(
     started = time.perf_counter()
     if settings.reports.embed_font:
         notify("reports: font")
-        record["font"] = write_report_fonts([*pages.values(), summary, index], report_dir / "assets")
-        if not record["font"]["embedded"]:
-            record["warnings"].append(
-                Notice(
-                    "no Korean font found to ship with the reports (Debian package 'fonts-noto-cjk')",
-                    "보고서에 넣을 한글 글꼴을 찾지 못했습니다 (Debian 패키지 'fonts-noto-cjk').",
-                )
-            )
+        record["font"] = write_report_fonts([*pages.values(), summary, index], report_dir / "assets", fonts)
     else:
         (report_dir / "assets").mkdir(parents=True, exist_ok=True)
         (report_dir / "assets" / "fonts.css").write_text("", encoding="utf-8")
@@ -438,6 +441,8 @@ def write_round_reports(
             record["warnings"].append(
                 Notice(f"PDF reports incomplete: {exc}", f"PDF 보고서를 모두 만들지 못했습니다: {exc}")
             )
+            summary = summary_page(replace(outputs, warnings=[*outputs.warnings, *record["warnings"]]), settings)
+            (report_dir / "round_summary.html").write_text(summary, encoding="utf-8")
         seconds["pdf"] = round(time.perf_counter() - started, 2)
     return record
 

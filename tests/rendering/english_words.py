@@ -9,12 +9,14 @@ from pathlib import Path
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
 # Kept in Latin letters on Korean pages: grade letters, the program's STEP names, standard
 # acronyms (AI, PSI, AUC, ICC with its k, R&D, investor types VC/CVC/PE, IPO), the name of the
-# model family, document formats the operator index links to.
+# model family, document formats the operator index links to, and the software a warning tells the
+# operator to install (a browser for the PDFs, the Korean font), named as its package is.
 ALLOWED = frozenset(
     {
         *("AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C", "D"),
         *("STEP", "STEP1", "AI", "PSI", "AUC", "ICC", "k", "z", "R", "VC", "CVC", "PE", "IPO", "LightGBM"),
         *("HTML", "PDF", "p"),  # "p" of %p (percentage points)
+        *("Chromium", "Debian", "chromium", "fonts-noto-cjk"),
     }
 )
 IDENTIFIER = re.compile(

@@ -128,6 +128,25 @@ def test_a_broken_browser_costs_the_pdfs_only_with_a_warning(round_out, monkeypa
     firms = root / "out_nobrowser" / "reports" / "firms"
     assert len(list(firms.glob("*.html"))) == manifest["counts"]["applicants"] and not list(firms.glob("*.pdf"))
     assert any("PDF reports incomplete" in w and "/nonexistent/chromium" in w for w in manifest["warnings"])
+    summary = (root / "out_nobrowser" / "reports" / "round_summary.html").read_text(encoding="utf-8")
+    assert "PDF 보고서를 모두 만들지 못했습니다" in summary and "/nonexistent/chromium" in summary
+
+
+def test_the_round_summary_lists_a_missing_browser_and_font_among_its_warnings(round_out, monkeypatch):
+    import jumpup.rendering.round_reports as round_reports
+
+    root = round_out.parent
+    monkeypatch.setattr(round_reports, "find_browser", lambda: None)
+    monkeypatch.setattr(round_reports, "find_report_fonts", lambda: {})
+    settings = quick_settings(firms=800, applicants=6)
+    out = root / "out_bare_machine"
+    manifest = run_round(
+        root / "data" / "round", out, settings, str(root / "model" / "bundle"), log_path=root / "log3.jsonl"
+    )
+    summary = (out / "reports" / "round_summary.html").read_text(encoding="utf-8").replace("&#39;", "'")
+    missing = [w for w in manifest["warnings"] if "Chromium" in str(w) or "Korean font" in str(w)]
+    assert len(missing) == 2 and all(w.ko in summary for w in missing)
+    assert (out / "reports" / "assets" / "fonts.css").read_text(encoding="utf-8").strip() == ""
 
 
 def test_evaluator_pages_and_the_workbook_hold_no_english_words_or_raw_codes(round_out):
