@@ -33,6 +33,9 @@ _TITLE_UNIT = re.compile(r"단위\s*[:：]?\s*(?P<unit>[^\s\)\]）,]+)")
 _MAX_TITLE_ROWS = 5
 _BAD_LINE_PATTERN = re.compile(r"Skipping line (\d+): (.*)")
 _OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+# A CSV line ends at \r\n, \r or \n, as in both CSV parsers; ``str.splitlines`` would also end
+# one at a form feed, U+0085, U+2028 or another Unicode separator inside a value.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class InputFileError(Exception):
@@ -162,12 +165,22 @@ def _delimiter(header_line: str) -> str:
     return "\t" if header_line.count("\t") > header_line.count(",") else ","
 
 
+def split_lines(text: str) -> list[str]:
+    """The lines of a CSV ``text``, each without its line break: a line ends at \r\n, \r or \n
+    only, never at a character inside a value that ``str.splitlines`` would break at (a form feed,
+    U+0085, U+2028). Like ``str.splitlines``, a final line break starts no further line."""
+    lines = _LINE_BREAK.split(text)
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def _head_lines(text: str, count: int) -> list[str]:
-    """The first ``count`` lines of ``text`` exactly as ``text.splitlines()`` gives them, without
+    """The first ``count`` lines of ``text`` exactly as ``split_lines`` gives them, without
     splitting the rest of a large file (a 100 MB file is 2 million lines)."""
     size = 1 << 16
     while True:
-        lines = text[:size].splitlines()
+        lines = split_lines(text[:size])
         # More than ``count`` lines: the first ``count`` each end before the cut, so none is partial.
         if len(lines) > count or size >= len(text):
             return lines[:count]
@@ -181,7 +194,7 @@ def _read_csv_text(text: str, path: Path) -> tuple[pd.DataFrame, list[tuple[int,
     head_rows = list(csv.reader(head, delimiter=delimiter))
     skip, unit = _title_rows(head_rows, path)
     if skip:
-        text = "\n".join(text.splitlines()[skip:])
+        text = "\n".join(split_lines(text)[skip:])
     header_cells = next(csv.reader(head[skip : skip + 1], delimiter=delimiter), [])
     _check_header(header_cells, path)
     regular = _read_regular_csv(text, delimiter, header_cells)
@@ -214,7 +227,7 @@ def _read_csv_text(text: str, path: Path) -> tuple[pd.DataFrame, list[tuple[int,
     records = _records(text, delimiter)
     if records is not None and len(records) != 1 + len(frame) + len(found):  # split otherwise than pandas did
         records = None
-    lines = text.splitlines() if found and records is None else []
+    lines = split_lines(text) if found and records is None else []
     bad = sorted(
         (
             line + skip,

@@ -44,7 +44,7 @@ import pandas as pd
 
 from jumpup.intake.contracts import UNIT_LABELS, UNIT_MULTIPLIERS
 from jumpup.intake.quarantine import QUARANTINE_COLUMNS
-from jumpup.intake.readers import InputFileError, decode_bytes
+from jumpup.intake.readers import InputFileError, decode_bytes, split_lines
 from jumpup.provenance import code_version, file_sha256, write_json
 from jumpup.reference import table_version
 
@@ -212,7 +212,7 @@ def read_export(path: Path, root: Path, items: pd.DataFrame) -> Ts2000File:
         text, _ = decode_bytes(path.read_bytes(), path)
     except InputFileError as exc:
         raise Ts2000Error(str(exc)) from None
-    lines = text.splitlines()
+    lines = split_lines(text)
     if not lines or not lines[0].strip():
         raise Ts2000Error(f"{path}: empty file; a TS-2000 export starts with a header row")
     header = next(csv.reader([lines[0]]))

@@ -301,12 +301,14 @@ def test_evaluator_roles_written_in_korean_or_in_words_are_read_as_the_rubric_id
         "(단위: 천원)\n\na,b\n1,2\n3,4\n5,6\n7,8",
         "x" * 65535 + "\r\n" + "a,b\r\n" * 10,  # a CR LF pair cut by the first look-ahead
         "x" * 65536 + "\r\n" + "a,b\r\n" * 10,
-        "y\x0cz\u2028w\x1cv\rq\n" + "a,b\n" * 3,  # every line boundary splitlines knows
+        "y\x0cz\u2028w\x1cv\rq\n" + "a,b\n" * 3,  # a CSV line ends at CR or LF only, not at \f, U+2028, \x1c
         ("c" * 70000 + "\n") * 8,  # longer lines than the first look-ahead
     ],
 )
-def test_the_head_of_a_file_is_read_as_splitlines_reads_it(text):
-    from jumpup.intake.readers import _head_lines
+def test_the_head_of_a_file_is_read_as_its_whole_text_splits_into_lines(text):
+    from jumpup.intake.readers import _head_lines, split_lines
 
     for count in (1, 2, 6, 20):
-        assert _head_lines(text, count) == text.splitlines()[:count]
+        assert _head_lines(text, count) == split_lines(text)[:count]
+    if "\u2028" in text:
+        assert _head_lines(text, 2) == ["y\x0cz\u2028w\x1cv", "q"]

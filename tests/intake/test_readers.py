@@ -149,3 +149,16 @@ def test_a_quote_never_closed_is_refused_on_the_row_a_person_sees(text, row, tmp
         InputFileError, match=rf"^{path}: row {row}: a quote \(\"\) opened on this row is never closed$"
     ):
         read_raw_table(path)
+
+
+@pytest.mark.parametrize("title", ["", "(단위: 천원)\n"], ids=["no title row", "under a title row"])
+def test_a_unicode_line_separator_inside_a_value_stays_in_the_value(title, tmp_path, monkeypatch):
+    # A form feed, U+0085, U+2028 and a record separator end a line for str.splitlines, never for a CSV reader.
+    path = tmp_path / "firms.csv"
+    path.write_text(title + 'firm_id,name\nA1,x\u2028y\nA2,"p\x0cq"\nA3,r\x85s\x1et\n', encoding="utf-8")
+    first = 2 + title.count("\n")
+    for arrow in (True, False):
+        frame, bad_lines = _read(path, arrow, monkeypatch)[:2]
+        assert frame["name"].tolist() == ["x\u2028y", "p\x0cq", "r\x85s\x1et"] and bad_lines == []
+        assert frame["_row"].tolist() == [first, first + 1, first + 2]
+    assert readers.split_lines("a\u2028b\r\nc\rd\n\n") == ["a\u2028b", "c", "d", ""]

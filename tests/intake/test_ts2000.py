@@ -146,6 +146,20 @@ def test_faults_are_quarantined_with_the_reason(imported):
     assert "004040" in set(firms["firm_id"])
 
 
+def test_a_form_feed_or_record_separator_in_a_company_name_splits_no_line(tmp_path):
+    folder = tmp_path / "exports"
+    shutil.copytree(EXCERPTS, folder)
+    income = folder / "income" / "외감_손익들1.csv"
+    text = income.read_text(encoding="cp949")
+    assert text.count("(주)가나정밀,") == 3
+    income.write_text(text.replace("(주)가나정밀,", "(주)가나\x0c정밀\x1e,"), encoding="cp949")
+    manifest = import_ts2000(folder, tmp_path / "panel", max_fiscal_year=2024)
+    read = next(f for f in manifest["files"] if f["file"].endswith("손익들1.csv"))
+    assert read["rows_read"] == 10
+    quarantine = pd.read_csv(tmp_path / "panel" / "quarantine.csv", dtype=str)
+    assert "malformed_line" not in set(quarantine.loc[quarantine["file"].str.endswith("손익들1.csv"), "rule"])
+
+
 def test_a_header_without_a_unit_is_a_clear_error(tmp_path):
     items = load_item_map()
     with pytest.raises(Ts2000Error, match=r"column 4 '\[U01210000\]매출액': no money unit"):
