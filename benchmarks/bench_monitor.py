@@ -29,7 +29,7 @@ import psutil
 
 
 def _panel(firms: int, years: int):
-    from jumpup.pipelines.train_crisis import FIRM_ATTRIBUTES
+    from jumpup.intake.imported_panel import FIRM_ATTRIBUTES
     from jumpup.synthetic.crisis_panel import crisis_panel
 
     table, financials = crisis_panel(firms, years, seed=99)

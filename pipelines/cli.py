@@ -587,6 +587,11 @@ def monitor(
         f"{counts['firms_in_crisis_coverage']:,}, opinion {counts['firms_in_crisis_opinion']:,}): "
         f"not scored, listed in {plain(out / 'in_crisis.csv')}"
     )
+    if counts["rows_quarantined"]:
+        console.print(
+            f"[yellow]{counts['rows_quarantined']:,} panel row(s) quarantined (firm id not a safe id): "
+            f"{plain(out / 'quarantine.csv')}[/yellow]"
+        )
     for warning in manifest.get("report", {}).get("warnings", []):
         console.print(f"[yellow]{plain(warning)}[/yellow]")
     console.print(f"report: {plain(out / 'monitor_report.html')}  workbook: {plain(out / 'monitor.xlsx')}")

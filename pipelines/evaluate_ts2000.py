@@ -2,7 +2,8 @@
 
 Reads the panel written by ``jumpup import ts2000`` (firms.csv, financials.csv), runs
 ``jumpup.models.ts2000_evaluation.evaluate`` and writes ``evaluation.json`` (every figure with its
-interval, the design, data hash and code version) and ``predictions.csv`` (test firms) to --out.
+interval, the design, data hash and code version), ``predictions.csv`` (test firms) and
+``quarantine.csv`` (panel rows left out, ``jumpup.intake.imported_panel``) to --out.
 """
 
 from __future__ import annotations
@@ -10,31 +11,30 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pandas as pd
-
+from jumpup.intake.imported_panel import read_imported_panel
 from jumpup.models.ts2000_evaluation import Design, evaluate
 from jumpup.provenance import code_version, frame_sha256, write_json
+from jumpup.safe_text import write_csv
 from jumpup.settings import Settings
 from jumpup.tracking import start_experiment
 
 
 def run(panel: Path, out: Path, settings: Settings, n_boot: int = 500) -> dict:
     panel, out = Path(panel), Path(out)
-    for name in ("firms.csv", "financials.csv"):
-        if not (panel / name).exists():
-            raise FileNotFoundError(f"{panel}: no {name}; run `jumpup import ts2000 DIR --out {panel}` first")
     started = time.perf_counter()
-    firms = pd.read_csv(panel / "firms.csv", dtype={"firm_id": str})
-    financials = pd.read_csv(panel / "financials.csv", dtype={"firm_id": str}, low_memory=False)
+    imported = read_imported_panel(panel)
+    firms, financials = imported.firms, imported.financials
     if "industry_group" not in firms:
         raise ValueError(f"{panel}/firms.csv has no industry_group column; is this a TS-2000 import?")
     design = Design(seed=settings.seed, n_boot=n_boot, marginal_years=settings.features.marginal_firm_years)
     results, predictions = evaluate(firms, financials, design, settings)
     results["data_sha256"] = frame_sha256(financials)
     results["code_version"] = code_version()
+    results["rows_quarantined"] = len(imported.quarantine)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "evaluation.json", results)
-    predictions.to_csv(out / "predictions.csv", index=False)
+    write_csv(predictions, out / "predictions.csv")
+    write_csv(imported.quarantine, out / "quarantine.csv")  # panel rows left out (bad firm ids)
     mlflow = start_experiment(settings.tracking)
     with mlflow.start_run(run_name="evaluate_ts2000") as active:
         mlflow.log_params({f"design.{k}": v for k, v in design.__dict__.items()})

@@ -21,14 +21,16 @@ from pathlib import Path
 import pandas as pd
 
 from jumpup.features.growth_stages import growth_stages, stage_rules
+from jumpup.intake.imported_panel import read_imported_panel
 from jumpup.models.bundle_store import BundleError
 from jumpup.models.crisis import CrisisModel, in_crisis
 from jumpup.monitor.engines import score_pandas, score_spark, spark_session
 from jumpup.monitor.tables import group_aggregates, migration_matrix, set_apart_in_crisis, year_over_year
 from jumpup.pipelines.score import MODEL_URI
-from jumpup.pipelines.train_crisis import panel_sha256, read_panel
+from jumpup.pipelines.train_crisis import panel_sha256
 from jumpup.provenance import code_version, write_json
 from jumpup.rendering.monitor_pages import write_monitor_report
+from jumpup.safe_text import write_csv
 from jumpup.settings import CrisisSettings, Settings
 from jumpup.tracking import start_experiment
 
@@ -152,7 +154,8 @@ def run(
         raise MonitorError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     started = time.perf_counter()
     panel, out = Path(panel), Path(out)
-    firms, financials, rows = read_panel(panel)
+    imported = read_imported_panel(panel)
+    firms, financials, rows = imported.firms, imported.financials, imported.rows
     years = sorted(int(y) for y in financials["fiscal_year"].dropna().unique())
     if as_of not in years:
         raise MonitorError(
@@ -202,13 +205,15 @@ def run(
         )
 
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "monitor_firms.csv", index=False)
-    migration.to_csv(out / "migration.csv")
-    table[table["newly_flagged"]].to_csv(out / "newly_flagged.csv", index=False)
-    in_crisis_firms.to_csv(out / "in_crisis.csv", index=False)
+    # Ids, names and group names come from the panel: written as text a spreadsheet never runs.
+    write_csv(table, out / "monitor_firms.csv")
+    migration.to_csv(out / "migration.csv")  # grades and counts only
+    write_csv(table[table["newly_flagged"]], out / "newly_flagged.csv")
+    write_csv(in_crisis_firms, out / "in_crisis.csv")
+    write_csv(imported.quarantine, out / "quarantine.csv")  # panel rows left out (bad firm ids)
     for key, frame in aggregates.items():
         if frame is not None:
-            frame.to_csv(out / f"aggregates_{key}.csv", index=False)
+            write_csv(frame, out / f"aggregates_{key}.csv")
     manifest = {
         "stage": "monitor",
         "as_of": as_of,
@@ -235,6 +240,7 @@ def run(
             "firms_in_crisis_opinion": int(in_crisis_firms["crisis_opinion"].sum()),
             "firms_in_crisis_new": int((~in_crisis_firms["previous_in_crisis"]).sum()),
             "grades": {g: int((table["grade"] == g).sum()) for g in labels},
+            "rows_quarantined": len(imported.quarantine),
         },
         "aggregation_notes": notes,
     }

@@ -6,7 +6,8 @@ with those files and columns), builds ``jumpup.features.crisis_signals`` and
 writes to --out: ``crisis_model/`` (the model as data with a sha256 manifest),
 ``validation_report.json`` (validation pack per split, tuning, the held-out evaluation with
 baselines) and its Korean page ``validation_report.html``, ``metrics.json``, ``predictions.csv``
-(held-out firms at the test origin) and ``train_run.json``. Logs the run to MLflow and registers the pyfunc under
+(held-out firms at the test origin), ``quarantine.csv`` (panel rows left out) and
+``train_run.json``. Logs the run to MLflow and registers the pyfunc under
 ``crisis.registered_model`` as ``challenger`` (the growth model's registry name is untouched).
 """
 
@@ -18,52 +19,18 @@ from pathlib import Path
 import pandas as pd
 
 from jumpup.features.crisis_signals import crisis_signals
+from jumpup.intake.imported_panel import read_imported_panel
 from jumpup.models import crisis_pyfunc
 from jumpup.models.bundle_store import bundle_sha256
 from jumpup.models.crisis import crisis_targets, headline_metrics, train_crisis
 from jumpup.provenance import code_version, frame_sha256, write_json
 from jumpup.rendering.crisis_validation import render_crisis_validation_html
+from jumpup.safe_text import write_csv
 from jumpup.settings import PROJECT_ROOT, Settings
 from jumpup.tracking import log_model_from_code, model_signature, start_experiment
 
 PYFUNC_CODE = Path(crisis_pyfunc.__file__).with_name("crisis_pyfunc_model.py")
 PIP_REQUIREMENTS = [f"-r {PROJECT_ROOT / 'requirements.lock'}"]
-FIRM_ATTRIBUTES = ("industry_group", "region")
-
-
-class PanelError(ValueError):
-    """A panel directory that cannot be read for crisis work; the message names file and column."""
-
-
-def read_panel(panel: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(firms, financials, rows) of an imported panel; rows = financials with the firms' attributes.
-
-    Errors: ``PanelError`` naming the file when ``firms.csv`` or ``financials.csv`` is missing, a
-    key column is absent, or a financial row names a firm that ``firms.csv`` does not list.
-    """
-    panel = Path(panel)
-    tables = {}
-    for name in ("firms.csv", "financials.csv"):
-        path = panel / name
-        if not path.is_file():
-            raise PanelError(f"{path}: missing; run `jumpup import ts2000 DIR --out {panel}` first")
-        tables[name] = pd.read_csv(path, dtype={"firm_id": str, "audit_opinion": str}, low_memory=False)
-    firms, financials = tables["firms.csv"], tables["financials.csv"]
-    for name, frame, needed in (
-        ("firms.csv", firms, ("firm_id",)),
-        ("financials.csv", financials, ("firm_id", "fiscal_year")),
-    ):
-        missing = [c for c in needed if c not in frame]
-        if missing:
-            raise PanelError(f"{panel / name}: column {missing[0]} is missing")
-    orphan = ~financials["firm_id"].isin(firms["firm_id"])
-    if orphan.any():
-        row = int(orphan.to_numpy().nonzero()[0][0]) + 2
-        value = financials.loc[orphan].iloc[0]["firm_id"]
-        raise PanelError(f"{panel / 'financials.csv'}: row {row}, column firm_id, value {value!r} is not in firms.csv")
-    attributes = [c for c in FIRM_ATTRIBUTES if c in firms]
-    rows = financials.merge(firms[["firm_id", *attributes]], on="firm_id", how="left", validate="many_to_one")
-    return firms, financials, rows
 
 
 def panel_sha256(financials: pd.DataFrame) -> str:
@@ -75,7 +42,8 @@ def run(panel: Path, out: Path, settings: Settings, register: bool = True) -> di
     """Train, evaluate and (optionally) register the crisis model; returns the run summary."""
     started = time.perf_counter()
     panel, out = Path(panel), Path(out)
-    _, financials, rows = read_panel(panel)
+    imported = read_imported_panel(panel)
+    financials, rows = imported.financials, imported.rows
     features = crisis_signals(rows, settings.features.marginal_firm_years)
     targets = crisis_targets(financials, settings.crisis)
     training = train_crisis(features, targets, settings.crisis, settings.seed)
@@ -91,7 +59,8 @@ def run(panel: Path, out: Path, settings: Settings, register: bool = True) -> di
     metrics = headline_metrics(training.report)
     write_json(out / "metrics.json", metrics)
     write_json(out / "validation_report.json", training.report)
-    training.predictions.to_csv(out / "predictions.csv", index=False)
+    write_csv(training.predictions, out / "predictions.csv")
+    write_csv(imported.quarantine, out / "quarantine.csv")  # panel rows left out (bad firm ids)
     run_name = f"train-crisis-h{settings.crisis.horizon}-data{data_hash[:8]}"
     # the page depends on the inputs, params, seed and code only: the model is named by its manifest hash
     page_meta = {

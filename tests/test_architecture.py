@@ -127,6 +127,16 @@ def test_pipelines_neither_render_nor_read_raw_files():
         }
         if path.stem not in ("ingest", "demo", "cli"):
             assert not called & readers, f"{path.name} reads raw files itself: {sorted(called & readers)}"
+            # An input table (firms, financials, applications, audits) is read only through
+            # jumpup.intake, never by a stage's own pandas call; the stages' own outputs may be.
+            inputs = [
+                ast.unparse(node)
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Call)
+                and getattr(node.func, "attr", "") in ("read_csv", "read_excel")
+                and any(name in ast.unparse(node) for name in ("firms", "financials", "applications", "audits"))
+            ]
+            assert not inputs, f"{path.name} reads input tables itself: {inputs}"
 
 
 def test_no_pickle_is_committed():

@@ -107,12 +107,12 @@ def spark():
 @pytest.mark.skipif(_spark_ready() is not None, reason=str(_spark_ready()))
 def test_spark_engine_matches_pandas(trained, spark):
     """Same probabilities (to 1e-9) and grades from a local Spark session as from pandas."""
+    from jumpup.intake.imported_panel import read_imported_panel
     from jumpup.monitor.engines import score_pandas, score_spark
     from jumpup.pipelines.monitor import load_crisis_model
-    from jumpup.pipelines.train_crisis import read_panel
 
     settings, panel, uri, _ = trained
-    _, _, rows = read_panel(panel)
+    rows = read_imported_panel(panel).rows
     rows = rows[rows["firm_id"].isin(sorted(rows["firm_id"].unique())[:40])]
     model, _, _ = load_crisis_model(uri, settings)
     expected = score_pandas(model, rows, (2022, 2023))
@@ -199,3 +199,41 @@ def test_a_downloaded_mlflow_model_folder_is_read_as_data(trained, tmp_path):
     from_uri, uri_run_id, version = load_crisis_model(uri, settings)
     assert run_id == uri_run_id and version.startswith("crisis-test v")
     assert from_folder.feature_names == from_uri.feature_names and from_folder.top_k == from_uri.top_k
+
+
+def test_a_hostile_panel_is_quarantined_and_its_text_never_becomes_a_formula(trained, tmp_path):
+    from typer.testing import CliRunner
+
+    from jumpup.pipelines.cli import app
+
+    _, panel, uri, _ = trained
+    firms = pd.read_csv(panel / "firms.csv", dtype={"firm_id": str})
+    financials = pd.read_csv(panel / "financials.csv", dtype={"firm_id": str})
+    first, second = firms["firm_id"].iloc[0], firms["firm_id"].iloc[1]
+    firms.loc[0, "name"] = '=HYPERLINK("http://x","y")'
+    hostile = "../../escaped"  # the rows of a firm whose id would be a path
+    firms = pd.concat([firms, firms[firms["firm_id"] == second].assign(firm_id=hostile)], ignore_index=True)
+    extra = financials[financials["firm_id"] == second].assign(firm_id=hostile)
+    financials = pd.concat([financials, extra], ignore_index=True)
+    odd = tmp_path / "panel"
+    odd.mkdir()
+    firms.to_csv(odd / "firms.csv", index=False, encoding="cp949")  # as Korean Excel saves it
+    financials.to_csv(odd / "financials.csv", index=False, encoding="cp949")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["monitor", "--panel", str(odd), "--as-of", "2023", "--out", str(out), "--model", uri]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{1 + len(extra)} panel row(s) quarantined" in " ".join(result.output.split())
+    quarantine = pd.read_csv(out / "quarantine.csv", dtype=str)
+    assert set(quarantine["rule"]) == {"bad_firm_id"} and set(quarantine["value"]) == {hostile}
+    assert not (tmp_path / "escaped").exists() and not list(tmp_path.parent.glob("escaped*"))
+    table = pd.read_csv(out / "monitor_firms.csv", dtype=str)
+    assert table.loc[table["firm_id"] == first, "name"].tolist() == ['\'=HYPERLINK("http://x","y")']
+    assert hostile not in set(table["firm_id"])
+    (odd / "firms.csv").write_bytes(b"")
+    result = CliRunner().invoke(
+        app, ["monitor", "--panel", str(odd), "--as-of", "2023", "--out", str(out), "--model", uri]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "firms.csv: the file is empty" in " ".join(result.output.split())

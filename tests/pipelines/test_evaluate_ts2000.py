@@ -43,5 +43,8 @@ def test_stage_writes_the_evaluation_and_logs_both_validations(tmp_path, monkeyp
 
 
 def test_stage_refuses_a_directory_without_an_imported_panel(tmp_path):
-    with pytest.raises(FileNotFoundError, match="import ts2000"):
+    from jumpup.intake.imported_panel import PanelError
+
+    with pytest.raises(PanelError, match=r"firms\.csv: missing; run `jumpup import ts2000"):
         run(tmp_path, tmp_path / "out", load_settings(), n_boot=20)
+    assert not (tmp_path / "out").exists()
