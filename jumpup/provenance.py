@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import subprocess
 from collections.abc import Iterable, Iterator
@@ -149,12 +150,26 @@ def shown_path(path: Path | str) -> str:
         return str(path)
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (NumPy's included) replaced by None, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Stable JSON: sorted keys and a trailing newline, so equal content gives equal bytes."""
+    """Stable JSON: sorted keys and a trailing newline, so equal content gives equal bytes.
+
+    Strict JSON (RFC 8259), which has no NaN or infinity: a figure that could not be computed is
+    written as ``null``. Anything else ``json`` cannot write is written as its ``str``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
-    )
+    text = json.dumps(_finite(payload), ensure_ascii=False, indent=2, sort_keys=True, default=str, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def output_timestamp() -> dt.datetime:

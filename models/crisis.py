@@ -24,7 +24,6 @@ intervals and differences come from the project's one bootstrap: whole firms res
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -458,7 +457,3 @@ def headline_metrics(report: dict) -> dict[str, float]:
         metrics["out_of_time.auc_gain_over_baseline"] = gain["difference"]
         metrics["out_of_time.auc_gain_over_baseline_ci_low"] = gain["ci_low"]
     return {k: round(float(v), 6) for k, v in metrics.items()}
-
-
-def report_json(report: dict) -> str:
-    return json.dumps(report, ensure_ascii=False, indent=2, default=float)

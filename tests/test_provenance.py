@@ -39,3 +39,23 @@ def test_the_checkout_version_reads_git_without_taking_the_index_lock(tmp_path, 
     assert (index.stat().st_mtime_ns, (repo / ".git").stat().st_mtime_ns) == before  # nothing written
     (repo / "params.yaml").write_text("seed: 2\n", encoding="utf-8")
     assert provenance.checkout_version.__wrapped__().endswith("+dirty")
+
+
+def test_json_outputs_are_strict_json_with_null_for_a_figure_not_computed(tmp_path):
+    import json
+    import math
+
+    import numpy as np
+
+    from jumpup.provenance import write_json
+
+    path = tmp_path / "report.json"
+    write_json(path, {"psi": {"critical_value": float("nan"), "values": [1.5, np.float64("inf"), -math.inf]}, "n": 3})
+
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    assert json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse) == {
+        "n": 3,
+        "psi": {"critical_value": None, "values": [1.5, None, None]},
+    }
