@@ -503,8 +503,10 @@ def load_settings(path: Path | str | None = None, overrides: dict | None = None)
         raise SettingsError(f"{params_path}: settings file not found")
     try:
         raw = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{params_path}: not valid YAML: {exc}") from exc
+    except yaml.YAMLError as exc:  # one line: where the parser stopped and why
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise SettingsError(f"{params_path}: not valid YAML{where}: {problem or ' '.join(str(exc).split())}") from None
     if not isinstance(raw, dict):
         raise SettingsError(f"{params_path}: expected a mapping at the top level, got {type(raw).__name__}")
     merged = _deep_merge(raw, overrides or {})

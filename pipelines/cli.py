@@ -73,6 +73,14 @@ def _settings(params: Path, overrides: dict | None = None):
         _fail(str(exc))
 
 
+def _model_en(info: dict) -> str:
+    """The model as the English console names it: version (or bundle hash) and alias, and whether
+    it is the promoted champion (the Korean pages use ``jumpup.rendering.wording.model_label``)."""
+    alias = f" ({info['model_alias']})" if info.get("model_alias") else ""
+    promoted = "" if info.get("model_promoted", True) else " - not promoted"
+    return f"{info['model_version']}{alias}{promoted}"
+
+
 def _fail(message: str) -> None:
     error_console.print(f"[red]error:[/red] {plain(message)}")  # the message quotes input as written: never markup
     raise typer.Exit(2)
@@ -887,7 +895,6 @@ def score_round(
         from jumpup.intake.readers import InputFileError
         from jumpup.pipelines.branches import SideProcessError
         from jumpup.pipelines.round import STAGES, has_finished_stage, run_round
-        from jumpup.rendering.round_reports import model_label
     except KeyboardInterrupt:
         error_console.print("[yellow]interrupted[/yellow]: nothing was written")
         raise typer.Exit(130) from None
@@ -928,7 +935,7 @@ def score_round(
     counts = manifest["counts"]
     console.print(
         f"{counts['applicants']:,} applicants, {counts['passed']:,} pass STEP 1 "
-        f"(model {plain(model_label(manifest['model']))}); outputs in [bold]{plain(out)}[/bold]"
+        f"(model {plain(_model_en(manifest['model']))}); outputs in [bold]{plain(out)}[/bold]"
     )
     if manifest["resumed_stages"]:
         console.print(

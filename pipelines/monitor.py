@@ -84,7 +84,7 @@ def _model_version(mlflow, uri: str, run_id: str | None) -> str:
             versions = []
         if versions:
             return f"{versions[0].name} v{versions[0].version}"
-    return f"{uri} (run {run_id})"
+    return f"{uri} (run {run_id})" if run_id else uri
 
 
 def crisis_definition(model_settings: dict, settings: Settings) -> CrisisSettings:

@@ -91,3 +91,13 @@ def test_notices_are_english_strings_carrying_their_korean_wording():
     assert pickle.loads(pickle.dumps(notice)).ko == notice.ko
     assert in_language([notice, "plain"], "ko") == ["입력 행 3건이 격리되었습니다", "plain"]
     assert in_language([notice], "en") == ["3 input row(s) quarantined"]
+
+
+def test_a_settings_file_that_is_not_yaml_is_one_line_naming_where(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 7\nsynth: [\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: not valid YAML at line 3, column 1: expected the node content, but found '<stream end>'"
+    )

@@ -166,7 +166,7 @@ def model_label(info: dict) -> str:
     if info.get("model_promoted", True):
         return f"{version}{alias}"
     failed = ", ".join(GATE_SHORT_KO.get(g["gate"], g["gate"]) for g in info.get("model_failed_gates") or [])
-    return f"{version}{alias} — 승격되지 않은 후보 모형" + (f" (불통과 승격 기준: {failed})" if failed else "")
+    return f"{version}{alias} — 승격되지 않은 후보 모형" + (f" (미통과 승격 기준: {failed})" if failed else "")
 
 
 # Short names of the promotion gates (jumpup.pipelines.promote) for the model line of a page.

@@ -184,8 +184,16 @@ def test_the_notice_and_the_model_line_name_the_failed_gates_with_their_figures(
         "이 결과의 모형(버전 3)은 승격되지 않은 후보 모형으로, 챔피언 모형이 아닙니다 (현 챔피언: 버전 2)"
     )
     assert "등급별 보정 검정(Jeffreys) 불합격 비율 0.444 (한도 0.300)" in notice.ko
-    assert model_label(info) == "3 — 승격되지 않은 후보 모형 (불통과 승격 기준: 등급별 보정 검정)"
+    assert model_label(info) == "3 — 승격되지 않은 후보 모형 (미통과 승격 기준: 등급별 보정 검정)"
     promoted = {**info, "model_promoted": True, "model_alias": "champion"}
     assert unpromoted_notice(promoted) is None and model_label(promoted) == "3 (champion)"
     bundle = {"model_version": "bundle 0123456789ab"}  # a bundle directory has no registry status
     assert unpromoted_notice(bundle) is None and model_label(bundle) == "파일 0123456789ab"
+
+
+def test_the_english_console_names_the_model_in_english():
+    from jumpup.pipelines.cli import _model_en
+
+    assert _model_en({"model_version": "file 077181103ef0"}) == "file 077181103ef0"
+    unpromoted = {"model_version": 3, "model_alias": "challenger", "model_promoted": False}
+    assert _model_en(unpromoted) == "3 (challenger) - not promoted"
