@@ -11,14 +11,13 @@ or a report. Read = kept + quarantined, per file.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from jumpup.intake.quarantine import QUARANTINE_COLUMNS, RULE_MESSAGES, make_issues
-from jumpup.intake.readers import InputFileError, decode_bytes
+from jumpup.intake.readers import read_decoded_csv
 from jumpup.paths import FIRM_ID_PATTERN
 
 FIRM_ATTRIBUTES = ("industry_group", "region")  # the firms' columns joined to each financial row
@@ -44,16 +43,7 @@ class ImportedPanel:
 def _read(path: Path, panel: Path) -> pd.DataFrame:
     if not path.is_file():
         raise PanelError(f"{path}: missing; run `jumpup import ts2000 DIR --out {panel}` first")
-    try:
-        text, _ = decode_bytes(path.read_bytes(), path)
-    except InputFileError as exc:
-        raise PanelError(str(exc)) from None
-    try:
-        return pd.read_csv(io.StringIO(text), dtype=TEXT_COLUMNS, low_memory=False)
-    except pd.errors.EmptyDataError:
-        raise PanelError(f"{path}: the file is empty; it needs at least a header row") from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise PanelError(f"{path}: unreadable CSV: {str(exc).splitlines()[0]}") from None
+    return read_decoded_csv(path, PanelError, dtype=TEXT_COLUMNS, low_memory=False)[0]
 
 
 def _bad_ids(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:

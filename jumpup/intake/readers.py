@@ -175,6 +175,24 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
+def read_decoded_csv(path: Path, error: type[Exception], **read_csv) -> tuple[pd.DataFrame, str]:
+    """(table, encoding) of a CSV file decoded as UTF-8 or cp949 (``decode_bytes``) and parsed by
+    pandas with ``read_csv``'s options, for readers with rules of their own (importers, panels).
+
+    Raises ``error`` with one line naming the file: not text in either encoding, empty, or not CSV.
+    """
+    try:
+        text, encoding = decode_bytes(path.read_bytes(), path)
+    except InputFileError as exc:
+        raise error(str(exc)) from None
+    try:
+        return pd.read_csv(io.StringIO(text), **read_csv), encoding
+    except pd.errors.EmptyDataError:
+        raise error(f"{path}: the file is empty; it needs at least a header row") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise error(f"{path}: unreadable CSV: {str(exc).splitlines()[0]}") from None
+
+
 def _head_lines(text: str, count: int) -> list[str]:
     """The first ``count`` lines of ``text`` exactly as ``split_lines`` gives them, without
     splitting the rest of a large file (a 100 MB file is 2 million lines)."""

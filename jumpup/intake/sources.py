@@ -20,7 +20,6 @@ Errors: ``SourceError`` (a ``ValueError``) names the file and the column that is
 
 from __future__ import annotations
 
-import io
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from jumpup.intake.quarantine import QUARANTINE_COLUMNS
-from jumpup.intake.readers import InputFileError, decode_bytes
+from jumpup.intake.readers import read_decoded_csv
 from jumpup.provenance import code_version, file_sha256, frame_sha256, write_json
 from jumpup.reference import table_version
 
@@ -100,14 +99,7 @@ def import_itemised(path: Path, out_dir: Path, source: str, max_fiscal_year: int
     spec = SOURCES[source]
     if not path.is_file():
         raise SourceError(f"{path}: file not found")
-    try:
-        text, encoding = decode_bytes(path.read_bytes(), path)
-    except InputFileError as exc:
-        raise SourceError(str(exc)) from None
-    try:
-        raw = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SourceError(f"{path}: unreadable CSV: {exc}") from None
+    raw, encoding = read_decoded_csv(path, SourceError, dtype=object, keep_default_na=False)
     raw.columns = [str(c).strip() for c in raw.columns]
     for key in (spec["firm"], spec["year"]):
         if key not in raw.columns:

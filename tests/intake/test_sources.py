@@ -85,6 +85,22 @@ def test_combine_follows_the_precedence_and_reports_conflicts(sources, tmp_path)
     assert manifest["conflicts"] == len(conflicts)
 
 
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", r"x\.csv: the file is empty; it needs at least a header row$"),
+        (b"\xff\xfe\xfa", r"x\.csv: unreadable text"),
+    ],
+    ids=["empty", "not text"],
+)
+def test_an_unreadable_file_is_one_line_naming_it(content, message, tmp_path):
+    bad = tmp_path / "x.csv"
+    bad.write_bytes(content)
+    with pytest.raises(SourceError, match=message):
+        import_itemised(bad, tmp_path / "o", "fnguide")
+    assert not (tmp_path / "o").exists()
+
+
 def test_missing_key_column_is_a_clear_error(tmp_path):
     bad = tmp_path / "x.csv"
     bad.write_text("종목,year\n1,2019\n", encoding="utf-8")
