@@ -216,9 +216,19 @@ def test_safe_slug_keeps_valid_ids_and_confines_everything_else():
     assert safe_slug("005930") == "005930" and safe_slug("123-45-67890") == "123-45-67890"
     slugs = {safe_slug(v) for v in (*HOSTILE_IDS, "..", ".", "", "CON", "evil", "evil/", "a\\b", "한글기업")}
     assert len(slugs) == len(HOSTILE_IDS) + 8  # distinct values, distinct names
-    for slug in slugs - {"evil"}:
+    for slug in slugs:
         assert "~" in slug and "/" not in slug and "\\" not in slug and "\x00" not in slug
         assert slug not in (".", "..") and len(slug.encode()) <= FIRM_ID_MAX_LENGTH
+
+
+def test_ids_that_differ_only_in_case_never_name_one_file_where_case_is_ignored():
+    from jumpup.paths import safe_slug
+
+    ids = ["ABC", "abc", "Abc", "aBC", "A1-B.2", "a1-b.2", "005930"]
+    slugs = [safe_slug(i) for i in ids]
+    assert len({s.lower() for s in slugs}) == len(ids)  # as Windows and macOS compare names
+    assert slugs[0] == "ABC" and slugs[4] == "A1-B.2" and slugs[6] == "005930"  # kept as they are
+    assert slugs[1].startswith("abc~") and slugs[5].startswith("a1-b_2~")
 
 
 FORMULAS = {
