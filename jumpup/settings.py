@@ -502,7 +502,15 @@ def load_settings(path: Path | str | None = None, overrides: dict | None = None)
             raise SettingsError(f"{params_path}: settings file not found; {OUTSIDE_CHECKOUT}")
         raise SettingsError(f"{params_path}: settings file not found")
     try:
-        raw = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
+        text = params_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{params_path}: not UTF-8 text (byte {exc.start}); save the settings file as UTF-8"
+        ) from None
+    except OSError as exc:  # a folder, no permission
+        raise SettingsError(f"{params_path}: cannot read the settings file ({exc.strerror or exc})") from None
+    try:
+        raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:  # one line: where the parser stopped and why
         mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

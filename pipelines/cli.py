@@ -81,6 +81,12 @@ def _model_en(info: dict) -> str:
     return f"{info['model_version']}{alias}{promoted}"
 
 
+def _panel_quarantine(count: int, out: Path) -> None:
+    """The console line of a stage that read an imported panel and left rows out (none when none)."""
+    if count:
+        console.print(f"[yellow]{count:,} panel row(s) quarantined: {plain(out / 'quarantine.csv')}[/yellow]")
+
+
 def _fail(message: str) -> None:
     error_console.print(f"[red]error:[/red] {plain(message)}")  # the message quotes input as written: never markup
     raise typer.Exit(2)
@@ -457,6 +463,7 @@ def evaluate_ts2000(
         f"{e['pinball_ratio']:.3f} ({e['pinball_ratio_ci'][0]:.3f}–{e['pinball_ratio_ci'][1]:.3f}); "
         f"coverage 50% {e['coverage_50']:.3f}, 80% {e['coverage_80']:.3f} ({e['n']:,} firms)"
     )
+    _panel_quarantine(results["rows_quarantined"], out)
     console.print(f"wrote {plain(out / 'evaluation.json')}; MLflow run {results['mlflow_run_id']}")
 
 
@@ -556,6 +563,7 @@ def _train_crisis(panel: Path, out: Path, register: bool, settings) -> None:
         value = entry.get("auc", entry.get("difference"))
         console.print(f"  {name:<40} {value:+.3f} [{entry['ci_low']:.3f}, {entry['ci_high']:.3f}]")
     console.print(f"realised rates monotone across grades: {evaluation['monotone']['monotone']}")
+    _panel_quarantine(summary["rows_quarantined"], out)
     console.print(f"validation report: {plain(out / 'validation_report.html')} (figures: validation_report.json)")
 
 
@@ -595,11 +603,7 @@ def monitor(
         f"{counts['firms_in_crisis_coverage']:,}, opinion {counts['firms_in_crisis_opinion']:,}): "
         f"not scored, listed in {plain(out / 'in_crisis.csv')}"
     )
-    if counts["rows_quarantined"]:
-        console.print(
-            f"[yellow]{counts['rows_quarantined']:,} panel row(s) quarantined (firm id not a safe id): "
-            f"{plain(out / 'quarantine.csv')}[/yellow]"
-        )
+    _panel_quarantine(counts["rows_quarantined"], out)
     for warning in manifest.get("report", {}).get("warnings", []):
         console.print(f"[yellow]{plain(warning)}[/yellow]")
     console.print(f"report: {plain(out / 'monitor_report.html')}  workbook: {plain(out / 'monitor.xlsx')}")

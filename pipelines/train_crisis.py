@@ -116,6 +116,7 @@ def run(panel: Path, out: Path, settings: Settings, register: bool = True) -> di
         "metrics": metrics,
         "evaluation": training.report["evaluation"],
         "data_sha256": data_hash,
+        "rows_quarantined": len(imported.quarantine),
     }
     write_json(out / "train_run.json", {k: v for k, v in summary.items() if k != "evaluation"})
     summary["seconds"] = round(time.perf_counter() - started, 1)

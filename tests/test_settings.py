@@ -101,3 +101,14 @@ def test_a_settings_file_that_is_not_yaml_is_one_line_naming_where(tmp_path):
     assert str(caught.value) == (
         f"{path}: not valid YAML at line 3, column 1: expected the node content, but found '<stream end>'"
     )
+
+
+def test_a_settings_file_that_is_not_utf8_or_not_a_file_is_one_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_bytes("seed: 7  # 시드\n".encode("cp949"))
+    with pytest.raises(
+        SettingsError, match=r"params\.yaml: not UTF-8 text \(byte \d+\); save the settings file as UTF-8$"
+    ):
+        load_settings(path)
+    with pytest.raises(SettingsError, match=r": cannot read the settings file \(Is a directory\)$"):
+        load_settings(tmp_path)

@@ -346,6 +346,9 @@ def whatif_note(whatif: pd.DataFrame, decisions: pd.DataFrame) -> str:
     )
 
 
+BROWSER_FAILED = Notice("PDF reports incomplete", "PDF 보고서를 모두 만들지 못했습니다")  # then the browser's error
+
+
 def write_round_reports(
     out_dir: Path,
     outputs: RoundOutputs,
@@ -391,31 +394,38 @@ def write_round_reports(
             )
         )
     summary = summary_page(replace(outputs, warnings=[*outputs.warnings, *record["warnings"]]), settings)
-    index = render(
-        "index.html.j2",
-        round_id=", ".join(outputs.manifest["round_id"]),
-        model_label=model_label(outputs.manifest["model"]),
-        reports_href="../reports",
-        firms=[
-            {
-                "firm_id": r.firm_id,
-                # the report's file name (``safe_slug``: letters, digits and ``._-~``, safe in a URL as it is)
-                "slug": safe_slug(r.firm_id),
-                "name": r.name,
-                "grade": r.grade,
-                "decision": wording.decision_ko(r.decision),
-                "reason": r.reason,
-                "page": firm_reports,
-                "pdf": browser is not None,
-            }
-            for r in _index_rows(outputs).itertuples(index=False)
-        ],
-    )
+    firms = [
+        {
+            "firm_id": r.firm_id,
+            # the report's file name (``safe_slug``: letters, digits and ``._-~``, safe in a URL as it is)
+            "slug": safe_slug(r.firm_id),
+            "name": r.name,
+            "grade": r.grade,
+            "decision": wording.decision_ko(r.decision),
+            "reason": r.reason,
+            "page": firm_reports,
+            "pdf": browser is not None,
+        }
+        for r in _index_rows(outputs).itertuples(index=False)
+    ]
+
+    def index_page() -> str:
+        return render(
+            "index.html.j2",
+            round_id=", ".join(outputs.manifest["round_id"]),
+            model_label=model_label(outputs.manifest["model"]),
+            reports_href="../reports",
+            firms=firms,
+        )
+
+    index = index_page()
     seconds["pages"] = round(time.perf_counter() - started, 2)
     started = time.perf_counter()
     if settings.reports.embed_font:
         notify("reports: font")
-        record["font"] = write_report_fonts([*pages.values(), summary, index], report_dir / "assets", fonts)
+        # With the wording of a printing failure, which may be added to the summary after the subset is cut.
+        texts = [*pages.values(), summary, index, BROWSER_FAILED.ko]
+        record["font"] = write_report_fonts(texts, report_dir / "assets", fonts)
     else:
         (report_dir / "assets").mkdir(parents=True, exist_ok=True)
         (report_dir / "assets" / "fonts.css").write_text("", encoding="utf-8")
@@ -438,11 +448,12 @@ def write_round_reports(
                 record["pdfs"] = b.print_pdfs(jobs)
                 record["browser"] = b.version
         except BrowserError as exc:
-            record["warnings"].append(
-                Notice(f"PDF reports incomplete: {exc}", f"PDF 보고서를 모두 만들지 못했습니다: {exc}")
-            )
+            record["warnings"].append(Notice(f"{BROWSER_FAILED}: {exc}", f"{BROWSER_FAILED.ko}: {exc}"))
             summary = summary_page(replace(outputs, warnings=[*outputs.warnings, *record["warnings"]]), settings)
             (report_dir / "round_summary.html").write_text(summary, encoding="utf-8")
+            for firm in firms:  # the index links only the PDFs that were printed
+                firm["pdf"] = (firm_dir / f"{firm['slug']}.pdf").is_file()
+            (operator_dir / "index.html").write_text(index_page(), encoding="utf-8")
         seconds["pdf"] = round(time.perf_counter() - started, 2)
     return record
 

@@ -68,3 +68,43 @@ def test_a_file_that_cannot_be_read_is_one_line_naming_it(content, message, tmp_
     (panel / "firms.csv").unlink()
     with pytest.raises(PanelError, match=r"firms\.csv: missing; run `jumpup import ts2000 DIR --out "):
         read_imported_panel(panel)
+
+
+def test_a_bad_year_or_text_in_an_amount_quarantines_the_row_and_leaves_numbers(tmp_path):
+    financials = FINANCIALS.astype({"fiscal_year": object, "revenue": object})
+    financials.loc[1, "fiscal_year"] = "20x2"
+    financials.loc[3, "revenue"] = "1,234"
+    firms = FIRMS.assign(firm_id=[" 000101 ", "../../x", "A2"])  # spaces around an id are dropped, as at intake
+    panel = read_imported_panel(_panel(tmp_path, firms=firms, financials=financials))
+    assert panel.financials["firm_id"].tolist() == ["000101"]
+    assert panel.financials["fiscal_year"].dtype == "int64" and panel.financials["revenue"].dtype == "float64"
+    quarantined = panel.quarantine[["file", "row", "column", "value", "rule"]].values.tolist()
+    assert quarantined == [
+        ["firms.csv", 3, "firm_id", "../../x", "bad_firm_id"],
+        ["financials.csv", 3, "fiscal_year", "20x2", "non_integer"],
+        ["financials.csv", 4, "firm_id", "../../x", "bad_firm_id"],
+        ["financials.csv", 5, "revenue", "1,234", "non_numeric"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "firms, financials, message",
+    [
+        (
+            FIRMS.iloc[[0, 0, 2]],
+            FINANCIALS,
+            r"firms\.csv: row 3, column firm_id, value '000101' appears twice; keep one$",
+        ),
+        (
+            FIRMS,
+            FINANCIALS.iloc[[0, 1, 1]],
+            r"financials\.csv: row 4, column firm_id, fiscal_year, value '000101, 2022' appears twice; keep one$",
+        ),
+        (FIRMS.iloc[:0], FINANCIALS, r"firms\.csv: no rows to read$"),
+        (FIRMS, FINANCIALS.iloc[[2]], r"financials\.csv: no rows to read; 1 quarantined, the first for bad_firm_id$"),
+    ],
+    ids=["a firm twice", "a firm-year twice", "header only", "every row quarantined"],
+)
+def test_a_panel_that_cannot_be_read_whole_is_one_line_naming_the_file(firms, financials, message, tmp_path):
+    with pytest.raises(PanelError, match=message):
+        read_imported_panel(_panel(tmp_path, firms=firms.reset_index(drop=True), financials=financials))

@@ -130,6 +130,8 @@ def test_a_broken_browser_costs_the_pdfs_only_with_a_warning(round_out, monkeypa
     assert any("PDF reports incomplete" in w and "/nonexistent/chromium" in w for w in manifest["warnings"])
     summary = (root / "out_nobrowser" / "reports" / "round_summary.html").read_text(encoding="utf-8")
     assert "PDF 보고서를 모두 만들지 못했습니다" in summary and "/nonexistent/chromium" in summary
+    index = (root / "out_nobrowser" / "operator" / "index.html").read_text(encoding="utf-8")
+    assert ".html" in index and ".pdf" not in index  # no link to a PDF that was never printed
 
 
 def test_the_round_summary_lists_a_missing_browser_and_font_among_its_warnings(round_out, monkeypatch):
