@@ -119,7 +119,8 @@ def read_imported_panel(panel: Path) -> ImportedPanel:
             raise PanelError(f"{panel / name}: no rows to read{why}")
         if name == "financials.csv":
             numbers = kept.columns.difference([*TEXT_COLUMNS, *TEXT_FINANCIALS], sort=False)
-            kept = kept.astype({c: "float64" for c in numbers if not pd.api.types.is_numeric_dtype(kept[c].dtype)})
+            text = [c for c in numbers if not pd.api.types.is_numeric_dtype(kept[c].dtype)]
+            kept = kept.assign(**{c: pd.to_numeric(kept[c]).astype("float64") for c in text})
             kept = kept.astype({"fiscal_year": "int64"})
         _repeated(kept, key, panel / name)
         tables[name] = kept
