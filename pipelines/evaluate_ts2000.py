@@ -34,7 +34,7 @@ def run(panel: Path, out: Path, settings: Settings, n_boot: int = 500) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "evaluation.json", results)
     write_csv(predictions, out / "predictions.csv")
-    write_csv(imported.quarantine, out / "quarantine.csv")  # panel rows left out (bad firm ids)
+    write_csv(imported.quarantine, out / "quarantine.csv")  # panel rows left out, each with its reason
     mlflow = start_experiment(settings.tracking)
     with mlflow.start_run(run_name="evaluate_ts2000") as active:
         mlflow.log_params({f"design.{k}": v for k, v in design.__dict__.items()})

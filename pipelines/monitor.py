@@ -210,7 +210,7 @@ def run(
     migration.to_csv(out / "migration.csv")  # grades and counts only
     write_csv(table[table["newly_flagged"]], out / "newly_flagged.csv")
     write_csv(in_crisis_firms, out / "in_crisis.csv")
-    write_csv(imported.quarantine, out / "quarantine.csv")  # panel rows left out (bad firm ids)
+    write_csv(imported.quarantine, out / "quarantine.csv")  # panel rows left out, each with its reason
     for key, frame in aggregates.items():
         if frame is not None:
             write_csv(frame, out / f"aggregates_{key}.csv")

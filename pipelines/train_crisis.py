@@ -60,7 +60,7 @@ def run(panel: Path, out: Path, settings: Settings, register: bool = True) -> di
     write_json(out / "metrics.json", metrics)
     write_json(out / "validation_report.json", training.report)
     write_csv(training.predictions, out / "predictions.csv")
-    write_csv(imported.quarantine, out / "quarantine.csv")  # panel rows left out (bad firm ids)
+    write_csv(imported.quarantine, out / "quarantine.csv")  # panel rows left out, each with its reason
     run_name = f"train-crisis-h{settings.crisis.horizon}-data{data_hash[:8]}"
     # the page depends on the inputs, params, seed and code only: the model is named by its manifest hash
     page_meta = {

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jumpup.intake.quarantine import QUARANTINE_COLUMNS, RULE_MESSAGES, make_issues
+from jumpup.intake.quarantine import ROW, RULE_MESSAGES, make_issues, split_rows
 from jumpup.intake.readers import read_decoded_csv
 from jumpup.paths import FIRM_ID_PATTERN
 
@@ -71,16 +71,10 @@ def _issues(frame: pd.DataFrame, name: str, numbers: bool) -> pd.DataFrame:
 
 
 def _quarantine(frame: pd.DataFrame, issues: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rows kept, quarantine rows): a row with issues is quarantined once, under its first issue,
-    with the others listed in ``other_problems``."""
-    if issues.empty:
-        return frame, issues.assign(other_problems="")[QUARANTINE_COLUMNS]
-    issues = issues.sort_values("row", kind="stable")
-    first = issues.drop_duplicates("row").set_index("row")
-    others = issues[issues.duplicated("row")].groupby("row")["column"].agg("; ".join)
-    first["other_problems"] = others.reindex(first.index).fillna("")
-    kept = frame.drop(index=first.index - 2)
-    return kept, first.reset_index()[QUARANTINE_COLUMNS]
+    """(rows kept, quarantine rows) by intake's ``split_rows``: a row with issues is quarantined once,
+    under its first issue, with the others listed. The kept rows keep their index (file row − 2)."""
+    kept, rejected = split_rows(frame.assign(**{ROW: frame.index + 2, "_index": frame.index}), issues)
+    return kept.set_index("_index").rename_axis(None), rejected
 
 
 def _repeated(frame: pd.DataFrame, key: list[str], path: Path) -> None:

@@ -393,7 +393,11 @@ def write_round_reports(
                 "보고서에 넣을 한글 글꼴을 찾지 못했습니다 (Debian 패키지 'fonts-noto-cjk').",
             )
         )
-    summary = summary_page(replace(outputs, warnings=[*outputs.warnings, *record["warnings"]]), settings)
+
+    def summary_html() -> str:  # the round's own warnings, then what the reports could not do
+        return summary_page(replace(outputs, warnings=[*outputs.warnings, *record["warnings"]]), settings)
+
+    summary = summary_html()
     firms = [
         {
             "firm_id": r.firm_id,
@@ -449,8 +453,7 @@ def write_round_reports(
                 record["browser"] = b.version
         except BrowserError as exc:
             record["warnings"].append(Notice(f"{BROWSER_FAILED}: {exc}", f"{BROWSER_FAILED.ko}: {exc}"))
-            summary = summary_page(replace(outputs, warnings=[*outputs.warnings, *record["warnings"]]), settings)
-            (report_dir / "round_summary.html").write_text(summary, encoding="utf-8")
+            (report_dir / "round_summary.html").write_text(summary_html(), encoding="utf-8")
             for firm in firms:  # the index links only the PDFs that were printed
                 firm["pdf"] = (firm_dir / f"{firm['slug']}.pdf").is_file()
             (operator_dir / "index.html").write_text(index_page(), encoding="utf-8")
